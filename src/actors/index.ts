@@ -1,0 +1,26 @@
+import { modelVersionMachine } from './model/model.machine.js';
+import { replicaMachine } from './replica/replica.machine.js';
+import { serverReplicaMachine } from './server/server-replica.machine.js';
+import { serverMachine } from './server/server.machine.js';
+
+export { createSchedulerSystem } from './system.js';
+export type { DrainOutcome, SchedulerSystem, SchedulerSystemDeps, Timers } from './system.js';
+export type { AgentGateway, AgentOp, Changes } from './gateways.js';
+export type {
+  AgentReport,
+  LoadedModel,
+  ModelView,
+  ReplicaView,
+  ServerReplicaStatusView,
+  ServerStatusView,
+  VersionView,
+} from './supervisor/views.js';
+export { modelVersionMachine, replicaMachine, serverMachine, serverReplicaMachine };
+
+/** Every machine, by id, for the statechart generator. */
+export const machines = {
+  modelVersion: modelVersionMachine,
+  modelReplica: replicaMachine,
+  server: serverMachine,
+  serverReplica: serverReplicaMachine,
+} as const;

@@ -1,0 +1,898 @@
+import { createActor, type Actor } from 'xstate';
+import {
+  failedPrecondition,
+  internal,
+} from '../../domain/errors.js';
+import {
+  diffDefinitions,
+  isLive,
+  isLoadedish,
+  isUnloadingOrUnloaded,
+  requiredMemory,
+  reservesMemory,
+  summarizeReplicas,
+  type ModelDefinition,
+  type ModelState,
+  type ReplicaState,
+  type RuntimeInfo,
+} from '../../domain/model.js';
+import type { ReplicaConfig, ServerDeclaration } from '../../domain/server.js';
+import { plan } from '../../placement/plan.js';
+import type { PlacementRequest, ServerView as PlacementServer } from '../../placement/types.js';
+import type { AgentGateway, Changes } from '../gateways.js';
+import { modelVersionMachine } from '../model/model.machine.js';
+import { replicaMachine } from '../replica/replica.machine.js';
+import type { ReplicaEvent } from '../replica/replica.events.js';
+import { serverMachine } from '../server/server.machine.js';
+import { serverReplicaMachine } from '../server/server-replica.machine.js';
+import {
+  modelStateOf,
+  replicaStateOf,
+  type AgentReport,
+  type LoadedModel,
+  type ModelView,
+  type ServerStatusView,
+  type VersionView,
+} from './views.js';
+
+type ReplicaActor = Actor<typeof replicaMachine>;
+type VersionActor = Actor<typeof modelVersionMachine>;
+
+interface VersionEntry {
+  readonly version: number;
+  definition: ModelDefinition;
+  /** The server this version is placed on; '' when unplaced or reset after a failure. */
+  server: string;
+  readonly actor: VersionActor;
+  /** Replicas of this version by replica index (all on `server`). */
+  readonly replicas: Map<number, ReplicaActor>;
+}
+
+interface ModelEntry {
+  readonly name: string;
+  deleted: boolean;
+  deletedAt: number;
+  /** Ascending by version number; the last one is the latest. */
+  versions: VersionEntry[];
+  /** Back-off of retries after agent load failures. */
+  retry: { attempts: number; dueAt: number };
+}
+
+interface ServerReplicaEntry {
+  readonly actor: Actor<typeof serverReplicaMachine>;
+  /** Model replicas placed on this server replica (any version of any model). */
+  readonly hosted: Set<ReplicaActor>;
+}
+
+interface ServerEntry {
+  readonly actor: Actor<typeof serverMachine>;
+  readonly replicas: Map<number, ServerReplicaEntry>;
+}
+
+export interface SupervisorOptions {
+  agents: AgentGateway;
+  now: () => number;
+  /** How long deleted models stay listed (ms). */
+  deletedTtlMs: number;
+  /** First back-off after an agent load failure (ms); doubles per attempt up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+const latestOf = (m: ModelEntry): VersionEntry | undefined => m.versions[m.versions.length - 1];
+
+/**
+ * The supervisor: the single writer of placement. Every command runs to completion (no awaits) and
+ * leaves the world settled: routing promoted, agent ops sent, states derived, old versions retired.
+ * It owns one actor per model version, model replica, server and server replica.
+ */
+export class Supervisor {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly servers = new Map<string, ServerEntry>();
+  private changedModels = new Set<string>();
+  private changedServers = new Set<string>();
+  private capacityChanged = false;
+  /** Versions whose replicas changed since their state was last derived. */
+  private dirty = new Set<VersionEntry>();
+  /** Models placed during the current command (not retried again by it). */
+  private scheduled = new Set<string>();
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  // ───────────────────────────── commands ─────────────────────────────
+
+  /** LoadModel: creates the model, a new version (changed spec) or updates the latest in place. */
+  loadModel(def: ModelDefinition): Changes {
+    const name = def.meta.name;
+    const existing = this.models.get(name);
+    if (!existing || (existing.deleted && !this.isActive(existing))) {
+      if (existing) this.forget(existing);
+      const entry: ModelEntry = {
+        name,
+        deleted: false,
+        deletedAt: 0,
+        versions: [],
+        retry: { attempts: 0, dueAt: 0 },
+      };
+      this.models.set(name, entry);
+      this.addVersion(entry, Math.max(1, def.meta.kubernetesMeta?.generation ?? 0), def);
+    } else if (existing.deleted) {
+      throw failedPrecondition(
+        `Model ${name} is in process of deletion - new model can not be created`,
+        { model: name },
+      );
+    } else {
+      const latest = latestOf(existing);
+      if (!latest) throw internal(`model ${name} has no versions`);
+      const diff = diffDefinitions(latest.definition, def);
+      if (diff.spec) {
+        this.addVersion(existing, latest.version + 1, def);
+      } else {
+        const updated = { ...latest.definition };
+        if (diff.deployment) updated.deployment = def.deployment ?? defaultDeployment();
+        if (diff.meta) {
+          const { kubernetesMeta } = def.meta;
+          updated.meta = { ...updated.meta };
+          if (kubernetesMeta) updated.meta.kubernetesMeta = kubernetesMeta;
+          else delete updated.meta.kubernetesMeta;
+        }
+        latest.definition = updated;
+        if (diff.meta || diff.deployment) this.changedModels.add(name);
+      }
+      existing.retry = { attempts: 0, dueAt: 0 };
+    }
+    this.schedule(name);
+    return this.finish();
+  }
+
+  /** UnloadModel: marks the model deleted and unloads every version. */
+  unloadModel(name: string, kubernetesMeta?: { namespace: string; generation: number }): Changes {
+    const m = this.models.get(name);
+    if (!m) throw failedPrecondition(`Model ${name} not found`, { model: name });
+    const latest = latestOf(m);
+    if (kubernetesMeta && latest) {
+      latest.definition = {
+        ...latest.definition,
+        meta: { ...latest.definition.meta, kubernetesMeta },
+      };
+    }
+    if (!m.deleted) {
+      m.deleted = true;
+      m.deletedAt = this.opts.now();
+    }
+    this.changedModels.add(name);
+    this.schedule(name);
+    for (const v of m.versions) this.recompute(m, v);
+    return this.finish();
+  }
+
+  /** ServerNotify: declares servers; a server scaled to 0 has its models moved elsewhere. */
+  serverNotify(declarations: readonly ServerDeclaration[]): Changes {
+    const at = this.opts.now();
+    for (const d of declarations) {
+      const s = this.serverEntry(d.name, d.shared);
+      s.actor.send({ type: 'operator.declared', at, declaration: d });
+      this.changedServers.add(d.name);
+      if (d.expectedReplicas === 0) {
+        for (const name of this.modelsOnServer(d.name)) this.schedule(name);
+      }
+    }
+    this.capacityChanged = true;
+    return this.finish();
+  }
+
+  /** An agent subscribed for one server replica, re-announcing what it has loaded. */
+  replicaJoined(join: {
+    server: string;
+    idx: number;
+    shared: boolean;
+    config: ReplicaConfig;
+    availableMemoryBytes: number;
+    loaded: readonly LoadedModel[];
+  }): Changes {
+    const at = this.opts.now();
+    const s = this.serverEntry(join.server, join.shared);
+    const previous = s.replicas.get(join.idx);
+    if (previous) this.dropServerReplica(join.server, join.idx);
+    const actor = createActor(serverReplicaMachine, {
+      input: {
+        server: join.server,
+        idx: join.idx,
+        config: join.config,
+        availableMemoryBytes: join.availableMemoryBytes,
+        at,
+      },
+    }).start();
+    const entry: ServerReplicaEntry = { actor, hosted: new Set() };
+    s.replicas.set(join.idx, entry);
+    s.actor.send({ type: 'agent.replicaJoined', at, shared: join.shared });
+    this.changedServers.add(join.server);
+
+    const announced = new Set<string>();
+    for (const { definition, version } of join.loaded) {
+      const name = definition.meta.name;
+      let m = this.models.get(name);
+      if (!m) {
+        m = { name, deleted: false, deletedAt: 0, versions: [], retry: { attempts: 0, dueAt: 0 } };
+        this.models.set(name, m);
+      }
+      let v = m.versions.find((x) => x.version === version);
+      if (!v) v = this.addVersion(m, version, definition);
+      if (v.server !== join.server) this.moveVersion(m, v, join.server);
+      const r = this.replicaEntry(m, v, join.idx);
+      this.sendReplica(m, v, r, { type: 'agent.announced', at });
+      announced.add(name);
+    }
+    for (const name of announced) this.schedule(name);
+    this.capacityChanged = true;
+    return this.finish();
+  }
+
+  /** An agent's Subscribe stream ended: its replica leaves and its models are placed again. */
+  replicaLeft(server: string, idx: number): Changes {
+    const affected = this.dropServerReplica(server, idx);
+    for (const name of affected) this.schedule(name);
+    this.capacityChanged = true;
+    return this.finish();
+  }
+
+  /**
+   * AgentDrain: the replica takes no new models and every model on it is placed elsewhere.
+   * @returns the models that must become Available elsewhere before the drain is complete.
+   */
+  drain(server: string, idx: number): { changes: Changes; models: string[] } {
+    const at = this.opts.now();
+    const rep = this.servers.get(server)?.replicas.get(idx);
+    if (!rep) return { changes: this.finish(), models: [] };
+    rep.actor.send({ type: 'agent.drainRequested', at });
+    this.changedServers.add(server);
+    const models = new Set<string>();
+    for (const r of [...rep.hosted]) {
+      const { model, version } = r.getSnapshot().context;
+      const m = this.models.get(model);
+      const v = m?.versions.find((x) => x.version === version);
+      if (m && v && this.sendReplica(m, v, r, { type: 'server.drain', at })) models.add(model);
+    }
+    for (const name of models) this.schedule(name);
+    this.capacityChanged = true;
+    return { changes: this.finish(), models: [...models] };
+  }
+
+  /**
+   * An agent reported the outcome of an op.
+   * @throws SchedulerError Internal when the model, version, server or replica state does not match.
+   */
+  agentEvent(report: AgentReport): Changes {
+    const at = this.opts.now();
+    const m = this.models.get(report.model);
+    if (!m) throw internal(`modelName: failed to find model ${report.model}`);
+    const v = m.versions.find((x) => x.version === report.version);
+    if (!v) {
+      throw internal(
+        `modelVersion: Version not found for model ${report.model}, version ${report.version}`,
+      );
+    }
+    const rep = this.servers.get(report.server)?.replicas.get(report.idx);
+    if (!this.servers.has(report.server)) {
+      throw internal(`serverName: failed to find server ${report.server}`);
+    }
+    if (!rep) {
+      throw internal(`replicaIdx: server ${report.server} has no connected replica ${report.idx}`);
+    }
+    const r = v.server === report.server ? v.replicas.get(report.idx) : undefined;
+    const current: ReplicaState = r ? replicaStateOf(r.getSnapshot()) : 'unknown';
+    const mismatch = (expected: ReplicaState, desired: ReplicaState) =>
+      internal(
+        `event: State mismatch for ${report.model}:${report.version} expected state ${goName(expected)} but was ${goName(current)} when trying to move to state ${goName(desired)}`,
+      );
+    let event: ReplicaEvent;
+    let expected: ReplicaState;
+    let desired: ReplicaState;
+    switch (report.event) {
+      case 'loaded':
+        event = { type: 'agent.loaded', at };
+        [expected, desired] = ['loading', 'loaded'];
+        break;
+      case 'loadFailed':
+        event = { type: 'agent.loadFailed', at, reason: report.message };
+        [expected, desired] = ['loading', 'loadFailed'];
+        break;
+      case 'unloaded':
+        event = { type: 'agent.unloaded', at };
+        [expected, desired] = ['unloading', 'unloaded'];
+        break;
+      case 'unloadFailed':
+        event = { type: 'agent.unloadFailed', at, reason: report.message };
+        [expected, desired] = ['unloading', 'unloadFailed'];
+        break;
+      case 'other':
+        if (r) throw mismatch('unknown', 'unknown');
+        return this.finish();
+    }
+    if (!r || current !== expected) throw mismatch(expected, desired);
+    this.sendReplica(m, v, r, event);
+    rep.actor.send({
+      type: 'agent.memoryReported',
+      at,
+      availableMemoryBytes: report.availableMemoryBytes,
+    });
+    this.changedServers.add(report.server);
+    if (report.event === 'loaded' && report.runtimeInfo && !v.definition.spec.runtimeInfo) {
+      v.definition = {
+        ...v.definition,
+        spec: { ...v.definition.spec, runtimeInfo: report.runtimeInfo },
+      };
+    }
+    if (report.event === 'loadFailed' && v === latestOf(m)) {
+      m.retry.attempts++;
+      m.retry.dueAt =
+        at + Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (m.retry.attempts - 1));
+    }
+    if (report.event === 'loaded' && v === latestOf(m)) m.retry = { attempts: 0, dueAt: 0 };
+    if (report.event !== 'loaded') this.capacityChanged = true;
+    return this.finish();
+  }
+
+  /**
+   * Time passed: retries models whose load-failure back-off is due and purges deleted models whose
+   * TTL expired. @returns the next time something is due (ms since epoch), or undefined.
+   */
+  tick(): { changes: Changes; nextDueAt: number | undefined } {
+    const now = this.opts.now();
+    for (const m of [...this.models.values()]) {
+      if (m.deleted && !this.isActive(m) && now - m.deletedAt >= this.opts.deletedTtlMs) {
+        this.forget(m);
+        this.models.delete(m.name);
+        continue;
+      }
+      if (!m.deleted && m.retry.dueAt > 0 && m.retry.dueAt <= now && this.latestState(m) === 'failed') {
+        m.retry.dueAt = 0;
+        this.schedule(m.name);
+      }
+    }
+    return { changes: this.finish(), nextDueAt: this.nextDueAt() };
+  }
+
+  // ───────────────────────────── views ─────────────────────────────
+
+  /** The named model, or undefined. */
+  model(name: string, allVersions: boolean): ModelView | undefined {
+    const m = this.models.get(name);
+    return m ? this.viewModel(m, allVersions) : undefined;
+  }
+
+  /** Every model (deleted ones included), by name. */
+  listModels(allVersions: boolean): ModelView[] {
+    return [...this.models.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((m) => this.viewModel(m, allVersions));
+  }
+
+  /** The named server, or undefined. */
+  server(name: string): ServerStatusView | undefined {
+    const s = this.servers.get(name);
+    return s ? this.viewServer(s) : undefined;
+  }
+
+  /** Every server, by name. */
+  listServers(): ServerStatusView[] {
+    return [...this.servers.values()]
+      .sort((a, b) => (a.actor.getSnapshot().context.name < b.actor.getSnapshot().context.name ? -1 : 1))
+      .map((s) => this.viewServer(s));
+  }
+
+  /** True when the model's latest version has a replica Available on another server replica. */
+  availableElsewhere(name: string, server: string, idx: number): boolean {
+    const latest = this.models.get(name) && latestOf(this.models.get(name)!);
+    if (!latest) return false;
+    for (const [i, r] of latest.replicas) {
+      if (replicaStateOf(r.getSnapshot()) === 'available' && (latest.server !== server || i !== idx)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The latest version's state, for waiters. */
+  latestStateOf(name: string): ModelState | undefined {
+    const m = this.models.get(name);
+    return m ? this.latestState(m) : undefined;
+  }
+
+  // ───────────────────────────── placement ─────────────────────────────
+
+  /** One scheduling run for the model's latest version (or its unload when deleted). */
+  private schedule(name: string): void {
+    const m = this.models.get(name);
+    const latest = m && latestOf(m);
+    if (!m || !latest) return;
+    this.scheduled.add(name);
+    const at = this.opts.now();
+    if (m.deleted) {
+      for (const v of m.versions) {
+        for (const r of v.replicas.values()) {
+          const st = replicaStateOf(r.getSnapshot());
+          if (isUnloadingOrUnloaded(st)) continue;
+          const draining = st === 'draining';
+          this.sendReplica(m, v, r, {
+            type: v === latest && !draining ? 'placement.unloadEnvoyRequested' : 'placement.unloadRequested',
+            at,
+          });
+        }
+      }
+      this.changedModels.add(name);
+      return;
+    }
+    const deployment = latest.definition.deployment;
+    const replicas = deployment?.replicas ?? 0;
+    const current: Record<number, ReplicaState> = {};
+    for (const [idx, r] of latest.replicas) current[idx] = replicaStateOf(r.getSnapshot());
+    const req: PlacementRequest = {
+      requirements: latest.definition.spec.requirements,
+      requiredMemory: requiredMemory(latest.definition.spec),
+      server: latest.definition.spec.server,
+      explainer: latest.definition.spec.explainer !== undefined,
+      replicas,
+      minReplicas: deployment?.minReplicas ?? 0,
+      currentServer: latest.server,
+      current,
+    };
+    const result = plan(req, this.placementView());
+    if (!result.ok) {
+      const states = Object.values(current);
+      let assigned = states.filter((s) => s === 'loaded' || s === 'available' || s === 'loadedUnavailable').length;
+      if (assigned === 0) assigned = states.filter((s) => s === 'draining').length;
+      latest.actor.send({
+        type: 'placement.failed',
+        at,
+        reason: result.reason,
+        availableReplicas: assigned,
+        unavailableReplicas: Math.max(0, replicas - assigned),
+      });
+      if (!states.some((s) => isLive(s) || isLoadedish(s))) this.resetServer(m, latest);
+      this.changedModels.add(name);
+      return;
+    }
+    let target = latest;
+    if (latest.server !== '' && latest.server !== result.server) {
+      // Seldon parity: moving to another server makes a new version; the old one serves until then.
+      target = this.addVersion(m, latest.version + 1, latest.definition);
+    }
+    this.moveVersion(m, target, result.server);
+    const chosen = new Set(result.replicaIdxs);
+    let changed = false;
+    for (const idx of result.replicaIdxs) {
+      const r = this.replicaEntry(m, target, idx);
+      const st = replicaStateOf(r.getSnapshot());
+      if (!isLoadedish(st) && st !== 'draining') {
+        changed = this.sendReplica(m, target, r, { type: 'placement.loadRequested', at }) || changed;
+      }
+    }
+    for (const [idx, r] of target.replicas) {
+      if (chosen.has(idx)) continue;
+      const st = replicaStateOf(r.getSnapshot());
+      if (!isUnloadingOrUnloaded(st) && st !== 'draining') {
+        changed =
+          this.sendReplica(m, target, r, { type: 'placement.unloadEnvoyRequested', at }) || changed;
+      }
+    }
+    if (changed || modelStateOf(target.actor.getSnapshot()) === 'scheduleFailed' || result.partial) {
+      this.recompute(m, target);
+    }
+  }
+
+  /** Retries models waiting for capacity: ScheduleFailed, or fewer replicas than desired. */
+  private retryWaiting(): void {
+    for (const m of this.models.values()) {
+      if (m.deleted || this.scheduled.has(m.name)) continue;
+      const latest = latestOf(m);
+      if (!latest) continue;
+      const st = modelStateOf(latest.actor.getSnapshot());
+      const ctx = latest.actor.getSnapshot().context;
+      const want = latest.definition.deployment?.replicas ?? 0;
+      if (
+        st === 'scheduleFailed' ||
+        ((st === 'available' || st === 'progressing') && ctx.availableReplicas + ctx.unavailableReplicas < want)
+      ) {
+        this.schedule(m.name);
+      }
+    }
+  }
+
+  private placementView(): PlacementServer[] {
+    return [...this.servers.values()].map((s) => {
+      const ctx = s.actor.getSnapshot().context;
+      return {
+        name: ctx.name,
+        shared: ctx.shared,
+        expectedReplicas: ctx.expectedReplicas,
+        replicas: [...s.replicas.values()].map((rep) => {
+          const rc = rep.actor.getSnapshot().context;
+          return {
+            idx: rc.idx,
+            capabilities: rc.config.capabilities,
+            availableMemory: rc.availableMemoryBytes,
+            reservedMemory: this.reservedOn(rep),
+            draining: rep.actor.getSnapshot().hasTag('draining'),
+          };
+        }),
+      };
+    });
+  }
+
+  /** Memory promised to loads not yet reported: derived, so it can never leak. */
+  private reservedOn(rep: ServerReplicaEntry): number {
+    let sum = 0;
+    for (const r of rep.hosted) {
+      if (!reservesMemory(replicaStateOf(r.getSnapshot()))) continue;
+      const { model, version } = r.getSnapshot().context;
+      const v = this.models.get(model)?.versions.find((x) => x.version === version);
+      if (v) sum += requiredMemory(v.definition.spec);
+    }
+    return sum;
+  }
+
+  // ───────────────────────────── settling ─────────────────────────────
+
+  /**
+   * Drives every changed model to a fixed point (routing, agent ops, state derivation, retirement of
+   * old versions), retries waiting models when capacity changed, and reports what changed.
+   */
+  private finish(): Changes {
+    const seen = new Set<string>();
+    let guard = 0;
+    for (;;) {
+      const pending = [...this.changedModels].filter((n) => !seen.has(n));
+      if (this.capacityChanged) {
+        this.capacityChanged = false;
+        this.retryWaiting();
+        continue;
+      }
+      if (pending.length === 0) break;
+      if (++guard > 10_000) throw internal('supervisor did not settle');
+      for (const name of pending) {
+        seen.add(name);
+        const m = this.models.get(name);
+        if (m) this.settleModel(m, seen);
+      }
+    }
+    const changes: Changes = {
+      models: [...this.changedModels],
+      servers: [...this.changedServers],
+    };
+    this.changedModels = new Set();
+    this.changedServers = new Set();
+    this.scheduled = new Set();
+    return changes;
+  }
+
+  /** Runs routing, agent sync, derivation and retirement for one model until nothing moves. */
+  private settleModel(m: ModelEntry, seen: Set<string>): void {
+    const at = this.opts.now();
+    for (let moved = true; moved; ) {
+      moved = false;
+      const latest = latestOf(m);
+      for (const v of m.versions) {
+        for (const [idx, r] of v.replicas) {
+          const st = replicaStateOf(r.getSnapshot());
+          const connected = this.opts.agents.isConnected(v.server, idx);
+          if ((st === 'loaded' || st === 'loadedUnavailable') && v === latest && !m.deleted) {
+            moved = this.sendReplica(m, v, r, { type: 'routing.ready', at }) || moved;
+          } else if (st === 'unloadEnvoyRequested') {
+            moved = this.sendReplica(m, v, r, { type: 'routing.removed', at }) || moved;
+          } else if (st === 'loadRequested' && v === latest && this.canTakeLoad(v.server, idx)) {
+            const error = this.opts.agents.send(v.server, idx, {
+              operation: 'load',
+              definition: v.definition,
+              version: v.version,
+              autoscalingEnabled: false,
+            });
+            moved =
+              this.sendReplica(
+                m,
+                v,
+                r,
+                error === undefined
+                  ? { type: 'agent.loadSent', at }
+                  : { type: 'agent.loadSendFailed', at, reason: error },
+              ) || moved;
+          } else if (st === 'unloadRequested') {
+            if (!connected) {
+              moved = this.sendReplica(m, v, r, { type: 'server.replicaGone', at }) || moved;
+              continue;
+            }
+            const error = this.opts.agents.send(v.server, idx, {
+              operation: 'unload',
+              definition: v.definition,
+              version: v.version,
+              autoscalingEnabled: false,
+            });
+            moved =
+              this.sendReplica(
+                m,
+                v,
+                r,
+                error === undefined
+                  ? { type: 'agent.unloadSent', at }
+                  : { type: 'agent.unloadSendFailed', at, reason: error },
+              ) || moved;
+          }
+        }
+      }
+      for (const v of m.versions) {
+        if (this.dirty.delete(v)) this.recompute(m, v);
+      }
+      // Retire old versions once the latest is Available (Seldon parity: cleaner/versions.go).
+      if (latest && !m.deleted && modelStateOf(latest.actor.getSnapshot()) === 'available') {
+        for (const v of m.versions) {
+          if (v === latest) continue;
+          for (const r of v.replicas.values()) {
+            const st = replicaStateOf(r.getSnapshot());
+            if (!isUnloadingOrUnloaded(st) && st !== 'unloadFailed' && st !== 'loadFailed') {
+              moved = this.sendReplica(m, v, r, { type: 'placement.unloadRequested', at }) || moved;
+            }
+          }
+        }
+      }
+    }
+    seen.add(m.name);
+  }
+
+  private canTakeLoad(server: string, idx: number): boolean {
+    const rep = this.servers.get(server)?.replicas.get(idx);
+    return !!rep && !rep.actor.getSnapshot().hasTag('draining') && this.opts.agents.isConnected(server, idx);
+  }
+
+  /** Sends the version a fresh view of its replicas so its state follows them. */
+  private recompute(m: ModelEntry, v: VersionEntry): void {
+    this.dirty.delete(v);
+    const latest = latestOf(m);
+    const before = v.actor.getSnapshot();
+    if (before.status !== 'active') return;
+    const facts = [...v.replicas.values()].map((r) => {
+      const s = r.getSnapshot();
+      return { state: replicaStateOf(s), reason: s.context.reason, at: s.context.at };
+    });
+    if (facts.length === 0 && modelStateOf(before) === 'unknown' && !m.deleted && v === latest) return;
+    if (facts.length === 0 && modelStateOf(before) === 'scheduleFailed' && !m.deleted && v === latest) return;
+    v.actor.send({
+      type: 'replicas.changed',
+      at: this.opts.now(),
+      summary: summarizeReplicas(facts),
+      retiring: m.deleted || v !== latest,
+      replicas: v.definition.deployment?.replicas,
+      minReplicas: v.definition.deployment?.minReplicas ?? 0,
+      otherVersionAvailable: m.versions.some(
+        (o) => o !== v && modelStateOf(o.actor.getSnapshot()) === 'available',
+      ),
+    });
+    const after = v.actor.getSnapshot();
+    if (after.value !== before.value || after.context !== before.context) this.changedModels.add(m.name);
+  }
+
+  // ───────────────────────────── bookkeeping ─────────────────────────────
+
+  /** Sends a replica event if the replica accepts it; returns whether its state changed. */
+  private sendReplica(m: ModelEntry, v: VersionEntry, r: ReplicaActor, event: ReplicaEvent): boolean {
+    const before = r.getSnapshot();
+    if (!before.can(event)) return false;
+    r.send(event);
+    const after = r.getSnapshot();
+    if (after.value === before.value) return false;
+    this.changedModels.add(m.name);
+    this.changedServers.add(after.context.server);
+    this.dirty.add(v);
+    return true;
+  }
+
+  private addVersion(m: ModelEntry, version: number, definition: ModelDefinition): VersionEntry {
+    const v: VersionEntry = {
+      version,
+      definition,
+      server: '',
+      actor: createActor(modelVersionMachine, { input: { model: m.name, version } }).start(),
+      replicas: new Map(),
+    };
+    m.versions = [...m.versions.filter((x) => x.version !== version), v].sort(
+      (a, b) => a.version - b.version,
+    );
+    this.changedModels.add(m.name);
+    // Older versions keep their state (and serve) until their replicas move; empty ones retire now.
+    for (const o of m.versions) if (o !== v && o.replicas.size === 0) this.recompute(m, o);
+    return v;
+  }
+
+  /** Records the version's server; replica entries left on another server are dropped. */
+  private moveVersion(m: ModelEntry, v: VersionEntry, server: string): void {
+    if (v.server === server) return;
+    for (const idx of [...v.replicas.keys()]) this.removeReplica(v, idx);
+    v.server = server;
+    this.changedModels.add(m.name);
+  }
+
+  private resetServer(m: ModelEntry, v: VersionEntry): void {
+    if (v.server === '') return;
+    this.moveVersion(m, v, '');
+  }
+
+  private replicaEntry(m: ModelEntry, v: VersionEntry, idx: number): ReplicaActor {
+    let r = v.replicas.get(idx);
+    if (!r) {
+      r = createActor(replicaMachine, {
+        input: { model: m.name, version: v.version, server: v.server, idx },
+      }).start();
+      v.replicas.set(idx, r);
+      this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(r);
+    }
+    return r;
+  }
+
+  private removeReplica(v: VersionEntry, idx: number): void {
+    const r = v.replicas.get(idx);
+    if (!r) return;
+    this.servers.get(v.server)?.replicas.get(idx)?.hosted.delete(r);
+    r.stop();
+    v.replicas.delete(idx);
+    this.dirty.add(v);
+  }
+
+  private serverEntry(name: string, shared: boolean): ServerEntry {
+    let s = this.servers.get(name);
+    if (!s) {
+      const actor = createActor(serverMachine, {
+        input: { name, shared, at: this.opts.now() },
+      }).start();
+      s = { actor, replicas: new Map() };
+      this.servers.set(name, s);
+    }
+    return s;
+  }
+
+  /**
+   * Removes a server replica; its model replicas are dropped (latest versions of live models, to be
+   * placed again) or marked Unloaded (retiring versions). @returns the models to place again.
+   */
+  private dropServerReplica(server: string, idx: number): Set<string> {
+    const at = this.opts.now();
+    const s = this.servers.get(server);
+    const rep = s?.replicas.get(idx);
+    const affected = new Set<string>();
+    if (!s || !rep) return affected;
+    for (const r of [...rep.hosted]) {
+      const { model, version } = r.getSnapshot().context;
+      const m = this.models.get(model);
+      const v = m?.versions.find((x) => x.version === version);
+      if (!m || !v) continue;
+      if (m.deleted || v !== latestOf(m)) {
+        this.sendReplica(m, v, r, { type: 'server.replicaGone', at });
+      } else {
+        this.removeReplica(v, idx);
+        this.changedModels.add(model);
+        this.recompute(m, v);
+        affected.add(model);
+      }
+    }
+    rep.actor.stop();
+    s.replicas.delete(idx);
+    s.actor.send({ type: 'agent.replicaLeft', at, remaining: s.replicas.size });
+    if (s.replicas.size === 0) {
+      s.actor.stop();
+      this.servers.delete(server);
+    }
+    this.changedServers.add(server);
+    return affected;
+  }
+
+  private modelsOnServer(server: string): string[] {
+    const names = new Set<string>();
+    for (const rep of this.servers.get(server)?.replicas.values() ?? []) {
+      for (const r of rep.hosted) names.add(r.getSnapshot().context.model);
+    }
+    return [...names];
+  }
+
+  /** A model is active while its latest version still has a replica that is not inactive. */
+  private isActive(m: ModelEntry): boolean {
+    const latest = latestOf(m);
+    if (!latest) return false;
+    for (const r of latest.replicas.values()) {
+      const st = replicaStateOf(r.getSnapshot());
+      if (st !== 'unloaded' && st !== 'unloadFailed' && st !== 'loadFailed' && st !== 'unknown') return true;
+    }
+    return false;
+  }
+
+  private forget(m: ModelEntry): void {
+    for (const v of m.versions) {
+      for (const idx of [...v.replicas.keys()]) this.removeReplica(v, idx);
+      v.actor.stop();
+    }
+  }
+
+  private latestState(m: ModelEntry): ModelState | undefined {
+    const latest = latestOf(m);
+    return latest && modelStateOf(latest.actor.getSnapshot());
+  }
+
+  /** When the next retry or purge is due (ms since epoch), or undefined. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const m of this.models.values()) {
+      const due = m.deleted
+        ? this.isActive(m)
+          ? undefined
+          : m.deletedAt + this.opts.deletedTtlMs
+        : m.retry.dueAt > 0
+          ? m.retry.dueAt
+          : undefined;
+      if (due !== undefined && (next === undefined || due < next)) next = due;
+    }
+    return next;
+  }
+
+  private viewModel(m: ModelEntry, allVersions: boolean): ModelView {
+    const versions = allVersions ? m.versions : m.versions.slice(-1);
+    return { name: m.name, deleted: m.deleted, versions: versions.map((v) => this.viewVersion(v)) };
+  }
+
+  private viewVersion(v: VersionEntry): VersionView {
+    const snap = v.actor.getSnapshot();
+    return {
+      version: v.version,
+      server: v.server,
+      definition: v.definition,
+      state: modelStateOf(snap),
+      reason: snap.context.reason,
+      availableReplicas: snap.context.availableReplicas,
+      unavailableReplicas: snap.context.unavailableReplicas,
+      at: snap.context.at,
+      replicas: [...v.replicas.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([idx, r]) => {
+          const s = r.getSnapshot();
+          return { idx, state: replicaStateOf(s), reason: s.context.reason, at: s.context.at };
+        }),
+    };
+  }
+
+  private viewServer(s: ServerEntry): ServerStatusView {
+    const ctx = s.actor.getSnapshot().context;
+    const replicas = [...s.replicas.values()]
+      .map((rep) => {
+        const snap = rep.actor.getSnapshot();
+        const held = new Set<string>();
+        for (const r of rep.hosted) {
+          const rs = r.getSnapshot();
+          if (rs.context.holdsModel) held.add(rs.context.model);
+        }
+        return {
+          idx: snap.context.idx,
+          totalMemoryBytes: snap.context.config.memoryBytes,
+          availableMemoryBytes: snap.context.availableMemoryBytes,
+          reservedMemoryBytes: this.reservedOn(rep),
+          numLoadedModels: held.size,
+          overCommitPercentage: snap.context.config.overCommitPercentage,
+          draining: snap.hasTag('draining'),
+        };
+      })
+      .sort((a, b) => a.idx - b.idx);
+    return {
+      name: ctx.name,
+      expectedReplicas: ctx.expectedReplicas,
+      minReplicas: ctx.minReplicas,
+      maxReplicas: ctx.maxReplicas,
+      shared: ctx.shared,
+      ...(ctx.kubernetesMeta ? { kubernetesMeta: ctx.kubernetesMeta } : {}),
+      replicas,
+    };
+  }
+}
+
+const defaultDeployment = () => ({ replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false });
+
+/** Seldon's Go names of replica states, used in its error texts. */
+function goName(s: ReplicaState): string {
+  return s === 'unknown' ? 'ModelReplicaStateUnknown' : s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export type { RuntimeInfo };

@@ -1,0 +1,79 @@
+import type { SnapshotFrom } from 'xstate';
+import type { ModelDefinition, ModelState, ReplicaState, RuntimeInfo } from '../../domain/model.js';
+import type { modelVersionMachine } from '../model/model.machine.js';
+import type { replicaMachine } from '../replica/replica.machine.js';
+
+/** A model version an agent reports as loaded when it subscribes. */
+export interface LoadedModel {
+  definition: ModelDefinition;
+  version: number;
+}
+
+/** An agent's report on an op (AgentEvent), already decoded by the adapter. */
+export interface AgentReport {
+  server: string;
+  idx: number;
+  model: string;
+  version: number;
+  event: 'loaded' | 'loadFailed' | 'unloaded' | 'unloadFailed' | 'other';
+  message: string;
+  availableMemoryBytes: number;
+  runtimeInfo?: RuntimeInfo;
+}
+
+export interface ReplicaView {
+  idx: number;
+  state: ReplicaState;
+  reason: string;
+  at: number;
+}
+
+export interface VersionView {
+  version: number;
+  server: string;
+  definition: ModelDefinition;
+  state: ModelState;
+  reason: string;
+  availableReplicas: number;
+  unavailableReplicas: number;
+  at: number;
+  replicas: ReplicaView[];
+}
+
+export interface ModelView {
+  name: string;
+  deleted: boolean;
+  /** Ascending; only the latest unless all versions were asked for. */
+  versions: VersionView[];
+}
+
+export interface ServerReplicaStatusView {
+  idx: number;
+  totalMemoryBytes: number;
+  availableMemoryBytes: number;
+  reservedMemoryBytes: number;
+  numLoadedModels: number;
+  overCommitPercentage: number;
+  draining: boolean;
+}
+
+export interface ServerStatusView {
+  name: string;
+  expectedReplicas: number;
+  minReplicas: number;
+  maxReplicas: number;
+  shared: boolean;
+  kubernetesMeta?: { namespace: string; generation: number };
+  replicas: ServerReplicaStatusView[];
+}
+
+/** The ModelState of a model-version snapshot (its leaf state). */
+export function modelStateOf(s: SnapshotFrom<typeof modelVersionMachine>): ModelState {
+  const v = s.value;
+  return typeof v === 'string' ? (v as ModelState) : (Object.values(v)[0] as ModelState);
+}
+
+/** The ModelReplicaState of a replica snapshot. */
+export function replicaStateOf(s: SnapshotFrom<typeof replicaMachine>): ReplicaState {
+  return s.value;
+}

@@ -1,0 +1,175 @@
+import type { ModelDefinition } from '../domain/model.js';
+import type { ReplicaConfig, ServerDeclaration } from '../domain/server.js';
+import type { AgentGateway, Changes } from './gateways.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import type {
+  AgentReport,
+  LoadedModel,
+  ModelView,
+  ServerStatusView,
+} from './supervisor/views.js';
+
+/** Clock and timers, injected so the core has none of its own. */
+export interface Timers {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export interface SchedulerSystemDeps {
+  agents: AgentGateway;
+  timers: Timers;
+  /** How long deleted models stay listed with deleted=true (default 24 h). */
+  deletedTtlMs?: number | undefined;
+  /** Back-off after an agent load failure: first delay and cap (defaults 1 s and 60 s). */
+  retryBaseMs?: number | undefined;
+  retryMaxMs?: number | undefined;
+  /** Longest an AgentDrain waits for its models to be Available elsewhere (default 60 s). */
+  drainTimeoutMs?: number | undefined;
+}
+
+/** The outcome of a drain: `unmoved` lists the models not Available elsewhere when it returned. */
+export interface DrainOutcome {
+  success: boolean;
+  unmoved: string[];
+}
+
+/**
+ * The scheduler's facade: commands in, views and change notifications out. Every command runs the
+ * supervisor to a settled state before it returns; listeners hear which models and servers changed.
+ */
+export interface SchedulerSystem {
+  /** @throws SchedulerError FailedPrecondition while the model is still being deleted. */
+  loadModel(def: ModelDefinition): void;
+  /** @throws SchedulerError FailedPrecondition when the model is unknown. */
+  unloadModel(name: string, kubernetesMeta?: { namespace: string; generation: number }): void;
+  serverNotify(declarations: readonly ServerDeclaration[]): void;
+  replicaJoined(join: {
+    server: string;
+    idx: number;
+    shared: boolean;
+    config: ReplicaConfig;
+    availableMemoryBytes: number;
+    loaded: readonly LoadedModel[];
+  }): void;
+  replicaLeft(server: string, idx: number): void;
+  /** @throws SchedulerError Internal when the report does not match the scheduler's state. */
+  agentEvent(report: AgentReport): void;
+  /** Drains a replica and resolves once its models are Available elsewhere (or the bound passes). */
+  drain(server: string, idx: number): Promise<DrainOutcome>;
+  model(name: string, allVersions: boolean): ModelView | undefined;
+  listModels(allVersions: boolean): ModelView[];
+  server(name: string): ServerStatusView | undefined;
+  listServers(): ServerStatusView[];
+  /** Calls `listener` after every command that changed something; returns the unsubscribe. */
+  subscribe(listener: (changes: Changes) => void): () => void;
+  stop(): void;
+}
+
+export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSystem {
+  const { timers } = deps;
+  const supervisor = new Supervisor({
+    agents: deps.agents,
+    now: () => timers.now(),
+    deletedTtlMs: deps.deletedTtlMs ?? 24 * 3600_000,
+    retryBaseMs: deps.retryBaseMs ?? 1000,
+    retryMaxMs: deps.retryMaxMs ?? 60_000,
+  });
+  const listeners = new Set<(c: Changes) => void>();
+  let busy = false;
+  let cancelTick: (() => void) | undefined;
+  let tickAt: number | undefined;
+  let stopped = false;
+
+  const publish = (changes: Changes) => {
+    if (changes.models.length === 0 && changes.servers.length === 0) return;
+    for (const l of [...listeners]) l(changes);
+  };
+
+  /** Runs one supervisor command; commands never interleave. */
+  const run = <T>(command: () => T, changesOf: (t: T) => Changes): T => {
+    if (busy) throw new Error('scheduler command issued while another was running');
+    busy = true;
+    let result: T;
+    try {
+      result = command();
+    } finally {
+      busy = false;
+    }
+    publish(changesOf(result));
+    armTick();
+    return result;
+  };
+
+  const armTick = () => {
+    if (stopped) return;
+    const next = supervisor.nextDueAt();
+    if (next === tickAt) return;
+    cancelTick?.();
+    tickAt = next;
+    cancelTick =
+      next === undefined
+        ? undefined
+        : timers.after(Math.max(0, next - timers.now()), () => {
+            tickAt = undefined;
+            cancelTick = undefined;
+            run(() => supervisor.tick().changes, (c) => c);
+          });
+  };
+
+  const same = (c: Changes) => c;
+  return {
+    loadModel: (def) => run(() => supervisor.loadModel(def), same),
+    unloadModel: (name, meta) => run(() => supervisor.unloadModel(name, meta), same),
+    serverNotify: (decls) => run(() => supervisor.serverNotify(decls), same),
+    replicaJoined: (join) => run(() => supervisor.replicaJoined(join), same),
+    replicaLeft: (server, idx) => run(() => supervisor.replicaLeft(server, idx), same),
+    agentEvent: (report) => run(() => supervisor.agentEvent(report), same),
+    drain: (server, idx) => {
+      const { models } = run(() => supervisor.drain(server, idx), (r) => r.changes);
+      const unmoved = () =>
+        models.filter((m) => {
+          const st = supervisor.latestStateOf(m);
+          return st !== undefined && !supervisor.availableElsewhere(m, server, idx);
+        });
+      const settled = () =>
+        models.every((m) => {
+          const st = supervisor.latestStateOf(m);
+          return (
+            st === undefined ||
+            supervisor.availableElsewhere(m, server, idx) ||
+            st === 'scheduleFailed' ||
+            st === 'failed'
+          );
+        });
+      return new Promise<DrainOutcome>((resolve) => {
+        const done = () => {
+          unsubscribe();
+          cancel();
+          const left = unmoved();
+          resolve({ success: left.length === 0, unmoved: left });
+        };
+        const unsubscribe = () => listeners.delete(check);
+        const check = () => {
+          if (settled()) done();
+        };
+        listeners.add(check);
+        const cancel = timers.after(deps.drainTimeoutMs ?? 60_000, done);
+        check();
+      });
+    },
+    model: (name, all) => supervisor.model(name, all),
+    listModels: (all) => supervisor.listModels(all),
+    server: (name) => supervisor.server(name),
+    listServers: () => supervisor.listServers(),
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stop: () => {
+      stopped = true;
+      cancelTick?.();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The model vocabulary: a plain-JSON mirror of Seldon's `Model` definition (so it can be persisted and
+ * compared), the model and replica state unions, and the pure rules that derive one from the other.
+ */
+
+export interface KubernetesMeta {
+  namespace: string;
+  generation: number;
+}
+
+export interface ModelMeta {
+  name: string;
+  kind?: string;
+  version?: string;
+  kubernetesMeta?: KubernetesMeta;
+}
+
+export interface DeploymentSpec {
+  replicas: number;
+  minReplicas: number;
+  maxReplicas: number;
+  logPayloads: boolean;
+}
+
+export type RuntimeInfo =
+  | { kind: 'mlserver'; parallelWorkers: number }
+  | { kind: 'triton'; cpuInstanceCounts: number[] };
+
+export interface ModelSpec {
+  uri: string;
+  artifactVersion?: number;
+  storageConfig?: { kind: 'secretName' | 'rcloneConfig'; value: string };
+  requirements: string[];
+  memoryBytes?: number;
+  server?: string;
+  parameters: { name: string; value: string }[];
+  runtimeInfo?: RuntimeInfo;
+  explainer?: { type: string; modelRef?: string; pipelineRef?: string };
+  llm?: { modelRef?: string; pipelineRef?: string };
+}
+
+/** A whole model definition as a client sent it in LoadModel (one version's definition). */
+export interface ModelDefinition {
+  meta: ModelMeta;
+  spec: ModelSpec;
+  deployment?: DeploymentSpec;
+  stream?: { inputTopic: string; outputTopic: string };
+}
+
+/** `ModelStatus.ModelState` of the seed, as camelCase state names. */
+export const MODEL_STATES = [
+  'unknown',
+  'progressing',
+  'available',
+  'failed',
+  'terminating',
+  'terminated',
+  'terminateFailed',
+  'scheduleFailed',
+] as const;
+export type ModelState = (typeof MODEL_STATES)[number];
+
+/** `ModelReplicaStatus.ModelReplicaState` of the seed, as camelCase state names. */
+export const REPLICA_STATES = [
+  'unknown',
+  'loadRequested',
+  'loading',
+  'loaded',
+  'loadFailed',
+  'unloadRequested',
+  'unloading',
+  'unloaded',
+  'unloadFailed',
+  'available',
+  'loadedUnavailable',
+  'unloadEnvoyRequested',
+  'draining',
+] as const;
+export type ReplicaState = (typeof REPLICA_STATES)[number];
+
+/** Replicas that hold (or are about to hold) the model and count as placed: the placement keeps them. */
+export const isLoadingOrLoaded = (s: ReplicaState): boolean =>
+  s === 'loadRequested' || s === 'loading' || isLoadedish(s);
+
+/** Loading, Loaded, Available, LoadedUnavailable: the agent has been told to load (not merely asked). */
+export const isLoadedish = (s: ReplicaState): boolean =>
+  s === 'loading' || s === 'loaded' || s === 'available' || s === 'loadedUnavailable';
+
+/** Replicas that can receive traffic. */
+export const isLive = (s: ReplicaState): boolean =>
+  s === 'loaded' || s === 'available' || s === 'loadedUnavailable' || s === 'draining';
+
+/** Replicas already on their way out or gone. */
+export const isUnloadingOrUnloaded = (s: ReplicaState): boolean =>
+  s === 'unloadEnvoyRequested' ||
+  s === 'unloadRequested' ||
+  s === 'unloading' ||
+  s === 'unloaded' ||
+  s === 'unknown';
+
+/** Replicas whose reservation of memory still stands: the agent has not yet reported the load. */
+export const reservesMemory = (s: ReplicaState): boolean => s === 'loadRequested' || s === 'loading';
+
+/** Memory one replica of the model needs: memoryBytes times the runtime's instance count. */
+export function requiredMemory(spec: ModelSpec): number {
+  const base = spec.memoryBytes ?? 0;
+  const info = spec.runtimeInfo;
+  if (!info) return base;
+  const instances = info.kind === 'mlserver' ? info.parallelWorkers : (info.cpuInstanceCounts[0] ?? 1);
+  return base * instances;
+}
+
+/** Counts of a version's replicas by the buckets the model state is derived from. */
+export interface ReplicaSummary {
+  available: number;
+  loading: number;
+  failed: number;
+  unloading: number;
+  unloadFailed: number;
+  draining: number;
+  /** The reason and time of the newest LoadFailed/LoadedUnavailable replica. */
+  failedReason: string;
+  /** The reason of the newest UnloadFailed replica. */
+  unloadFailedReason: string;
+}
+
+export interface ReplicaFact {
+  state: ReplicaState;
+  reason: string;
+  at: number;
+}
+
+/** Buckets replica states as the model-state derivation needs them (Seldon parity: memory_status.go). */
+export function summarizeReplicas(replicas: Iterable<ReplicaFact>): ReplicaSummary {
+  const s: ReplicaSummary = {
+    available: 0,
+    loading: 0,
+    failed: 0,
+    unloading: 0,
+    unloadFailed: 0,
+    draining: 0,
+    failedReason: '',
+    unloadFailedReason: '',
+  };
+  let failedAt = -Infinity;
+  let unloadFailedAt = -Infinity;
+  for (const r of replicas) {
+    switch (r.state) {
+      case 'available':
+        s.available++;
+        break;
+      case 'loadRequested':
+      case 'loading':
+      case 'loaded':
+        s.loading++;
+        break;
+      case 'loadFailed':
+      case 'loadedUnavailable':
+        s.failed++;
+        if (r.at >= failedAt) {
+          failedAt = r.at;
+          s.failedReason = r.reason;
+        }
+        break;
+      case 'unloadEnvoyRequested':
+      case 'unloadRequested':
+      case 'unloading':
+        s.unloading++;
+        break;
+      case 'unloadFailed':
+        s.unloadFailed++;
+        if (r.at >= unloadFailedAt) {
+          unloadFailedAt = r.at;
+          s.unloadFailedReason = r.reason;
+        }
+        break;
+      case 'draining':
+        s.draining++;
+        break;
+      case 'unloaded':
+      case 'unknown':
+        break;
+    }
+  }
+  return s;
+}
+
+/**
+ * Equality of two definitions as Seldon decides whether a LoadModel makes a new version: the runtime
+ * info an agent filled in never counts. Returns which parts differ.
+ */
+export function diffDefinitions(
+  a: ModelDefinition,
+  b: ModelDefinition,
+): { meta: boolean; spec: boolean; deployment: boolean; stream: boolean } {
+  const specOf = (d: ModelDefinition) => canonical({ ...d.spec, runtimeInfo: undefined });
+  return {
+    meta: canonical(a.meta) !== canonical(b.meta),
+    spec: specOf(a) !== specOf(b),
+    deployment: canonical(a.deployment) !== canonical(b.deployment),
+    stream: canonical(a.stream) !== canonical(b.stream),
+  };
+}
+
+/** A stable JSON text of a value: keys sorted, undefined properties dropped. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined)
+            .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+        )
+      : v,
+  ) ?? 'undefined';
+}

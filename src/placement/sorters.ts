@@ -1,0 +1,34 @@
+import { isLoadingOrLoaded } from '../domain/model.js';
+import { freeMemory } from './filters.js';
+import type { PlacementRequest, ReplicaView, ServerView } from './types.js';
+
+/**
+ * Servers in preference order: the one the version already lives on, then by name, so equal
+ * candidates are always chosen the same way (Seldon leaves this to Go's random map order).
+ */
+export function sortServers(req: PlacementRequest, servers: readonly ServerView[]): ServerView[] {
+  return [...servers].sort((a, b) => {
+    const ac = a.name === req.currentServer ? 0 : 1;
+    const bc = b.name === req.currentServer ? 0 : 1;
+    return ac - bc || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  });
+}
+
+/**
+ * Replicas in preference order: those already holding this version, then the most free memory, then
+ * the lowest index. Seldon parity: scheduler/pkg/scheduler/sorters/{loaded,memory,replicaindex}.go,
+ * without its unsigned wrap-around when reservations exceed availability.
+ */
+export function sortReplicas(
+  req: PlacementRequest,
+  server: ServerView,
+  replicas: readonly ReplicaView[],
+): ReplicaView[] {
+  const holds = (rep: ReplicaView): number => {
+    const st = server.name === req.currentServer ? req.current[rep.idx] : undefined;
+    return st !== undefined && isLoadingOrLoaded(st) ? 0 : 1;
+  };
+  return [...replicas].sort(
+    (a, b) => holds(a) - holds(b) || freeMemory(b) - freeMemory(a) || a.idx - b.idx,
+  );
+}

@@ -1,0 +1,133 @@
+import { createSchedulerSystem, type SchedulerSystem } from '../../src/actors/index.js';
+import type { ModelDefinition } from '../../src/domain/model.js';
+import { RecordingAgents } from './recording-agents.js';
+
+/** A scheduler system with recording agents and a hand-driven clock, for unit tests. */
+export class TestWorld {
+  readonly agents = new RecordingAgents();
+  now = 1_000;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  readonly system: SchedulerSystem;
+
+  constructor(opts: { drainTimeoutMs?: number; deletedTtlMs?: number } = {}) {
+    this.system = createSchedulerSystem({
+      agents: this.agents,
+      timers: {
+        now: () => this.now,
+        after: (ms, fn) => {
+          const t = { at: this.now + ms, fn, cancelled: false };
+          this.timers.push(t);
+          return () => {
+            t.cancelled = true;
+          };
+        },
+      },
+      ...opts,
+    });
+  }
+
+  /** Moves the clock forward, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((t) => !t.cancelled && t.at <= end)
+        .sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.now = Math.max(this.now, due.at);
+      due.cancelled = true;
+      due.fn();
+    }
+    this.now = end;
+  }
+
+  join(
+    server: string,
+    idx: number,
+    o: { memory?: number; available?: number; capabilities?: string[]; shared?: boolean; loaded?: { definition: ModelDefinition; version: number }[] } = {},
+  ): void {
+    this.agents.connect(server, idx);
+    this.system.replicaJoined({
+      server,
+      idx,
+      shared: o.shared ?? true,
+      config: {
+        inferenceSvc: `${server}-${idx}`,
+        inferenceHttpPort: 9000,
+        inferenceGrpcPort: 9500,
+        memoryBytes: o.memory ?? 1000,
+        capabilities: o.capabilities ?? ['sklearn', 'xgboost'],
+        overCommitPercentage: 10,
+      },
+      availableMemoryBytes: o.available ?? o.memory ?? 1000,
+      loaded: o.loaded ?? [],
+    });
+  }
+
+  leave(server: string, idx: number): void {
+    this.agents.disconnect(server, idx);
+    this.system.replicaLeft(server, idx);
+  }
+
+  /** Replies to an op as the agent of `server/idx` would. */
+  reply(
+    server: string,
+    idx: number,
+    model: string,
+    version: number,
+    event: 'loaded' | 'loadFailed' | 'unloaded' | 'unloadFailed',
+    o: { message?: string; available?: number } = {},
+  ): void {
+    this.now += 1;
+    this.system.agentEvent({
+      server,
+      idx,
+      model,
+      version,
+      event,
+      message: o.message ?? '',
+      availableMemoryBytes: o.available ?? 900,
+    });
+  }
+
+  /** Answers every recorded op with success and returns what was answered. */
+  ackAll(): string[] {
+    const done: string[] = [];
+    for (let ops = this.agents.ops.splice(0); ops.length > 0; ops = this.agents.ops.splice(0)) {
+      for (const { server, idx, op } of ops) {
+        done.push(`${op.operation} ${op.definition.meta.name}:${op.version}@${server}/${idx}`);
+        this.reply(server, idx, op.definition.meta.name, op.version, op.operation === 'load' ? 'loaded' : 'unloaded');
+      }
+    }
+    return done;
+  }
+
+  latest(name: string) {
+    const v = this.system.model(name, false)?.versions[0];
+    if (!v) throw new Error(`no model ${name}`);
+    return v;
+  }
+
+  versions(name: string) {
+    return (this.system.model(name, true)?.versions ?? []).map((v) => `${v.version}:${v.state}`);
+  }
+}
+
+export function def(
+  name: string,
+  o: { uri?: string; replicas?: number; minReplicas?: number; memory?: number; requirements?: string[]; server?: string; generation?: number } = {},
+): ModelDefinition {
+  const d: ModelDefinition = {
+    meta: { name },
+    spec: {
+      uri: o.uri ?? `gs://m/${name}`,
+      requirements: o.requirements ?? ['sklearn'],
+      parameters: [],
+      memoryBytes: o.memory ?? 100,
+    },
+    deployment: { replicas: o.replicas ?? 1, minReplicas: o.minReplicas ?? 0, maxReplicas: 0, logPayloads: false },
+  };
+  if (o.server) d.spec.server = o.server;
+  if (o.generation !== undefined) d.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
+  return d;
+}
