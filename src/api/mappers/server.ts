@@ -1,0 +1,59 @@
+import type { ServerStatusView } from '../../actors/index.js';
+import { invalidSpec } from '../../domain/errors.js';
+import { checkInt, checkServerName } from '../../domain/names.js';
+import type { ServerDeclaration } from '../../domain/server.js';
+import {
+  ServerStatusResponse_Type,
+  type ServerNotifyRequest,
+  type ServerStatusResponse,
+} from '../../gen/mlops/scheduler/scheduler.js';
+import { LIMITS } from '../../wire/model.js';
+
+/**
+ * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.
+ * @throws SchedulerError InvalidSpec naming the first bad field.
+ */
+export function serverNotifyFromProto(req: ServerNotifyRequest): ServerDeclaration[] {
+  if (req.servers.length > LIMITS.listLength) {
+    throw invalidSpec('servers', `has ${req.servers.length} entries; at most ${LIMITS.listLength}`);
+  }
+  const seen = new Set<string>();
+  return req.servers.map((s, i) => {
+    const f = `servers[${i}]`;
+    const name = checkServerName(`${f}.name`, s.name);
+    if (seen.has(name)) throw invalidSpec(`${f}.name`, `server ${name} is listed twice`);
+    seen.add(name);
+    const d: ServerDeclaration = {
+      name,
+      expectedReplicas: checkInt(`${f}.expectedReplicas`, s.expectedReplicas, 0, LIMITS.replicas),
+      minReplicas: checkInt(`${f}.minReplicas`, s.minReplicas, 0, LIMITS.replicas),
+      maxReplicas: checkInt(`${f}.maxReplicas`, s.maxReplicas, 0, LIMITS.replicas),
+      shared: s.shared,
+    };
+    if (s.kubernetesMeta) d.kubernetesMeta = { ...s.kubernetesMeta };
+    return d;
+  });
+}
+
+/** A StatusUpdate for one server: draining replicas are left out, as Seldon does. */
+export function serverStatusToProto(s: ServerStatusView): ServerStatusResponse {
+  const resources = s.replicas
+    .filter((r) => !r.draining)
+    .map((r) => ({
+      replicaIdx: r.idx,
+      totalMemoryBytes: r.totalMemoryBytes,
+      availableMemoryBytes: r.availableMemoryBytes,
+      numLoadedModels: r.numLoadedModels,
+      overCommitPercentage: r.overCommitPercentage,
+    }));
+  const out: ServerStatusResponse = {
+    type: ServerStatusResponse_Type.StatusUpdate,
+    serverName: s.name,
+    resources,
+    expectedReplicas: s.expectedReplicas,
+    availableReplicas: resources.length,
+    numLoadedModelReplicas: resources.reduce((n, r) => n + r.numLoadedModels, 0),
+  };
+  if (s.kubernetesMeta) out.kubernetesMeta = { ...s.kubernetesMeta };
+  return out;
+}

@@ -1,0 +1,190 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
+import { AgentService } from './agent/agent.service.js';
+import { createSchedulerService } from './api/scheduler.service.js';
+import type { Config } from './config/config.js';
+import { AgentServiceService } from './gen/mlops/agent/agent.js';
+import { SchedulerService } from './gen/mlops/scheduler/scheduler.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+
+export interface Ports {
+  scheduler: number;
+  agent: number;
+  dataflow: number;
+  http: number;
+}
+
+export interface App {
+  readonly ports: Ports;
+  readonly system: SchedulerSystem;
+  /** Ends streams, stops listening and releases timers; resolves within `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
+
+const realTimers: Timers = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => {
+      clearTimeout(t);
+    };
+  },
+};
+
+/** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  const agents = new AgentService({ log: log.child({ component: 'agent' }) });
+  const system = createSchedulerSystem({
+    agents: agents.gateway,
+    timers: config.timers ?? realTimers,
+    deletedTtlMs: config.deletedTtlMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+  });
+  agents.attach(system);
+  const scheduler = createSchedulerService({
+    system,
+    log: log.child({ component: 'api' }),
+    applicationVersion: config.version,
+  });
+
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    'seldon.mlops.scheduler.Scheduler': 'SERVING',
+    'seldon.mlops.agent.AgentService': 'SERVING',
+  });
+  const reflection = new ReflectionService(
+    loadSync(['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto'], {
+      includeDirs: [PROTO_DIR],
+    }),
+  );
+
+  const schedulerServer = grpcServer();
+  schedulerServer.addService(
+    SchedulerService as unknown as ServiceDefinition,
+    scheduler.implementation as never,
+  );
+  health.addToServer(schedulerServer);
+  reflection.addToServer(schedulerServer);
+
+  const agentServer = grpcServer();
+  agentServer.addService(
+    AgentServiceService as unknown as ServiceDefinition,
+    agents.implementation() as never,
+  );
+  health.addToServer(agentServer);
+
+  // The dataflow (Chainer) service arrives with pipelines; the port already answers health checks.
+  const dataflowServer = grpcServer();
+  health.addToServer(dataflowServer);
+
+  const metrics = createMetrics(system);
+  const http = createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'SERVING' }));
+    } else if (req.url === '/metrics') {
+      metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (e: unknown) => {
+          log.error({ err: e }, 'metrics failed');
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    } else if (req.url === '/' || req.url === '/api/state') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ models: system.listModels(false), servers: system.listServers() }, null, 2),
+      );
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+
+  const ports: Ports = {
+    scheduler: await bind(schedulerServer, config.host, config.schedulerPort),
+    agent: await bind(agentServer, config.host, config.agentPort),
+    dataflow: await bind(dataflowServer, config.host, config.dataflowPort),
+    http: await listenHttp(http, config.host, config.httpPort),
+  };
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ports,
+    system,
+    stop: (graceMs = 4000) =>
+      (stopping ??= (async () => {
+        health.setStatus('', 'NOT_SERVING');
+        scheduler.close();
+        agents.close();
+        system.stop();
+        await Promise.all([
+          shutdown(schedulerServer, graceMs),
+          shutdown(agentServer, graceMs),
+          shutdown(dataflowServer, graceMs),
+          new Promise<void>((resolve) => {
+            http.close(() => {
+              resolve();
+            });
+            http.closeAllConnections();
+          }),
+        ]);
+      })()),
+  };
+}
+
+function grpcServer(): Server {
+  return new Server({
+    'grpc.max_concurrent_streams': 1_000_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+}
+
+function bind(server: Server, host: string, port: number): Promise<number> {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
+      else resolve(bound);
+    });
+  });
+}
+
+function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => {
+      reject(new Error(`cannot listen on ${host}:${port}: ${e.message}`));
+    });
+    server.listen(port, host, () => {
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? a.port : port);
+    });
+  });
+}
+
+function shutdown(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,53 @@
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SchedulerSystem } from '../actors/index.js';
+import { MODEL_STATES } from '../domain/model.js';
+
+/** Prometheus metrics, read from the system's views at scrape time. */
+export function createMetrics(system: SchedulerSystem): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mlsched_process_' });
+  new Gauge({
+    name: 'mlsched_models',
+    help: 'Models by the state of their latest version',
+    labelNames: ['state', 'deleted'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of MODEL_STATES) for (const d of ['true', 'false']) this.set({ state: s, deleted: d }, 0);
+      for (const m of system.listModels(false)) {
+        const v = m.versions[0];
+        if (v) this.inc({ state: v.state, deleted: String(m.deleted) });
+      }
+    },
+  });
+  new Gauge({
+    name: 'mlsched_server_replicas',
+    help: 'Connected server replicas',
+    labelNames: ['server', 'draining'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of system.listServers()) {
+        for (const r of s.replicas) this.inc({ server: s.name, draining: String(r.draining) });
+      }
+    },
+  });
+  new Gauge({
+    name: 'mlsched_server_replica_available_memory_bytes',
+    help: 'Free memory last reported by each replica minus memory reserved for pending loads',
+    labelNames: ['server', 'replica'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of system.listServers()) {
+        for (const r of s.replicas) {
+          this.set(
+            { server: s.name, replica: String(r.idx) },
+            Math.max(0, r.availableMemoryBytes - r.reservedMemoryBytes),
+          );
+        }
+      }
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,46 @@
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import { toServiceError, type ErrorLogger } from './errors.js';
+
+/** Wraps a (possibly async) function as a grpc-js unary handler with the error mapping applied. */
+export function unary<Req, Res>(
+  path: string,
+  log: ErrorLogger,
+  fn: (req: Req) => Res | Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => {
+          callback(null, res);
+        },
+        (e: unknown) => {
+          callback(toServiceError(e, path, log));
+        },
+      );
+  };
+}
+
+/**
+ * Wraps a server-streaming handler: `fn` writes through the call and returns when it has set the
+ * stream up; anything it throws ends the stream with the mapped status.
+ */
+export function serverStream<Req, Res>(
+  path: string,
+  log: ErrorLogger,
+  fn: (req: Req, call: ServerWritableStream<Req, Res>) => void | Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .catch((e: unknown) => {
+        call.emit('error', toServiceError(e, path, log));
+      });
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Proto ↔ domain mapping of Seldon's `Model` message, shared by the Scheduler adapter (LoadModel,
+ * ModelStatus) and the agent adapter (LOAD_MODEL ops, re-announced models).
+ */
+import { invalidSpec } from '../domain/errors.js';
+import type {
+  DeploymentSpec,
+  ModelDefinition,
+  ModelSpec,
+  RuntimeInfo,
+} from '../domain/model.js';
+import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
+import type {
+  Model,
+  ModelRuntimeInfo,
+  ModelSpec as ProtoModelSpec,
+} from '../gen/mlops/scheduler/scheduler.js';
+
+/** Upper bounds past which a value is treated as a mistake, not a wish. */
+export const LIMITS = {
+  replicas: 100_000,
+  /** 1 PiB per replica. */
+  memoryBytes: 2 ** 50,
+  stringLength: 4096,
+  listLength: 1000,
+} as const;
+
+const text = (field: string, v: string | undefined): string | undefined => {
+  if (v !== undefined && v.length > LIMITS.stringLength) {
+    throw invalidSpec(field, `is ${v.length} characters long; at most ${LIMITS.stringLength} allowed`);
+  }
+  return v;
+};
+
+const list = <T>(field: string, v: T[]): T[] => {
+  if (v.length > LIMITS.listLength) {
+    throw invalidSpec(field, `has ${v.length} entries; at most ${LIMITS.listLength} allowed`);
+  }
+  return v;
+};
+
+/**
+ * Decodes and validates a `Model` from a client (LoadModel).
+ * @throws SchedulerError InvalidSpec naming the first bad field, with `prefix` (e.g. `model`).
+ */
+export function modelFromProto(prefix: string, model: Model | undefined): ModelDefinition {
+  if (!model) throw invalidSpec(prefix, 'is required');
+  const name = checkModelName(`${prefix}.meta.name`, model.meta?.name);
+  if (!model.modelSpec) throw invalidSpec(`${prefix}.modelSpec`, 'is required');
+  const spec = specFromProto(`${prefix}.modelSpec`, model.modelSpec);
+  const def: ModelDefinition = { meta: { name }, spec };
+  const meta = model.meta;
+  if (meta?.kind !== undefined) def.meta.kind = text(`${prefix}.meta.kind`, meta.kind) ?? '';
+  if (meta?.version !== undefined) {
+    def.meta.version = text(`${prefix}.meta.version`, meta.version) ?? '';
+  }
+  if (meta?.kubernetesMeta) {
+    def.meta.kubernetesMeta = {
+      namespace: text(`${prefix}.meta.kubernetesMeta.namespace`, meta.kubernetesMeta.namespace) ?? '',
+      generation: meta.kubernetesMeta.generation,
+    };
+  }
+  def.deployment = deploymentFromProto(`${prefix}.deploymentSpec`, model.deploymentSpec);
+  if (model.streamSpec) {
+    def.stream = {
+      inputTopic: text(`${prefix}.streamSpec.inputTopic`, model.streamSpec.inputTopic) ?? '',
+      outputTopic: text(`${prefix}.streamSpec.outputTopic`, model.streamSpec.outputTopic) ?? '',
+    };
+  }
+  return def;
+}
+
+function deploymentFromProto(field: string, d: Model['deploymentSpec']): DeploymentSpec {
+  // A model without a deployment spec asks for one replica (Seldon's CRD default).
+  if (!d) return { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false };
+  const replicas = checkInt(`${field}.replicas`, d.replicas, 0, LIMITS.replicas);
+  const minReplicas = checkInt(`${field}.minReplicas`, d.minReplicas, 0, LIMITS.replicas);
+  const maxReplicas = checkInt(`${field}.maxReplicas`, d.maxReplicas, 0, LIMITS.replicas);
+  if (maxReplicas > 0 && minReplicas > maxReplicas) {
+    throw invalidSpec(`${field}.minReplicas`, `${minReplicas} is above maxReplicas ${maxReplicas}`);
+  }
+  return { replicas, minReplicas, maxReplicas, logPayloads: d.logPayloads };
+}
+
+function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
+  const uri = text(`${field}.uri`, s.uri) ?? '';
+  if (uri.trim() === '') throw invalidSpec(`${field}.uri`, 'must name the storage URI of the model');
+  const spec: ModelSpec = {
+    uri,
+    requirements: list(`${field}.requirements`, s.requirements).map((r, i) => {
+      if (r.trim() === '') throw invalidSpec(`${field}.requirements[${i}]`, 'must not be empty');
+      return text(`${field}.requirements[${i}]`, r) ?? '';
+    }),
+    parameters: list(`${field}.parameters`, s.parameters).map((p, i) => ({
+      name: text(`${field}.parameters[${i}].name`, p.name) ?? '',
+      value: text(`${field}.parameters[${i}].value`, p.value) ?? '',
+    })),
+  };
+  if (s.artifactVersion !== undefined) spec.artifactVersion = s.artifactVersion;
+  if (s.memoryBytes !== undefined) {
+    spec.memoryBytes = checkInt(`${field}.memoryBytes`, s.memoryBytes, 0, LIMITS.memoryBytes);
+  }
+  if (s.server !== undefined && s.server !== '') {
+    spec.server = checkServerName(`${field}.server`, s.server);
+  }
+  const sc = s.storageConfig?.config;
+  if (sc) {
+    spec.storageConfig = {
+      kind: sc.$case === 'storageSecretName' ? 'secretName' : 'rcloneConfig',
+      value: text(`${field}.storageConfig`, sc.value) ?? '',
+    };
+  }
+  const info = s.modelRuntimeInfo && runtimeInfoFromProto(s.modelRuntimeInfo);
+  if (info) spec.runtimeInfo = info;
+  const ms = s.modelSpec;
+  if (ms?.$case === 'explainer') {
+    spec.explainer = { type: text(`${field}.explainer.type`, ms.value.type) ?? '' };
+    if (ms.value.modelRef !== undefined) spec.explainer.modelRef = ms.value.modelRef;
+    if (ms.value.pipelineRef !== undefined) spec.explainer.pipelineRef = ms.value.pipelineRef;
+  } else if (ms?.$case === 'llm') {
+    spec.llm = {};
+    if (ms.value.modelRef !== undefined) spec.llm.modelRef = ms.value.modelRef;
+    if (ms.value.pipelineRef !== undefined) spec.llm.pipelineRef = ms.value.pipelineRef;
+  }
+  return spec;
+}
+
+/** Runtime info (parallel workers, instance counts) as the domain keeps it. */
+export function runtimeInfoFromProto(r: ModelRuntimeInfo): RuntimeInfo | undefined {
+  const v = r.modelRuntimeInfo;
+  if (v?.$case === 'mlserver') return { kind: 'mlserver', parallelWorkers: v.value.parallelWorkers };
+  if (v?.$case === 'triton') {
+    return { kind: 'triton', cpuInstanceCounts: v.value.cpu.map((c) => c.instanceCount) };
+  }
+  return undefined;
+}
+
+export function runtimeInfoToProto(r: RuntimeInfo): ModelRuntimeInfo {
+  return r.kind === 'mlserver'
+    ? { modelRuntimeInfo: { $case: 'mlserver', value: { parallelWorkers: r.parallelWorkers } } }
+    : {
+        modelRuntimeInfo: {
+          $case: 'triton',
+          value: { cpu: r.cpuInstanceCounts.map((instanceCount) => ({ instanceCount })) },
+        },
+      };
+}
+
+/** The stored definition as Seldon's `Model` message (ModelStatus.modelDefn, LOAD_MODEL ops). */
+export function modelToProto(d: ModelDefinition): Model {
+  const s = d.spec;
+  const spec: ProtoModelSpec = {
+    uri: s.uri,
+    requirements: [...s.requirements],
+    parameters: s.parameters.map((p) => ({ ...p })),
+  };
+  if (s.artifactVersion !== undefined) spec.artifactVersion = s.artifactVersion;
+  if (s.memoryBytes !== undefined) spec.memoryBytes = s.memoryBytes;
+  if (s.server !== undefined) spec.server = s.server;
+  if (s.storageConfig) {
+    spec.storageConfig = {
+      config:
+        s.storageConfig.kind === 'secretName'
+          ? { $case: 'storageSecretName', value: s.storageConfig.value }
+          : { $case: 'storageRcloneConfig', value: s.storageConfig.value },
+    };
+  }
+  if (s.runtimeInfo) spec.modelRuntimeInfo = runtimeInfoToProto(s.runtimeInfo);
+  if (s.explainer) spec.modelSpec = { $case: 'explainer', value: { ...s.explainer } };
+  else if (s.llm) spec.modelSpec = { $case: 'llm', value: { ...s.llm } };
+  const model: Model = { meta: { ...d.meta }, modelSpec: spec };
+  if (d.meta.kubernetesMeta) model.meta = { ...d.meta, kubernetesMeta: { ...d.meta.kubernetesMeta } };
+  if (d.deployment) model.deploymentSpec = { ...d.deployment };
+  if (d.stream) model.streamSpec = { ...d.stream };
+  return model;
+}
+
+/**
+ * Decodes a model an agent re-announces. Agents echo what the scheduler sent them, so this is
+ * lenient about what a client would be refused for, but still requires a valid name.
+ */
+export function announcedModelFromProto(field: string, model: Model | undefined): ModelDefinition {
+  const name = checkModelName(`${field}.meta.name`, model?.meta?.name);
+  try {
+    return modelFromProto(field, model);
+  } catch {
+    return {
+      meta: { name },
+      spec: { uri: model?.modelSpec?.uri ?? '', requirements: [], parameters: [] },
+      deployment: { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false },
+    };
+  }
+}
