@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { startApp } from './app.js';
+import {
+  DEFAULTS,
+  parseLogLevel,
+  parsePort,
+  parseStore,
+  type Config,
+} from './config/config.js';
+import { createLogger } from './observability/logger.js';
+import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/** Commander option parser that turns our Error messages into commander's one-line errors. */
+const opt =
+  <T>(parse: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+const wholeNumber = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min) throw new Error(`${flag}: '${v}' must be a whole number ≥ ${min}`);
+  return n;
+};
+
+/** Stops `stop` on SIGINT/SIGTERM, exiting within 5 s whatever happens. */
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(1), 5000).unref();
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`shutdown after ${signal} failed: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+const program = new Command('mlsched')
+  .description('An actor-model scheduler for the Seldon Core v2 API')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the scheduler')
+  .option('--host <host>', 'address to listen on', DEFAULTS.host)
+  .option('--scheduler-port <port>', 'Scheduler gRPC port', opt((v) => parsePort('--scheduler-port', v)), DEFAULTS.schedulerPort)
+  .option('--agent-port <port>', 'AgentService gRPC port', opt((v) => parsePort('--agent-port', v)), DEFAULTS.agentPort)
+  .option('--dataflow-port <port>', 'Chainer gRPC port', opt((v) => parsePort('--dataflow-port', v)), DEFAULTS.dataflowPort)
+  .option('--http-port <port>', 'health, metrics and dashboard', opt((v) => parsePort('--http-port', v)), DEFAULTS.httpPort)
+  .option('--store <store>', 'memory, file:DIR or redis://HOST:PORT[/DB]', DEFAULTS.store)
+  .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
+  .action(
+    async (o: {
+      host: string;
+      schedulerPort: number;
+      agentPort: number;
+      dataflowPort: number;
+      httpPort: number;
+      store: string;
+      logLevel: string;
+    }) => {
+      const log = createLogger(o.logLevel);
+      const store = opt(parseStore)(o.store);
+      if (store.kind === 'redis') {
+        throw new InvalidArgumentError(
+          `--store: the Redis store is not available yet (issue 4); use memory or file:DIR`,
+        );
+      }
+      if (store.kind === 'file') {
+        log.warn(
+          { store: o.store },
+          'the file store is not durable yet (issue 4): state is kept in memory and lost on exit',
+        );
+      }
+      const config: Config = Object.freeze({ ...o, store, version: VERSION });
+      const app = await startApp(config, log);
+      process.stdout.write(`${JSON.stringify({ event: 'listening', ...app.ports })}\n`);
+      log.info({ ports: app.ports, store: o.store, version: VERSION }, 'scheduler started');
+      onSignals(async () => {
+        log.info('shutting down');
+        await app.stop();
+        log.info('stopped');
+      });
+    },
+  );
+
+program
+  .command('agent')
+  .description('run a simulated model-server agent (one or more replicas of one server)')
+  .option('--scheduler-host <host>', 'scheduler address', '127.0.0.1')
+  .option('--agent-port <port>', "scheduler's agent port", opt((v) => parsePort('--agent-port', v)), DEFAULTS.agentPort)
+  .requiredOption('--server <name>', 'server name')
+  .option('--replicas <n>', 'replicas 0..N-1 in this process', opt(wholeNumber('--replicas', 1)), 1)
+  .option('--replica-idx <n>', 'run only this replica index', opt(wholeNumber('--replica-idx', 0)))
+  .option('--memory <quantity>', 'memory per replica (Kubernetes quantity)', opt(parseMemoryQuantity), parseMemoryQuantity('1Gi'))
+  .option('--capabilities <list>', 'comma-separated capabilities', 'mlserver,sklearn,xgboost,lightgbm,mlflow,python')
+  .option('--overcommit <percent>', 'over-commit percentage', opt(wholeNumber('--overcommit', 0)), 10)
+  .option('--load-ms <ms>', 'simulated load time', opt(wholeNumber('--load-ms', 0)), 50)
+  .option('--fail-uri <regex>', 'loads of models whose storage URI matches fail', opt((v) => new RegExp(v)))
+  .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
+  .action(
+    async (o: {
+      schedulerHost: string;
+      agentPort: number;
+      server: string;
+      replicas: number;
+      replicaIdx?: number;
+      memory: number;
+      capabilities: string;
+      overcommit: number;
+      loadMs: number;
+      failUri?: RegExp;
+      logLevel: string;
+    }) => {
+      const log = createLogger(o.logLevel, 'mlsched-agent');
+      const agent = await startSimulatedAgent({
+        schedulerHost: o.schedulerHost,
+        agentPort: o.agentPort,
+        server: o.server,
+        replicaIdxs:
+          o.replicaIdx !== undefined
+            ? [o.replicaIdx]
+            : Array.from({ length: o.replicas }, (_, i) => i),
+        memoryBytes: o.memory,
+        capabilities: o.capabilities
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+        overCommitPercentage: o.overcommit,
+        loadMs: o.loadMs,
+        ...(o.failUri ? { failUri: o.failUri } : {}),
+        logger: log,
+      });
+      onSignals(() => agent.stop());
+    },
+  );
+
+program
+  .command('statecharts')
+  .description("write every machine's diagram (Mermaid .mmd and .json)")
+  .option('--out <dir>', 'output directory', 'statecharts')
+  .action(async (o: { out: string }) => {
+    const { writeStatecharts } = await import('../statecharts/generate.js');
+    await writeStatecharts(o.out);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`mlsched: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
