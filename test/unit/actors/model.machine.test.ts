@@ -17,7 +17,9 @@ const none: ReplicaSummary = {
   unloadFailedReason: '',
 };
 
-const changed = (o: Partial<ReplicasChanged> & { summary?: Partial<ReplicaSummary> }): ReplicasChanged => ({
+const changed = (
+  o: Partial<Omit<ReplicasChanged, 'summary'>> & { summary?: Partial<ReplicaSummary> },
+): ReplicasChanged => ({
   type: 'replicas.changed',
   at: 1,
   retiring: false,
