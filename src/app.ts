@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -68,18 +68,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   );
 
   const schedulerServer = grpcServer();
-  schedulerServer.addService(
-    SchedulerService as unknown as ServiceDefinition,
-    scheduler.implementation as never,
-  );
+  schedulerServer.addService(SchedulerService, scheduler.implementation);
   health.addToServer(schedulerServer);
   reflection.addToServer(schedulerServer);
 
   const agentServer = grpcServer();
-  agentServer.addService(
-    AgentServiceService as unknown as ServiceDefinition,
-    agents.implementation() as never,
-  );
+  agentServer.addService(AgentServiceService, agents.implementation());
   health.addToServer(agentServer);
 
   // The dataflow (Chainer) service arrives with pipelines; the port already answers health checks.
@@ -106,7 +100,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     } else if (req.url === '/' || req.url === '/api/state') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
-        JSON.stringify({ models: system.listModels(false), servers: system.listServers() }, null, 2),
+        JSON.stringify(
+          { models: system.listModels(false), servers: system.listServers() },
+          null,
+          2,
+        ),
       );
     } else {
       res.writeHead(404);

@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { startApp } from './app.js';
-import {
-  DEFAULTS,
-  parseLogLevel,
-  parsePort,
-  parseStore,
-  type Config,
-} from './config/config.js';
+import { DEFAULTS, parseLogLevel, parsePort, parseStore, type Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
 
@@ -30,7 +24,8 @@ const opt =
 
 const wholeNumber = (flag: string, min: number) => (v: string) => {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min) throw new Error(`${flag}: '${v}' must be a whole number ≥ ${min}`);
+  if (!/^\d+$/.test(v) || n < min)
+    throw new Error(`${flag}: '${v}' must be a whole number ≥ ${min}`);
   return n;
 };
 
@@ -62,10 +57,30 @@ program
   .command('serve')
   .description('run the scheduler')
   .option('--host <host>', 'address to listen on', DEFAULTS.host)
-  .option('--scheduler-port <port>', 'Scheduler gRPC port', opt((v) => parsePort('--scheduler-port', v)), DEFAULTS.schedulerPort)
-  .option('--agent-port <port>', 'AgentService gRPC port', opt((v) => parsePort('--agent-port', v)), DEFAULTS.agentPort)
-  .option('--dataflow-port <port>', 'Chainer gRPC port', opt((v) => parsePort('--dataflow-port', v)), DEFAULTS.dataflowPort)
-  .option('--http-port <port>', 'health, metrics and dashboard', opt((v) => parsePort('--http-port', v)), DEFAULTS.httpPort)
+  .option(
+    '--scheduler-port <port>',
+    'Scheduler gRPC port',
+    opt((v) => parsePort('--scheduler-port', v)),
+    DEFAULTS.schedulerPort,
+  )
+  .option(
+    '--agent-port <port>',
+    'AgentService gRPC port',
+    opt((v) => parsePort('--agent-port', v)),
+    DEFAULTS.agentPort,
+  )
+  .option(
+    '--dataflow-port <port>',
+    'Chainer gRPC port',
+    opt((v) => parsePort('--dataflow-port', v)),
+    DEFAULTS.dataflowPort,
+  )
+  .option(
+    '--http-port <port>',
+    'health, metrics and dashboard',
+    opt((v) => parsePort('--http-port', v)),
+    DEFAULTS.httpPort,
+  )
   .option('--store <store>', 'memory, file:DIR or redis://HOST:PORT[/DB]', DEFAULTS.store)
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
@@ -107,15 +122,38 @@ program
   .command('agent')
   .description('run a simulated model-server agent (one or more replicas of one server)')
   .option('--scheduler-host <host>', 'scheduler address', '127.0.0.1')
-  .option('--agent-port <port>', "scheduler's agent port", opt((v) => parsePort('--agent-port', v)), DEFAULTS.agentPort)
+  .option(
+    '--agent-port <port>',
+    "scheduler's agent port",
+    opt((v) => parsePort('--agent-port', v)),
+    DEFAULTS.agentPort,
+  )
   .requiredOption('--server <name>', 'server name')
   .option('--replicas <n>', 'replicas 0..N-1 in this process', opt(wholeNumber('--replicas', 1)), 1)
   .option('--replica-idx <n>', 'run only this replica index', opt(wholeNumber('--replica-idx', 0)))
-  .option('--memory <quantity>', 'memory per replica (Kubernetes quantity)', opt(parseMemoryQuantity), parseMemoryQuantity('1Gi'))
-  .option('--capabilities <list>', 'comma-separated capabilities', 'mlserver,sklearn,xgboost,lightgbm,mlflow,python')
-  .option('--overcommit <percent>', 'over-commit percentage', opt(wholeNumber('--overcommit', 0)), 10)
+  .option(
+    '--memory <quantity>',
+    'memory per replica (Kubernetes quantity)',
+    opt(parseMemoryQuantity),
+    parseMemoryQuantity('1Gi'),
+  )
+  .option(
+    '--capabilities <list>',
+    'comma-separated capabilities',
+    'mlserver,sklearn,xgboost,lightgbm,mlflow,python',
+  )
+  .option(
+    '--overcommit <percent>',
+    'over-commit percentage',
+    opt(wholeNumber('--overcommit', 0)),
+    10,
+  )
   .option('--load-ms <ms>', 'simulated load time', opt(wholeNumber('--load-ms', 0)), 50)
-  .option('--fail-uri <regex>', 'loads of models whose storage URI matches fail', opt((v) => new RegExp(v)))
+  .option(
+    '--fail-uri <regex>',
+    'loads of models whose storage URI matches fail',
+    opt((v) => new RegExp(v)),
+  )
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {
@@ -160,7 +198,7 @@ program
   .option('--out <dir>', 'output directory', 'statecharts')
   .action(async (o: { out: string }) => {
     const { writeStatecharts } = await import('../statecharts/generate.js');
-    await writeStatecharts(o.out);
+    writeStatecharts(o.out);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { AnyStateMachine, StateNode } from 'xstate';
 import { machines } from '../src/actors/index.js';
 
-type Node = StateNode<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Node = StateNode<any, any>;
 
 const ref = (n: Node): string => n.path.join('_') || n.machine.id;
 
@@ -29,9 +29,10 @@ function renderNode(n: Node, indent: string, out: string[]): void {
       renderNode(c, `${indent}  `, out);
       out.push(`${indent}}`);
     }
-    if (c.description) out.push(`${indent}${ref(c)}: ${c.key} - ${c.description.replace(/[:\n]/g, ' ')}`);
+    if (c.description)
+      out.push(`${indent}${ref(c)}: ${c.key} - ${c.description.replace(/[:\n]/g, ' ')}`);
   }
-  const initial = n.initial?.target[0];
+  const initial = n.initial.target[0];
   if (initial) out.push(`${indent}[*] --> ${ref(initial as Node)}`);
   for (const c of children) {
     if (c.type === 'final') out.push(`${indent}${ref(c)} --> [*]`);
@@ -63,12 +64,15 @@ export function renderMermaid(machine: AnyStateMachine): string {
   renderNode(machine.root as Node, '  ', out);
   // Transitions declared on the root (or on a compound state) apply to every state inside it.
   for (const holder of allNodes(machine.root as Node)) {
-    if (Object.keys(holder.states).length === 0 || (holder !== machine.root && !holder.parent)) continue;
+    if (Object.keys(holder.states).length === 0 || (holder !== machine.root && !holder.parent))
+      continue;
     for (const [event, ts] of holder.transitions) {
       for (const t of ts) {
         for (const target of t.target ?? []) {
           const from = holder === machine.root ? '[*]' : ref(holder);
-          out.push(`  ${from} --> ${ref(target as Node)}: ${event} (from any state)${guardName(t)}`);
+          out.push(
+            `  ${from} --> ${ref(target as Node)}: ${event} (from any state)${guardName(t)}`,
+          );
         }
       }
     }
@@ -84,7 +88,10 @@ function allNodes(n: Node): Node[] {
 export function writeStatecharts(dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const machine of Object.values(machines) as AnyStateMachine[]) {
-    writeFileSync(join(dir, `${machine.id}.json`), `${JSON.stringify(machine.toJSON(), null, 2)}\n`);
+    writeFileSync(
+      join(dir, `${machine.id}.json`),
+      `${JSON.stringify(machine.toJSON(), null, 2)}\n`,
+    );
     writeFileSync(join(dir, `${machine.id}.mmd`), renderMermaid(machine));
   }
 }

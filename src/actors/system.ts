@@ -2,12 +2,7 @@ import type { ModelDefinition } from '../domain/model.js';
 import type { ReplicaConfig, ServerDeclaration } from '../domain/server.js';
 import type { AgentGateway, Changes } from './gateways.js';
 import { Supervisor } from './supervisor/supervisor.js';
-import type {
-  AgentReport,
-  LoadedModel,
-  ModelView,
-  ServerStatusView,
-} from './supervisor/views.js';
+import type { AgentReport, LoadedModel, ModelView, ServerStatusView } from './supervisor/views.js';
 
 /** Clock and timers, injected so the core has none of its own. */
 export interface Timers {
@@ -113,7 +108,10 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         : timers.after(Math.max(0, next - timers.now()), () => {
             tickAt = undefined;
             cancelTick = undefined;
-            run(() => supervisor.tick().changes, (c) => c);
+            run(
+              () => supervisor.tick().changes,
+              (c) => c,
+            );
           });
   };
 
@@ -126,7 +124,10 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     replicaLeft: (server, idx) => run(() => supervisor.replicaLeft(server, idx), same),
     agentEvent: (report) => run(() => supervisor.agentEvent(report), same),
     drain: (server, idx) => {
-      const { models } = run(() => supervisor.drain(server, idx), (r) => r.changes);
+      const { models } = run(
+        () => supervisor.drain(server, idx),
+        (r) => r.changes,
+      );
       const unmoved = () =>
         models.filter((m) => {
           const st = supervisor.latestStateOf(m);

@@ -1,13 +1,8 @@
-import { status, type ServerWritableStream } from "@grpc/grpc-js";
-import type {
-  AgentGateway,
-  AgentOp,
-  AgentReport,
-  SchedulerSystem,
-} from "../actors/index.js";
-import { invalidSpec } from "../domain/errors.js";
-import { checkInt, checkModelName, checkServerName } from "../domain/names.js";
-import type { ReplicaConfig } from "../domain/server.js";
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
+import type { AgentGateway, AgentOp, AgentReport, SchedulerSystem } from '../actors/index.js';
+import { invalidSpec } from '../domain/errors.js';
+import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
+import type { ReplicaConfig } from '../domain/server.js';
 import {
   ModelEventMessage_Event as AgentEventKind,
   ModelOperationMessage_Operation as Operation,
@@ -15,20 +10,17 @@ import {
   type AgentSubscribeRequest,
   type ModelEventMessage,
   type ModelOperationMessage,
-} from "../gen/mlops/agent/agent.js";
-import { toServiceError, type ErrorLogger } from "../wire/errors.js";
-import { unary } from "../wire/grpc.js";
+} from '../gen/mlops/agent/agent.js';
+import { toServiceError, type ErrorLogger } from '../wire/errors.js';
+import { unary } from '../wire/grpc.js';
 import {
   announcedModelFromProto,
   LIMITS,
   modelToProto,
   runtimeInfoFromProto,
-} from "../wire/model.js";
+} from '../wire/model.js';
 
-type OpStream = ServerWritableStream<
-  AgentSubscribeRequest,
-  ModelOperationMessage
->;
+type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage>;
 
 export interface AgentServiceDeps {
   log: ErrorLogger & {
@@ -37,7 +29,7 @@ export interface AgentServiceDeps {
   };
 }
 
-const P = "/seldon.mlops.agent.AgentService/";
+const P = '/seldon.mlops.agent.AgentService/';
 /** The largest replica index accepted (a StatefulSet ordinal). */
 const MAX_REPLICA_IDX = 100_000;
 
@@ -50,10 +42,7 @@ export class AgentService {
   /** The active stream of each server replica (`server/idx`). */
   private readonly active = new Map<string, OpStream>();
   /** Later Subscribe calls for a replica that is still connected wait here, in order. */
-  private readonly waiting = new Map<
-    string,
-    { call: OpStream; req: AgentSubscribeRequest }[]
-  >();
+  private readonly waiting = new Map<string, { call: OpStream; req: AgentSubscribeRequest }[]>();
   private closing = false;
 
   constructor(private readonly deps: AgentServiceDeps) {}
@@ -85,12 +74,12 @@ export class AgentService {
       subscribe: (call: OpStream) => {
         try {
           const req = call.request;
-          const key = `${checkServerName("serverName", req.serverName)}/${checkInt("replicaIdx", req.replicaIdx, 0, MAX_REPLICA_IDX)}`;
+          const key = `${checkServerName('serverName', req.serverName)}/${checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX)}`;
           decodeConfig(req);
           if (this.closing) {
-            call.emit("error", {
+            call.emit('error', {
               code: status.UNAVAILABLE,
-              details: "scheduler is shutting down",
+              details: 'scheduler is shutting down',
             });
             return;
           }
@@ -99,7 +88,7 @@ export class AgentService {
             const queue = this.waiting.get(key) ?? [];
             queue.push({ call, req });
             this.waiting.set(key, queue);
-            call.on("cancelled", () => {
+            call.on('cancelled', () => {
               this.waiting.set(
                 key,
                 (this.waiting.get(key) ?? []).filter((w) => w.call !== call),
@@ -109,34 +98,30 @@ export class AgentService {
           }
           this.activate(key, call, req);
         } catch (e) {
-          call.emit("error", this.toError(e, `${P}Subscribe`));
+          call.emit('error', this.toError(e, `${P}Subscribe`));
         }
       },
-      agentEvent: unary(
-        `${P}AgentEvent`,
-        this.deps.log,
-        (req: ModelEventMessage) => {
-          this.requireSystem().agentEvent(decodeEvent(req));
-          return {};
-        },
-      ),
+      agentEvent: unary(`${P}AgentEvent`, this.deps.log, (req: ModelEventMessage) => {
+        this.requireSystem().agentEvent(decodeEvent(req));
+        return {};
+      }),
       agentDrain: unary(`${P}AgentDrain`, this.deps.log, async (req) => {
-        const server = checkServerName("serverName", req.serverName);
-        const idx = checkInt("replicaIdx", req.replicaIdx, 0, MAX_REPLICA_IDX);
+        const server = checkServerName('serverName', req.serverName);
+        const idx = checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX);
         const outcome = await this.requireSystem().drain(server, idx);
         if (!outcome.success) {
           this.deps.log.warn(
             { server, idx, unmoved: outcome.unmoved },
-            "drain left models unmoved",
+            'drain left models unmoved',
           );
         }
         return { success: outcome.success };
       }),
       modelScalingTrigger: (call, callback) => {
-        call.on("data", () => undefined);
+        call.on('data', () => undefined);
         callback({
           code: status.UNIMPLEMENTED,
-          details: "autoscaling models is disabled",
+          details: 'autoscaling models is disabled',
         });
       },
     };
@@ -145,27 +130,17 @@ export class AgentService {
   /** Ends every agent stream (scheduler shutdown); agents reconnect to the next scheduler. */
   close(): void {
     this.closing = true;
-    for (const queue of this.waiting.values())
-      for (const w of queue) w.call.end();
+    for (const queue of this.waiting.values()) for (const w of queue) w.call.end();
     this.waiting.clear();
     for (const call of this.active.values()) call.end();
     this.active.clear();
   }
 
-  private activate(
-    key: string,
-    call: OpStream,
-    req: AgentSubscribeRequest,
-  ): void {
+  private activate(key: string, call: OpStream, req: AgentSubscribeRequest): void {
     const system = this.requireSystem();
     const loaded = req.loadedModels.map((mv, i) => ({
       definition: announcedModelFromProto(`loadedModels[${i}].model`, mv.model),
-      version: checkInt(
-        `loadedModels[${i}].version`,
-        mv.version,
-        1,
-        2 ** 32 - 1,
-      ),
+      version: checkInt(`loadedModels[${i}].version`, mv.version, 1, 2 ** 32 - 1),
     }));
     this.active.set(key, call);
     let left = false;
@@ -174,26 +149,23 @@ export class AgentService {
       left = true;
       if (this.active.get(key) !== call) return;
       this.active.delete(key);
-      this.deps.log.info(
-        { server: req.serverName, idx: req.replicaIdx },
-        "agent disconnected",
-      );
+      this.deps.log.info({ server: req.serverName, idx: req.replicaIdx }, 'agent disconnected');
       if (!this.closing) {
         try {
           system.replicaLeft(req.serverName, req.replicaIdx);
         } catch (e) {
-          this.deps.log.error({ err: e }, "replica removal failed");
+          this.deps.log.error({ err: e }, 'replica removal failed');
         }
         const next = this.waiting.get(key)?.shift();
         if (next) this.activate(key, next.call, next.req);
       }
     };
-    call.on("cancelled", leave);
-    call.on("close", leave);
-    call.on("error", leave);
+    call.on('cancelled', leave);
+    call.on('close', leave);
+    call.on('error', leave);
     this.deps.log.info(
       { server: req.serverName, idx: req.replicaIdx, loaded: loaded.length },
-      "agent subscribed",
+      'agent subscribed',
     );
     system.replicaJoined({
       server: req.serverName,
@@ -206,8 +178,7 @@ export class AgentService {
   }
 
   private requireSystem(): SchedulerSystem {
-    if (!this.system)
-      throw new Error("agent service used before it was attached to a system");
+    if (!this.system) throw new Error('agent service used before it was attached to a system');
     return this.system;
   }
 
@@ -218,27 +189,22 @@ export class AgentService {
 
 function decodeConfig(req: AgentSubscribeRequest): ReplicaConfig {
   const c = req.replicaConfig;
-  if (!c) throw invalidSpec("replicaConfig", "is required");
+  if (!c) throw invalidSpec('replicaConfig', 'is required');
   const memoryBytes = checkInt(
-    "replicaConfig.memoryBytes",
+    'replicaConfig.memoryBytes',
     c.memoryBytes,
     0,
     LIMITS.memoryBytes * 1024,
   );
-  checkInt(
-    "availableMemoryBytes",
-    req.availableMemoryBytes,
-    0,
-    LIMITS.memoryBytes * 1024,
-  );
+  checkInt('availableMemoryBytes', req.availableMemoryBytes, 0, LIMITS.memoryBytes * 1024);
   return {
     inferenceSvc: c.inferenceSvc,
     inferenceHttpPort: c.inferenceHttpPort,
     inferenceGrpcPort: c.inferenceGrpcPort,
     memoryBytes,
-    capabilities: c.capabilities.map((s) => s.trim()).filter((s) => s !== ""),
+    capabilities: c.capabilities.map((s) => s.trim()).filter((s) => s !== ''),
     overCommitPercentage: checkInt(
-      "replicaConfig.overCommitPercentage",
+      'replicaConfig.overCommitPercentage',
       c.overCommitPercentage,
       0,
       1000,
@@ -248,14 +214,14 @@ function decodeConfig(req: AgentSubscribeRequest): ReplicaConfig {
 
 function decodeEvent(req: ModelEventMessage): AgentReport {
   const report: AgentReport = {
-    server: checkServerName("serverName", req.serverName),
-    idx: checkInt("replicaIdx", req.replicaIdx, 0, MAX_REPLICA_IDX),
-    model: checkModelName("modelName", req.modelName),
-    version: checkInt("modelVersion", req.modelVersion, 1, 2 ** 32 - 1),
+    server: checkServerName('serverName', req.serverName),
+    idx: checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX),
+    model: checkModelName('modelName', req.modelName),
+    version: checkInt('modelVersion', req.modelVersion, 1, 2 ** 32 - 1),
     event: eventKind(req.event),
     message: req.message.slice(0, LIMITS.stringLength),
     availableMemoryBytes: checkInt(
-      "availableMemoryBytes",
+      'availableMemoryBytes',
       req.availableMemoryBytes,
       0,
       LIMITS.memoryBytes * 1024,
@@ -266,31 +232,30 @@ function decodeEvent(req: ModelEventMessage): AgentReport {
   return report;
 }
 
-function eventKind(e: AgentEventKind): AgentReport["event"] {
+function eventKind(e: AgentEventKind): AgentReport['event'] {
   switch (e) {
     case AgentEventKind.LOADED:
-      return "loaded";
+      return 'loaded';
     case AgentEventKind.LOAD_FAILED:
     case AgentEventKind.LOAD_FAIL_MEMORY:
-      return "loadFailed";
+      return 'loadFailed';
     case AgentEventKind.UNLOADED:
-      return "unloaded";
+      return 'unloaded';
     case AgentEventKind.UNLOAD_FAILED:
-      return "unloadFailed";
+      return 'unloadFailed';
     case AgentEventKind.UNKNOWN_EVENT:
     case AgentEventKind.REMOVED:
     case AgentEventKind.REMOVE_FAILED:
     case AgentEventKind.RSYNC:
-      return "other";
+      return 'other';
     case AgentEventKind.UNRECOGNIZED:
-      throw invalidSpec("event", `unknown event value`);
+      throw invalidSpec('event', `unknown event value`);
   }
 }
 
 function opToProto(op: AgentOp): ModelOperationMessage {
   return {
-    operation:
-      op.operation === "load" ? Operation.LOAD_MODEL : Operation.UNLOAD_MODEL,
+    operation: op.operation === 'load' ? Operation.LOAD_MODEL : Operation.UNLOAD_MODEL,
     modelVersion: { model: modelToProto(op.definition), version: op.version },
     autoscalingEnabled: op.autoscalingEnabled,
   };

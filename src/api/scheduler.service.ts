@@ -63,7 +63,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
     call: ServerWritableStream<unknown, T>,
     initial: [string, () => T | undefined][],
   ): void {
-    const sub: StatusSubscriber<T> = new StatusSubscriber(call, limits, () => set.delete(sub));
+    const sub = new StatusSubscriber<T>(call, limits, () => set.delete(sub));
     set.add(sub);
     for (const [key, build] of initial) sub.push(key, build);
   }

@@ -1,9 +1,7 @@
 import type { Timers } from '../actors/index.js';
 
 export type StoreSpec =
-  | { kind: 'memory' }
-  | { kind: 'file'; dir: string }
-  | { kind: 'redis'; url: string };
+  { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
 
 /** The scheduler's settings, frozen after parsing. */
 export interface Config {

@@ -23,8 +23,7 @@ export interface DeploymentSpec {
 }
 
 export type RuntimeInfo =
-  | { kind: 'mlserver'; parallelWorkers: number }
-  | { kind: 'triton'; cpuInstanceCounts: number[] };
+  { kind: 'mlserver'; parallelWorkers: number } | { kind: 'triton'; cpuInstanceCounts: number[] };
 
 export interface ModelSpec {
   uri: string;
@@ -99,14 +98,16 @@ export const isUnloadingOrUnloaded = (s: ReplicaState): boolean =>
   s === 'unknown';
 
 /** Replicas whose reservation of memory still stands: the agent has not yet reported the load. */
-export const reservesMemory = (s: ReplicaState): boolean => s === 'loadRequested' || s === 'loading';
+export const reservesMemory = (s: ReplicaState): boolean =>
+  s === 'loadRequested' || s === 'loading';
 
 /** Memory one replica of the model needs: memoryBytes times the runtime's instance count. */
 export function requiredMemory(spec: ModelSpec): number {
   const base = spec.memoryBytes ?? 0;
   const info = spec.runtimeInfo;
   if (!info) return base;
-  const instances = info.kind === 'mlserver' ? info.parallelWorkers : (info.cpuInstanceCounts[0] ?? 1);
+  const instances =
+    info.kind === 'mlserver' ? info.parallelWorkers : (info.cpuInstanceCounts[0] ?? 1);
   return base * instances;
 }
 
@@ -204,7 +205,8 @@ export function diffDefinitions(
 
 /** A stable JSON text of a value: keys sorted, undefined properties dropped. */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
+  // Wrapped in an array so that `undefined` has a text too.
+  return JSON.stringify([value], (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
           Object.entries(v as Record<string, unknown>)
@@ -212,5 +214,5 @@ export function canonical(value: unknown): string {
             .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
         )
       : v,
-  ) ?? 'undefined';
+  );
 }

@@ -13,7 +13,8 @@ export function createMetrics(system: SchedulerSystem): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const s of MODEL_STATES) for (const d of ['true', 'false']) this.set({ state: s, deleted: d }, 0);
+      for (const s of MODEL_STATES)
+        for (const d of ['true', 'false']) this.set({ state: s, deleted: d }, 0);
       for (const m of system.listModels(false)) {
         const v = m.versions[0];
         if (v) this.inc({ state: v.state, deleted: String(m.deleted) });

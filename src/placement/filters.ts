@@ -41,6 +41,9 @@ export const replicaFilters: readonly Filter<ReplicaView>[] = [
     name: 'memory',
     passes: (r, rep, s) => r.requiredMemory <= freeMemory(rep) || hosts(r, rep, s),
   },
-  { name: 'explainer', passes: (r, rep) => !r.explainer || rep.capabilities.includes('alibi-explain') },
+  {
+    name: 'explainer',
+    passes: (r, rep) => !r.explainer || rep.capabilities.includes('alibi-explain'),
+  },
   { name: 'notDraining', passes: (_r, rep) => !rep.draining },
 ];

@@ -145,7 +145,10 @@ class Replica {
         this.closed?.();
         return;
       }
-      this.o.logger.warn({ ...log, retryInMs: this.backoffMs }, 'scheduler stream ended; reconnecting');
+      this.o.logger.warn(
+        { ...log, retryInMs: this.backoffMs },
+        'scheduler stream ended; reconnecting',
+      );
       this.retry = setTimeout(() => {
         this.connect();
       }, this.backoffMs);
@@ -186,7 +189,12 @@ class Replica {
     const uri = mv.model?.modelSpec?.uri ?? '';
     const memory = mv.model?.modelSpec?.memoryBytes ?? 0;
     if (this.o.failUri?.test(uri)) {
-      this.report(name, mv.version, Event.LOAD_FAILED, `simulated load failure: uri ${uri} matches --fail-uri`);
+      this.report(
+        name,
+        mv.version,
+        Event.LOAD_FAILED,
+        `simulated load failure: uri ${uri} matches --fail-uri`,
+      );
     } else if (memory > this.available) {
       this.report(
         name,
@@ -212,10 +220,16 @@ class Replica {
     };
     this.client.agentEvent(msg, (err) => {
       if (err) {
-        this.o.logger.warn({ model: modelName, version: modelVersion, err: err.message }, 'AgentEvent rejected');
+        this.o.logger.warn(
+          { model: modelName, version: modelVersion, err: err.message },
+          'AgentEvent rejected',
+        );
       }
     });
-    this.o.logger.info({ replica: this.idx, model: modelName, version: modelVersion, event: Event[event] }, 'reported');
+    this.o.logger.info(
+      { replica: this.idx, model: modelName, version: modelVersion, event: Event[event] },
+      'reported',
+    );
   }
 
   drain(): Promise<boolean> {
@@ -243,7 +257,10 @@ class Replica {
 
 /** Starts the replicas; each connects (and keeps reconnecting) in the background. */
 export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<SimulatedAgent> {
-  const client = new AgentServiceClient(`${o.schedulerHost}:${o.agentPort}`, credentials.createInsecure());
+  const client = new AgentServiceClient(
+    `${o.schedulerHost}:${o.agentPort}`,
+    credentials.createInsecure(),
+  );
   const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(client, idx, o)]));
   for (const r of replicas.values()) r.connect();
   const replica = (idx: number) => {

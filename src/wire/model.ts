@@ -3,12 +3,7 @@
  * ModelStatus) and the agent adapter (LOAD_MODEL ops, re-announced models).
  */
 import { invalidSpec } from '../domain/errors.js';
-import type {
-  DeploymentSpec,
-  ModelDefinition,
-  ModelSpec,
-  RuntimeInfo,
-} from '../domain/model.js';
+import type { DeploymentSpec, ModelDefinition, ModelSpec, RuntimeInfo } from '../domain/model.js';
 import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
 import type {
   Model,
@@ -27,7 +22,10 @@ export const LIMITS = {
 
 const text = (field: string, v: string | undefined): string | undefined => {
   if (v !== undefined && v.length > LIMITS.stringLength) {
-    throw invalidSpec(field, `is ${v.length} characters long; at most ${LIMITS.stringLength} allowed`);
+    throw invalidSpec(
+      field,
+      `is ${v.length} characters long; at most ${LIMITS.stringLength} allowed`,
+    );
   }
   return v;
 };
@@ -56,7 +54,8 @@ export function modelFromProto(prefix: string, model: Model | undefined): ModelD
   }
   if (meta?.kubernetesMeta) {
     def.meta.kubernetesMeta = {
-      namespace: text(`${prefix}.meta.kubernetesMeta.namespace`, meta.kubernetesMeta.namespace) ?? '',
+      namespace:
+        text(`${prefix}.meta.kubernetesMeta.namespace`, meta.kubernetesMeta.namespace) ?? '',
       generation: meta.kubernetesMeta.generation,
     };
   }
@@ -84,7 +83,8 @@ function deploymentFromProto(field: string, d: Model['deploymentSpec']): Deploym
 
 function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
   const uri = text(`${field}.uri`, s.uri) ?? '';
-  if (uri.trim() === '') throw invalidSpec(`${field}.uri`, 'must name the storage URI of the model');
+  if (uri.trim() === '')
+    throw invalidSpec(`${field}.uri`, 'must name the storage URI of the model');
   const spec: ModelSpec = {
     uri,
     requirements: list(`${field}.requirements`, s.requirements).map((r, i) => {
@@ -128,7 +128,8 @@ function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
 /** Runtime info (parallel workers, instance counts) as the domain keeps it. */
 export function runtimeInfoFromProto(r: ModelRuntimeInfo): RuntimeInfo | undefined {
   const v = r.modelRuntimeInfo;
-  if (v?.$case === 'mlserver') return { kind: 'mlserver', parallelWorkers: v.value.parallelWorkers };
+  if (v?.$case === 'mlserver')
+    return { kind: 'mlserver', parallelWorkers: v.value.parallelWorkers };
   if (v?.$case === 'triton') {
     return { kind: 'triton', cpuInstanceCounts: v.value.cpu.map((c) => c.instanceCount) };
   }
@@ -169,7 +170,8 @@ export function modelToProto(d: ModelDefinition): Model {
   if (s.explainer) spec.modelSpec = { $case: 'explainer', value: { ...s.explainer } };
   else if (s.llm) spec.modelSpec = { $case: 'llm', value: { ...s.llm } };
   const model: Model = { meta: { ...d.meta }, modelSpec: spec };
-  if (d.meta.kubernetesMeta) model.meta = { ...d.meta, kubernetesMeta: { ...d.meta.kubernetesMeta } };
+  if (d.meta.kubernetesMeta)
+    model.meta = { ...d.meta, kubernetesMeta: { ...d.meta.kubernetesMeta } };
   if (d.deployment) model.deploymentSpec = { ...d.deployment };
   if (d.stream) model.streamSpec = { ...d.stream };
   return model;

@@ -5,9 +5,20 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { ModelStatus_ModelState as MS, ModelReplicaStatus_ModelReplicaState as RS } from '../../src/gen/mlops/scheduler/scheduler.js';
+import {
+  ModelStatus_ModelState as MS,
+  ModelReplicaStatus_ModelReplicaState as RS,
+} from '../../src/gen/mlops/scheduler/scheduler.js';
 import { connectFakeAgent, describe as op, Event, type FakeAgent } from '../support/fake-agent.js';
-import { call, collect, model, startScheduler, status, waitFor, type Harness } from '../support/harness.js';
+import {
+  call,
+  collect,
+  model,
+  startScheduler,
+  status,
+  waitFor,
+  type Harness,
+} from '../support/harness.js';
 
 let h: Harness;
 let agents: FakeAgent[] = [];
@@ -50,9 +61,15 @@ describe('agent protocol', () => {
     await waitFor('m28 Available', async () => (await stateOf('m28')) === MS.ModelAvailable);
     const [s] = await collect(h.client.serverStatus({ subscriberName: 't', name: 'p1' }));
     assert.deepEqual(s?.resources, [
-      { replicaIdx: 0, totalMemoryBytes: 1000, availableMemoryBytes: 800, numLoadedModels: 1, overCommitPercentage: 10 },
+      {
+        replicaIdx: 0,
+        totalMemoryBytes: 1000,
+        availableMemoryBytes: 800,
+        numLoadedModels: 1,
+        overCommitPercentage: 10,
+      },
     ]);
-    assert.equal(s?.numLoadedModelReplicas, 1);
+    assert.equal(s.numLoadedModelReplicas, 1);
   });
 
   it('#30 #31 LOAD_FAILED gives ModelFailed with the reason; a stale LOADED is INTERNAL', async () => {
@@ -64,7 +81,7 @@ describe('agent protocol', () => {
     await waitFor('m30 failed', async () => (await stateOf('m30')) === MS.ModelFailed);
     const v = (await status(h, 'm30')).versions[0];
     assert.equal(v?.state?.reason, 'boom');
-    assert.equal(v?.modelReplicaState[0]?.state, RS.LoadFailed);
+    assert.equal(v.modelReplicaState[0]?.state, RS.LoadFailed);
     await assert.rejects(a.loaded(o), (e: ServiceError) => {
       assert.equal(e.code, grpcStatus.INTERNAL);
       assert.match(e.details, /State mismatch for m30:1 expected state Loading but was LoadFailed/);
@@ -75,17 +92,26 @@ describe('agent protocol', () => {
   it('#32 events for unknown models or versions are rejected naming the field', async () => {
     const a = agent('p3', 0);
     await joined('p3', 1);
-    await assert.rejects(a.send({ modelName: 'ghost', modelVersion: 1, event: Event.LOADED }), (e: ServiceError) => {
-      assert.equal(e.code, grpcStatus.INTERNAL);
-      assert.equal(e.details, 'modelName: failed to find model ghost');
-      return true;
-    });
-    await assert.rejects(a.send({ modelName: 'Bad.Name', modelVersion: 1, event: Event.LOADED }), (e: ServiceError) => {
-      assert.equal(e.code, grpcStatus.INVALID_ARGUMENT);
-      assert.match(e.details, /^modelName: /);
-      return true;
-    });
-    await assert.rejects(a.send({ modelName: 'ghost', modelVersion: 0, event: Event.LOADED }), /modelVersion/);
+    await assert.rejects(
+      a.send({ modelName: 'ghost', modelVersion: 1, event: Event.LOADED }),
+      (e: ServiceError) => {
+        assert.equal(e.code, grpcStatus.INTERNAL);
+        assert.equal(e.details, 'modelName: failed to find model ghost');
+        return true;
+      },
+    );
+    await assert.rejects(
+      a.send({ modelName: 'Bad.Name', modelVersion: 1, event: Event.LOADED }),
+      (e: ServiceError) => {
+        assert.equal(e.code, grpcStatus.INVALID_ARGUMENT);
+        assert.match(e.details, /^modelName: /);
+        return true;
+      },
+    );
+    await assert.rejects(
+      a.send({ modelName: 'ghost', modelVersion: 0, event: Event.LOADED }),
+      /modelVersion/,
+    );
   });
 
   it('#35 #37 UnloadModel sends UNLOAD_MODEL; UNLOADED makes it Terminated; unknown is FAILED_PRECONDITION', async () => {
@@ -125,14 +151,19 @@ describe('agent protocol', () => {
     assert.equal(op(o), 'load m48:1');
     await other.loaded(o);
     await waitFor('m48 Available again', async () => (await stateOf('m48')) === MS.ModelAvailable);
-    assert.deepEqual(Object.keys((await status(h, 'm48')).versions[0]?.modelReplicaState ?? {}), [String(other.replicaIdx)]);
+    assert.deepEqual(Object.keys((await status(h, 'm48')).versions[0]?.modelReplicaState ?? {}), [
+      String(other.replicaIdx),
+    ]);
   });
 
   it('#55 a replica re-announcing a model after a restart makes it Available without a load', async () => {
     const a = agent('p6', 0, {
       loadedModels: [{ model: model('m55', { server: 'p6' }).model, version: 3 }],
     });
-    await waitFor('m55 Available', async () => (await stateOf('m55').catch(() => undefined)) === MS.ModelAvailable);
+    await waitFor(
+      'm55 Available',
+      async () => (await stateOf('m55').catch(() => undefined)) === MS.ModelAvailable,
+    );
     assert.equal((await status(h, 'm55')).versions[0]?.version, 3);
     await a.expectNoOp(100);
   });

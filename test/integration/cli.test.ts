@@ -17,7 +17,7 @@ const children: ChildProcess[] = [];
 
 function mlsched(...args: string[]): ChildProcess {
   const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stderr?.resume();
+  p.stderr.resume();
   children.push(p);
   return p;
 }
@@ -28,19 +28,53 @@ after(() => {
 
 interface Status {
   modelName: string;
-  versions: { version: number; serverName: string; state: { state: string }; modelReplicaState: Record<string, { state: string }> }[];
+  versions: {
+    version: number;
+    serverName: string;
+    state: { state: string };
+    modelReplicaState: Record<string, { state: string }>;
+  }[];
 }
 
 describe('mlsched serve + mlsched agent', () => {
   it('loads a model, moves it when its agent dies, and shuts down cleanly', async () => {
-    const server = mlsched('serve', '--host', '127.0.0.1', '--store', 'memory', '--scheduler-port', '0', '--agent-port', '0', '--dataflow-port', '0', '--http-port', '0');
+    const server = mlsched(
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--store',
+      'memory',
+      '--scheduler-port',
+      '0',
+      '--agent-port',
+      '0',
+      '--dataflow-port',
+      '0',
+      '--http-port',
+      '0',
+    );
     const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
-    const ports = JSON.parse(line) as { event: string; scheduler: number; agent: number; dataflow: number; http: number };
+    const ports = JSON.parse(line) as {
+      event: string;
+      scheduler: number;
+      agent: number;
+      dataflow: number;
+      http: number;
+    };
     assert.equal(ports.event, 'listening');
     for (const p of [ports.scheduler, ports.agent, ports.dataflow, ports.http]) assert.ok(p > 0);
 
     const loadMs = 300;
-    const agentArgs = ['--agent-port', String(ports.agent), '--server', 'mlserver', '--load-ms', String(loadMs), '--log-level', 'warn'];
+    const agentArgs = [
+      '--agent-port',
+      String(ports.agent),
+      '--server',
+      'mlserver',
+      '--load-ms',
+      String(loadMs),
+      '--log-level',
+      'warn',
+    ];
     const a0 = mlsched('agent', ...agentArgs, '--replica-idx', '0');
     const a1 = mlsched('agent', ...agentArgs, '--replica-idx', '1');
     const byIdx = [a0, a1];
@@ -48,34 +82,55 @@ describe('mlsched serve + mlsched agent', () => {
     const client = seedClient(`127.0.0.1:${ports.scheduler}`);
     const rpc = (method: string, req: unknown) =>
       new Promise<unknown>((resolve, reject) => {
-        client[method]?.(req, (err, res) => (err ? reject(err) : resolve(res)));
+        const fn = client[method];
+        if (!fn) throw new Error(`no method ${method}`);
+        fn.call(client, req, (err: Error | null, res: unknown) => {
+          if (err) reject(err);
+          else resolve(res);
+        });
       });
     const modelStatus = () =>
       new Promise<Status>((resolve, reject) => {
-        const s = (client as unknown as { ModelStatus(r: unknown): NodeJS.EventEmitter }).ModelStatus({ subscriberName: 'cli-test', model: { name: 'iris' } });
+        const s = (
+          client as unknown as { ModelStatus(r: unknown): NodeJS.EventEmitter }
+        ).ModelStatus({ subscriberName: 'cli-test', model: { name: 'iris' } });
         s.on('data', resolve);
         s.on('error', reject);
       });
     const serverStatus = () =>
       new Promise<{ availableReplicas: number }>((resolve, reject) => {
-        const s = (client as unknown as { ServerStatus(r: unknown): NodeJS.EventEmitter }).ServerStatus({ subscriberName: 'cli-test', name: 'mlserver' });
+        const s = (
+          client as unknown as { ServerStatus(r: unknown): NodeJS.EventEmitter }
+        ).ServerStatus({ subscriberName: 'cli-test', name: 'mlserver' });
         s.on('data', resolve);
         s.on('error', reject);
       });
-    await waitFor('both agents joined', async () => (await serverStatus()).availableReplicas === 2, 10_000);
+    await waitFor(
+      'both agents joined',
+      async () => (await serverStatus()).availableReplicas === 2,
+      10_000,
+    );
 
     const t0 = Date.now();
     await rpc('LoadModel', {
       model: {
         meta: { name: 'iris' },
-        modelSpec: { uri: 'gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn', requirements: ['sklearn'], memoryBytes: 1000 },
+        modelSpec: {
+          uri: 'gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn',
+          requirements: ['sklearn'],
+          memoryBytes: 1000,
+        },
         deploymentSpec: { replicas: 1 },
       },
     });
-    const available = await waitFor('iris Available', async () => {
-      const s = await modelStatus();
-      return s.versions[0]?.state.state === 'ModelAvailable' && s;
-    }, 5000);
+    const available = await waitFor(
+      'iris Available',
+      async () => {
+        const s = await modelStatus();
+        return s.versions[0]?.state.state === 'ModelAvailable' && s;
+      },
+      5000,
+    );
     const elapsed = Date.now() - t0;
     assert.ok(elapsed < loadMs + 1000, `Available after ${elapsed} ms (load takes ${loadMs} ms)`);
     const [holderIdx] = Object.keys(available.versions[0]?.modelReplicaState ?? {});
@@ -83,11 +138,17 @@ describe('mlsched serve + mlsched agent', () => {
     assert.ok(holder, `holder replica ${holderIdx}`);
 
     holder.kill('SIGKILL');
-    const moved = await waitFor('iris Available on the other replica', async () => {
-      const s = await modelStatus();
-      const v = s.versions[0];
-      return v?.state.state === 'ModelAvailable' && !(holderIdx! in v.modelReplicaState) && v;
-    }, 5000);
+    const moved = await waitFor(
+      'iris Available on the other replica',
+      async () => {
+        const s = await modelStatus();
+        const v = s.versions[0];
+        return (
+          v?.state.state === 'ModelAvailable' && !((holderIdx ?? '') in v.modelReplicaState) && v
+        );
+      },
+      5000,
+    );
     assert.equal(moved.version, 1, 'same server, same version');
     assert.deepEqual(Object.keys(moved.modelReplicaState), [String(1 - Number(holderIdx))]);
 

@@ -13,7 +13,15 @@ import {
   type ServerStatusResponse,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { connectFakeAgent, type FakeAgent } from '../support/fake-agent.js';
-import { call, collect, model, startScheduler, status, waitFor, type Harness } from '../support/harness.js';
+import {
+  call,
+  collect,
+  model,
+  startScheduler,
+  status,
+  waitFor,
+  type Harness,
+} from '../support/harness.js';
 
 let h: Harness;
 const load = (req: Parameters<Harness['client']['loadModel']>[0]) =>
@@ -50,39 +58,110 @@ describe('validation', () => {
     bad.model!.modelSpec!.uri = '';
     await rejectsWith(load(bad), grpcStatus.INVALID_ARGUMENT, /^model\.modelSpec\.uri: /);
     const big = model('bad', { memoryBytes: 2 ** 52 });
-    await rejectsWith(load(big), grpcStatus.INVALID_ARGUMENT, /^model\.modelSpec\.memoryBytes: must be a whole number between 0 and/);
-    await rejectsWith(load(model('bad', { replicas: 1_000_000 })), grpcStatus.INVALID_ARGUMENT, /^model\.deploymentSpec\.replicas: /);
+    await rejectsWith(
+      load(big),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.modelSpec\.memoryBytes: must be a whole number between 0 and/,
+    );
+    await rejectsWith(
+      load(model('bad', { replicas: 1_000_000 })),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.deploymentSpec\.replicas: /,
+    );
     const minMax = model('bad');
-    minMax.model!.deploymentSpec = { replicas: 1, minReplicas: 3, maxReplicas: 2, logPayloads: false };
-    await rejectsWith(load(minMax), grpcStatus.INVALID_ARGUMENT, /^model\.deploymentSpec\.minReplicas: 3 is above maxReplicas 2/);
+    minMax.model!.deploymentSpec = {
+      replicas: 1,
+      minReplicas: 3,
+      maxReplicas: 2,
+      logPayloads: false,
+    };
+    await rejectsWith(
+      load(minMax),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.deploymentSpec\.minReplicas: 3 is above maxReplicas 2/,
+    );
     const emptyReq = model('bad', { requirements: [' '] });
-    await rejectsWith(load(emptyReq), grpcStatus.INVALID_ARGUMENT, 'model.modelSpec.requirements[0]: must not be empty');
-    await rejectsWith(load(model('bad', { server: 'Not_A_Server' })), grpcStatus.INVALID_ARGUMENT, /^model\.modelSpec\.server: /);
-    await rejectsWith(collect(h.client.modelStatus({ subscriberName: 't', model: { name: 'bad' }, allVersions: false })), grpcStatus.FAILED_PRECONDITION, 'Failed to find model bad');
+    await rejectsWith(
+      load(emptyReq),
+      grpcStatus.INVALID_ARGUMENT,
+      'model.modelSpec.requirements[0]: must not be empty',
+    );
+    await rejectsWith(
+      load(model('bad', { server: 'Not_A_Server' })),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.modelSpec\.server: /,
+    );
+    await rejectsWith(
+      collect(
+        h.client.modelStatus({ subscriberName: 't', model: { name: 'bad' }, allVersions: false }),
+      ),
+      grpcStatus.FAILED_PRECONDITION,
+      'Failed to find model bad',
+    );
   });
 
   it('rejects bad names on unload, status and ServerNotify; unknown ones are FAILED_PRECONDITION', async () => {
-    await rejectsWith(call(h.client.unloadModel.bind(h.client), { model: { name: '' } }), grpcStatus.INVALID_ARGUMENT, /^model\.name: /);
-    await rejectsWith(call(h.client.unloadModel.bind(h.client), {}), grpcStatus.INVALID_ARGUMENT, /^model\.name: /);
-    await rejectsWith(collect(h.client.modelStatus({ subscriberName: 't', model: { name: 'A' }, allVersions: false })), grpcStatus.INVALID_ARGUMENT, /^model\.name: /);
-    await rejectsWith(collect(h.client.serverStatus({ subscriberName: 't', name: 'nope' })), grpcStatus.FAILED_PRECONDITION, 'Server [nope] not found');
-    await rejectsWith(collect(h.client.serverStatus({ subscriberName: 't', name: '' })), grpcStatus.INVALID_ARGUMENT, 'name: server name must not be empty');
+    await rejectsWith(
+      call(h.client.unloadModel.bind(h.client), { model: { name: '' } }),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.name: /,
+    );
+    await rejectsWith(
+      call(h.client.unloadModel.bind(h.client), {}),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.name: /,
+    );
+    await rejectsWith(
+      collect(
+        h.client.modelStatus({ subscriberName: 't', model: { name: 'A' }, allVersions: false }),
+      ),
+      grpcStatus.INVALID_ARGUMENT,
+      /^model\.name: /,
+    );
+    await rejectsWith(
+      collect(h.client.serverStatus({ subscriberName: 't', name: 'nope' })),
+      grpcStatus.FAILED_PRECONDITION,
+      'Server [nope] not found',
+    );
+    await rejectsWith(
+      collect(h.client.serverStatus({ subscriberName: 't', name: '' })),
+      grpcStatus.INVALID_ARGUMENT,
+      'name: server name must not be empty',
+    );
     const notify = (servers: { name: string; expectedReplicas: number }[]) =>
       call(h.client.serverNotify.bind(h.client), {
         servers: servers.map((s) => ({ ...s, minReplicas: 0, maxReplicas: 0, shared: true })),
         isFirstSync: false,
       });
-    await rejectsWith(notify([{ name: 'ok-one', expectedReplicas: 1 }, { name: '', expectedReplicas: 1 }]), grpcStatus.INVALID_ARGUMENT, 'servers[1].name: server name must not be empty');
-    await rejectsWith(collect(h.client.serverStatus({ subscriberName: 't', name: 'ok-one' })), grpcStatus.FAILED_PRECONDITION, 'Server [ok-one] not found');
+    await rejectsWith(
+      notify([
+        { name: 'ok-one', expectedReplicas: 1 },
+        { name: '', expectedReplicas: 1 },
+      ]),
+      grpcStatus.INVALID_ARGUMENT,
+      'servers[1].name: server name must not be empty',
+    );
+    await rejectsWith(
+      collect(h.client.serverStatus({ subscriberName: 't', name: 'ok-one' })),
+      grpcStatus.FAILED_PRECONDITION,
+      'Server [ok-one] not found',
+    );
     await notify([{ name: 'ok-one', expectedReplicas: 2 }]);
     const [s] = await collect(h.client.serverStatus({ subscriberName: 't', name: 'ok-one' }));
     assert.equal(s?.expectedReplicas, 2);
-    assert.equal(s?.availableReplicas, 0);
+    assert.equal(s.availableReplicas, 0);
   });
 
   it('pipelines and experiments answer UNIMPLEMENTED, and SchedulerStatus answers', async () => {
-    await rejectsWith(call(h.client.loadPipeline.bind(h.client), {}), grpcStatus.UNIMPLEMENTED, /pipelines/);
-    const res = await call(h.client.schedulerStatus.bind(h.client), { subscriberName: 't' });
+    await rejectsWith(
+      call(h.client.loadPipeline.bind(h.client), {}),
+      grpcStatus.UNIMPLEMENTED,
+      /pipelines/,
+    );
+    const res: { applicationVersion: string } = await call(
+      h.client.schedulerStatus.bind(h.client),
+      { subscriberName: 't' },
+    );
     assert.equal(res.applicationVersion, 'test');
   });
 });
@@ -115,12 +194,22 @@ describe('status streams', () => {
     sub.on('data', (m: ServerStatusResponse) => seen.push(m));
     sub.on('error', () => undefined);
     const a = connectFakeAgent(h.agentAddress, 'push', 0);
-    await waitFor('connect pushed', () => seen.some((s) => s.serverName === 'push' && s.availableReplicas === 1));
-    assert.equal(seen.find((s) => s.serverName === 'push')?.type, ServerStatusResponse_Type.StatusUpdate);
+    await waitFor('connect pushed', () =>
+      seen.some((s) => s.serverName === 'push' && s.availableReplicas === 1),
+    );
+    assert.equal(
+      seen.find((s) => s.serverName === 'push')?.type,
+      ServerStatusResponse_Type.StatusUpdate,
+    );
     const b = connectFakeAgent(h.agentAddress, 'push', 1);
-    await waitFor('second replica pushed', () => seen.some((s) => s.serverName === 'push' && s.availableReplicas === 2));
+    await waitFor('second replica pushed', () =>
+      seen.some((s) => s.serverName === 'push' && s.availableReplicas === 2),
+    );
     await b.disconnect();
-    await waitFor('disconnect pushed', () => seen.filter((s) => s.serverName === 'push').at(-1)?.availableReplicas === 1);
+    await waitFor(
+      'disconnect pushed',
+      () => seen.filter((s) => s.serverName === 'push').at(-1)?.availableReplicas === 1,
+    );
     sub.cancel();
     await a.disconnect();
   });
@@ -136,7 +225,10 @@ describe('status streams', () => {
     live.on('error', () => undefined);
     const uri = `gs://${'x'.repeat(3000)}`;
     for (let i = 0; i < 200; i++) await load(model(`slow-${i}`, { uri, replicas: 0 }));
-    await waitFor('live subscriber saw every model', () => names.size >= 200 && [...Array(200).keys()].every((i) => names.has(`slow-${i}`)));
+    await waitFor(
+      'live subscriber saw every model',
+      () => names.size >= 200 && [...Array(200).keys()].every((i) => names.has(`slow-${i}`)),
+    );
     stalled.cancel();
     live.cancel();
   });
@@ -146,10 +238,13 @@ describe('health and reflection', () => {
   it('answers gRPC health checks on the scheduler port', async () => {
     const c = new HealthClient(h.address, credentials.createInsecure());
     const res = await new Promise<{ status: number }>((resolve, reject) => {
-      c.check({ service: 'seldon.mlops.scheduler.Scheduler' }, (err: Error | null, r: { status: number }) => {
-        if (err) reject(err);
-        else resolve(r);
-      });
+      c.check(
+        { service: 'seldon.mlops.scheduler.Scheduler' },
+        (err: Error | null, r: { status: number }) => {
+          if (err) reject(err);
+          else resolve(r);
+        },
+      );
     });
     assert.equal(res.status, 1);
     c.close();

@@ -83,11 +83,15 @@ export class FakeAgent {
     const before = this.ops.length;
     await new Promise((r) => setTimeout(r, ms));
     if (this.ops.length > before) {
-      throw new Error(`agent ${this.server}/${this.replicaIdx}: unexpected op ${describe(this.ops[before])}`);
+      throw new Error(
+        `agent ${this.server}/${this.replicaIdx}: unexpected op ${describe(this.ops[before])}`,
+      );
     }
   }
 
-  send(e: Partial<ModelEventMessage> & Pick<ModelEventMessage, 'modelName' | 'modelVersion' | 'event'>): Promise<void> {
+  send(
+    e: Partial<ModelEventMessage> & Pick<ModelEventMessage, 'modelName' | 'modelVersion' | 'event'>,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.agentEvent(
         {
@@ -126,10 +130,13 @@ export class FakeAgent {
 
   drain(): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.agentDrain({ serverName: this.server, replicaIdx: this.replicaIdx }, (err, res) => {
-        if (err) reject(err);
-        else resolve(res.success);
-      });
+      this.client.agentDrain(
+        { serverName: this.server, replicaIdx: this.replicaIdx },
+        (err, res) => {
+          if (err) reject(err);
+          else resolve(res.success);
+        },
+      );
     });
   }
 
@@ -144,7 +151,12 @@ export class FakeAgent {
 /** `load m1:1` / `unload m1:1` for an op. */
 export function describe(op: ModelOperationMessage | undefined): string {
   if (!op) return 'none';
-  const kind = op.operation === Operation.LOAD_MODEL ? 'load' : op.operation === Operation.UNLOAD_MODEL ? 'unload' : 'unknown';
+  const kind =
+    op.operation === Operation.LOAD_MODEL
+      ? 'load'
+      : op.operation === Operation.UNLOAD_MODEL
+        ? 'unload'
+        : 'unknown';
   return `${kind} ${op.modelVersion?.model?.meta?.name ?? '?'}:${op.modelVersion?.version ?? '?'}`;
 }
 
@@ -154,27 +166,31 @@ export function connectFakeAgent(
   replicaIdx: number,
   o: ConstructorParameters<typeof FakeAgent>[3] = {},
 ): FakeAgent {
-  return new FakeAgent(new AgentServiceClient(address, credentials.createInsecure()), server, replicaIdx, o);
+  return new FakeAgent(
+    new AgentServiceClient(address, credentials.createInsecure()),
+    server,
+    replicaIdx,
+    o,
+  );
 }
 
 /** Answers every op of `agent` with success, after `loadMs`; returns a stop function. */
 export function autoAgent(agent: FakeAgent, loadMs = 0): () => void {
-  let running = true;
+  const state = { running: true };
   void (async () => {
-    while (running) {
+    while (state.running) {
       let op: ModelOperationMessage;
       try {
         op = await agent.nextOp(60_000);
       } catch {
         continue;
       }
-      if (!running) break;
       if (loadMs > 0) await new Promise((r) => setTimeout(r, loadMs));
       const reply = op.operation === Operation.LOAD_MODEL ? agent.loaded(op) : agent.unloaded(op);
       await reply.catch(() => undefined);
     }
   })();
   return () => {
-    running = false;
+    state.running = false;
   };
 }

@@ -92,7 +92,9 @@ export async function waitFor<T>(
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -129,7 +131,10 @@ export function model(
   };
   if (o.server !== undefined && m.modelSpec) m.modelSpec.server = o.server;
   if (o.explainer && m.modelSpec) {
-    m.modelSpec.modelSpec = { $case: 'explainer', value: { type: 'anchor_tabular', modelRef: 'x' } };
+    m.modelSpec.modelSpec = {
+      $case: 'explainer',
+      value: { type: 'anchor_tabular', modelRef: 'x' },
+    };
   }
   if (o.generation !== undefined && m.meta) {
     m.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
@@ -143,7 +148,9 @@ export async function status(
   name: string,
   allVersions = false,
 ): Promise<ModelStatusResponse> {
-  const [res] = await collect(h.client.modelStatus({ subscriberName: 't', model: { name }, allVersions }));
+  const [res] = await collect(
+    h.client.modelStatus({ subscriberName: 't', model: { name }, allVersions }),
+  );
   if (!res) throw new Error(`no status for ${name}`);
   return res;
 }

@@ -6,17 +6,20 @@ import { protoPath } from 'grpc-health-check';
 
 const require = createRequire(import.meta.url);
 
-type Ctor = new (address: string, creds: ChannelCredentials) => Client & Record<string, (...a: never[]) => unknown>;
+type Ctor = new (
+  address: string,
+  creds: ChannelCredentials,
+) => Client & Record<string, (...a: never[]) => unknown>;
 
 const healthPkg = loadPackageDefinition(loadSync(protoPath)) as unknown as {
   grpc: { health: { v1: { Health: Ctor } } };
 };
-const reflectionProto = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto');
+const reflectionProto =
+  require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto');
 const reflectionPkg = loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
   grpc: { reflection: { v1alpha: { ServerReflection: Ctor } } };
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const HealthClient = healthPkg.grpc.health.v1.Health as any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export const ReflectionClient = reflectionPkg.grpc.reflection.v1alpha.ServerReflection as any;

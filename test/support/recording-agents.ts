@@ -22,7 +22,9 @@ export class RecordingAgents implements AgentGateway {
   }
   /** Removes and returns the ops recorded so far, as compact strings `load m:v@s/i`. */
   take(): string[] {
-    const out = this.ops.map((o) => `${o.op.operation} ${o.op.definition.meta.name}:${o.op.version}@${o.server}/${o.idx}`);
+    const out = this.ops.map(
+      (o) => `${o.op.operation} ${o.op.definition.meta.name}:${o.op.version}@${o.server}/${o.idx}`,
+    );
     this.ops.length = 0;
     return out;
   }

@@ -17,10 +17,22 @@ export const SEED_PROTO_FILE = existsSync(shared)
 
 type Method = (req: unknown, cb: (err: Error | null, res: unknown) => void) => void;
 
-export function seedClient(address: string): Client & Record<string, Method> & { [k: string]: never } {
-  const def = loadSync(SEED_PROTO_FILE, { includeDirs: [SEED_PROTO_ROOT], keepCase: true, defaults: true, enums: String, longs: Number });
+export function seedClient(address: string): Client & Partial<Record<string, Method>> {
+  const def = loadSync(SEED_PROTO_FILE, {
+    includeDirs: [SEED_PROTO_ROOT],
+    keepCase: true,
+    defaults: true,
+    enums: String,
+    longs: Number,
+  });
   const pkg = loadPackageDefinition(def) as unknown as {
-    seldon: { mlops: { scheduler: { Scheduler: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => never } } };
+    seldon: {
+      mlops: {
+        scheduler: {
+          Scheduler: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => never;
+        };
+      };
+    };
   };
   return new pkg.seldon.mlops.scheduler.Scheduler(address, credentials.createInsecure());
 }

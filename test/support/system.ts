@@ -44,7 +44,13 @@ export class TestWorld {
   join(
     server: string,
     idx: number,
-    o: { memory?: number; available?: number; capabilities?: string[]; shared?: boolean; loaded?: { definition: ModelDefinition; version: number }[] } = {},
+    o: {
+      memory?: number;
+      available?: number;
+      capabilities?: string[];
+      shared?: boolean;
+      loaded?: { definition: ModelDefinition; version: number }[];
+    } = {},
   ): void {
     this.agents.connect(server, idx);
     this.system.replicaJoined({
@@ -96,7 +102,13 @@ export class TestWorld {
     for (let ops = this.agents.ops.splice(0); ops.length > 0; ops = this.agents.ops.splice(0)) {
       for (const { server, idx, op } of ops) {
         done.push(`${op.operation} ${op.definition.meta.name}:${op.version}@${server}/${idx}`);
-        this.reply(server, idx, op.definition.meta.name, op.version, op.operation === 'load' ? 'loaded' : 'unloaded');
+        this.reply(
+          server,
+          idx,
+          op.definition.meta.name,
+          op.version,
+          op.operation === 'load' ? 'loaded' : 'unloaded',
+        );
       }
     }
     return done;
@@ -115,7 +127,15 @@ export class TestWorld {
 
 export function def(
   name: string,
-  o: { uri?: string; replicas?: number; minReplicas?: number; memory?: number; requirements?: string[]; server?: string; generation?: number } = {},
+  o: {
+    uri?: string;
+    replicas?: number;
+    minReplicas?: number;
+    memory?: number;
+    requirements?: string[];
+    server?: string;
+    generation?: number;
+  } = {},
 ): ModelDefinition {
   const d: ModelDefinition = {
     meta: { name },
@@ -125,9 +145,15 @@ export function def(
       parameters: [],
       memoryBytes: o.memory ?? 100,
     },
-    deployment: { replicas: o.replicas ?? 1, minReplicas: o.minReplicas ?? 0, maxReplicas: 0, logPayloads: false },
+    deployment: {
+      replicas: o.replicas ?? 1,
+      minReplicas: o.minReplicas ?? 0,
+      maxReplicas: 0,
+      logPayloads: false,
+    },
   };
   if (o.server) d.spec.server = o.server;
-  if (o.generation !== undefined) d.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
+  if (o.generation !== undefined)
+    d.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
   return d;
 }

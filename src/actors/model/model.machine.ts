@@ -62,7 +62,9 @@ export const modelVersionMachine = setup({
       (event.summary.available === event.replicas ||
         (event.minReplicas > 0 && event.summary.available >= event.minReplicas)),
     servingWhileOtherVersionAvailable: ({ event }) =>
-      event.type === 'replicas.changed' && event.summary.available > 0 && event.otherVersionAvailable,
+      event.type === 'replicas.changed' &&
+      event.summary.available > 0 &&
+      event.otherVersionAvailable,
   },
   actions: {
     record: assign(

@@ -12,7 +12,10 @@ export const replicaMachine = setup({
     input: {} as ReplicaInput,
   },
   actions: {
-    stamp: assign((_, p: { at: number; reason?: string }) => ({ at: p.at, reason: p.reason ?? '' })),
+    stamp: assign((_, p: { at: number; reason?: string }) => ({
+      at: p.at,
+      reason: p.reason ?? '',
+    })),
     markHolding: assign({ holdsModel: true }),
     markEmpty: assign({ holdsModel: false }),
   },
@@ -70,12 +73,14 @@ export const replicaMachine = setup({
         },
         'placement.unloadEnvoyRequested': {
           target: 'unloaded',
-          description: 'Dropped before the agent heard of it: nothing to unload, reservation released.',
+          description:
+            'Dropped before the agent heard of it: nothing to unload, reservation released.',
           actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
         },
         'placement.unloadRequested': {
           target: 'unloaded',
-          description: 'Dropped before the agent heard of it: nothing to unload, reservation released.',
+          description:
+            'Dropped before the agent heard of it: nothing to unload, reservation released.',
           actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
         },
         'server.drain': {

@@ -1,8 +1,5 @@
 import { createActor, type Actor } from 'xstate';
-import {
-  failedPrecondition,
-  internal,
-} from '../../domain/errors.js';
+import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
   diffDefinitions,
   isLive,
@@ -216,8 +213,8 @@ export class Supervisor {
         m = { name, deleted: false, deletedAt: 0, versions: [], retry: { attempts: 0, dueAt: 0 } };
         this.models.set(name, m);
       }
-      let v = m.versions.find((x) => x.version === version);
-      if (!v) v = this.addVersion(m, version, definition);
+      let v: VersionEntry | undefined = m.versions.find((x) => x.version === version);
+      v ??= this.addVersion(m, version, definition);
       if (v.server !== join.server) this.moveVersion(m, v, join.server);
       const r = this.replicaEntry(m, v, join.idx);
       this.sendReplica(m, v, r, { type: 'agent.announced', at });
@@ -345,7 +342,12 @@ export class Supervisor {
         this.models.delete(m.name);
         continue;
       }
-      if (!m.deleted && m.retry.dueAt > 0 && m.retry.dueAt <= now && this.latestState(m) === 'failed') {
+      if (
+        !m.deleted &&
+        m.retry.dueAt > 0 &&
+        m.retry.dueAt <= now &&
+        this.latestState(m) === 'failed'
+      ) {
         m.retry.dueAt = 0;
         this.schedule(m.name);
       }
@@ -377,16 +379,22 @@ export class Supervisor {
   /** Every server, by name. */
   listServers(): ServerStatusView[] {
     return [...this.servers.values()]
-      .sort((a, b) => (a.actor.getSnapshot().context.name < b.actor.getSnapshot().context.name ? -1 : 1))
+      .sort((a, b) =>
+        a.actor.getSnapshot().context.name < b.actor.getSnapshot().context.name ? -1 : 1,
+      )
       .map((s) => this.viewServer(s));
   }
 
   /** True when the model's latest version has a replica Available on another server replica. */
   availableElsewhere(name: string, server: string, idx: number): boolean {
-    const latest = this.models.get(name) && latestOf(this.models.get(name)!);
+    const m = this.models.get(name);
+    const latest = m && latestOf(m);
     if (!latest) return false;
     for (const [i, r] of latest.replicas) {
-      if (replicaStateOf(r.getSnapshot()) === 'available' && (latest.server !== server || i !== idx)) {
+      if (
+        replicaStateOf(r.getSnapshot()) === 'available' &&
+        (latest.server !== server || i !== idx)
+      ) {
         return true;
       }
     }
@@ -415,7 +423,10 @@ export class Supervisor {
           if (isUnloadingOrUnloaded(st)) continue;
           const draining = st === 'draining';
           this.sendReplica(m, v, r, {
-            type: v === latest && !draining ? 'placement.unloadEnvoyRequested' : 'placement.unloadRequested',
+            type:
+              v === latest && !draining
+                ? 'placement.unloadEnvoyRequested'
+                : 'placement.unloadRequested',
             at,
           });
         }
@@ -440,7 +451,9 @@ export class Supervisor {
     const result = plan(req, this.placementView());
     if (!result.ok) {
       const states = Object.values(current);
-      let assigned = states.filter((s) => s === 'loaded' || s === 'available' || s === 'loadedUnavailable').length;
+      let assigned = states.filter(
+        (s) => s === 'loaded' || s === 'available' || s === 'loadedUnavailable',
+      ).length;
       if (assigned === 0) assigned = states.filter((s) => s === 'draining').length;
       latest.actor.send({
         type: 'placement.failed',
@@ -465,7 +478,8 @@ export class Supervisor {
       const r = this.replicaEntry(m, target, idx);
       const st = replicaStateOf(r.getSnapshot());
       if (!isLoadedish(st) && st !== 'draining') {
-        changed = this.sendReplica(m, target, r, { type: 'placement.loadRequested', at }) || changed;
+        changed =
+          this.sendReplica(m, target, r, { type: 'placement.loadRequested', at }) || changed;
       }
     }
     for (const [idx, r] of target.replicas) {
@@ -476,7 +490,11 @@ export class Supervisor {
           this.sendReplica(m, target, r, { type: 'placement.unloadEnvoyRequested', at }) || changed;
       }
     }
-    if (changed || modelStateOf(target.actor.getSnapshot()) === 'scheduleFailed' || result.partial) {
+    if (
+      changed ||
+      modelStateOf(target.actor.getSnapshot()) === 'scheduleFailed' ||
+      result.partial
+    ) {
       this.recompute(m, target);
     }
   }
@@ -492,7 +510,8 @@ export class Supervisor {
       const want = latest.definition.deployment?.replicas ?? 0;
       if (
         st === 'scheduleFailed' ||
-        ((st === 'available' || st === 'progressing') && ctx.availableReplicas + ctx.unavailableReplicas < want)
+        ((st === 'available' || st === 'progressing') &&
+          ctx.availableReplicas + ctx.unavailableReplicas < want)
       ) {
         this.schedule(m.name);
       }
@@ -569,7 +588,7 @@ export class Supervisor {
   /** Runs routing, agent sync, derivation and retirement for one model until nothing moves. */
   private settleModel(m: ModelEntry, seen: Set<string>): void {
     const at = this.opts.now();
-    for (let moved = true; moved; ) {
+    for (let moved = true; moved;) {
       moved = false;
       const latest = latestOf(m);
       for (const v of m.versions) {
@@ -640,7 +659,11 @@ export class Supervisor {
 
   private canTakeLoad(server: string, idx: number): boolean {
     const rep = this.servers.get(server)?.replicas.get(idx);
-    return !!rep && !rep.actor.getSnapshot().hasTag('draining') && this.opts.agents.isConnected(server, idx);
+    return (
+      !!rep &&
+      !rep.actor.getSnapshot().hasTag('draining') &&
+      this.opts.agents.isConnected(server, idx)
+    );
   }
 
   /** Sends the version a fresh view of its replicas so its state follows them. */
@@ -653,8 +676,15 @@ export class Supervisor {
       const s = r.getSnapshot();
       return { state: replicaStateOf(s), reason: s.context.reason, at: s.context.at };
     });
-    if (facts.length === 0 && modelStateOf(before) === 'unknown' && !m.deleted && v === latest) return;
-    if (facts.length === 0 && modelStateOf(before) === 'scheduleFailed' && !m.deleted && v === latest) return;
+    if (facts.length === 0 && modelStateOf(before) === 'unknown' && !m.deleted && v === latest)
+      return;
+    if (
+      facts.length === 0 &&
+      modelStateOf(before) === 'scheduleFailed' &&
+      !m.deleted &&
+      v === latest
+    )
+      return;
     v.actor.send({
       type: 'replicas.changed',
       at: this.opts.now(),
@@ -667,13 +697,19 @@ export class Supervisor {
       ),
     });
     const after = v.actor.getSnapshot();
-    if (after.value !== before.value || after.context !== before.context) this.changedModels.add(m.name);
+    if (after.value !== before.value || after.context !== before.context)
+      this.changedModels.add(m.name);
   }
 
   // ───────────────────────────── bookkeeping ─────────────────────────────
 
   /** Sends a replica event if the replica accepts it; returns whether its state changed. */
-  private sendReplica(m: ModelEntry, v: VersionEntry, r: ReplicaActor, event: ReplicaEvent): boolean {
+  private sendReplica(
+    m: ModelEntry,
+    v: VersionEntry,
+    r: ReplicaActor,
+    event: ReplicaEvent,
+  ): boolean {
     const before = r.getSnapshot();
     if (!before.can(event)) return false;
     r.send(event);
@@ -797,7 +833,8 @@ export class Supervisor {
     if (!latest) return false;
     for (const r of latest.replicas.values()) {
       const st = replicaStateOf(r.getSnapshot());
-      if (st !== 'unloaded' && st !== 'unloadFailed' && st !== 'loadFailed' && st !== 'unknown') return true;
+      if (st !== 'unloaded' && st !== 'unloadFailed' && st !== 'loadFailed' && st !== 'unknown')
+        return true;
     }
     return false;
   }
@@ -888,7 +925,12 @@ export class Supervisor {
   }
 }
 
-const defaultDeployment = () => ({ replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false });
+const defaultDeployment = () => ({
+  replicas: 1,
+  minReplicas: 0,
+  maxReplicas: 0,
+  logPayloads: false,
+});
 
 /** Seldon's Go names of replica states, used in its error texts. */
 function goName(s: ReplicaState): string {

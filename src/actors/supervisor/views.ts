@@ -70,7 +70,7 @@ export interface ServerStatusView {
 /** The ModelState of a model-version snapshot (its leaf state). */
 export function modelStateOf(s: SnapshotFrom<typeof modelVersionMachine>): ModelState {
   const v = s.value;
-  return typeof v === 'string' ? (v as ModelState) : (Object.values(v)[0] as ModelState);
+  return typeof v === 'string' ? v : (Object.values(v)[0] ?? 'unknown');
 }
 
 /** The ModelReplicaState of a replica snapshot. */

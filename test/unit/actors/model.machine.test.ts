@@ -49,11 +49,17 @@ describe('model version machine', () => {
   });
 
   it('is Available with minReplicas available (partial scheduling)', () => {
-    assert.equal(derive(changed({ replicas: 3, minReplicas: 2, summary: { available: 2 } })).state, 'available');
+    assert.equal(
+      derive(changed({ replicas: 3, minReplicas: 2, summary: { available: 2 } })).state,
+      'available',
+    );
   });
 
   it('is Available with one replica while another version is Available (rolling update)', () => {
-    assert.equal(derive(changed({ otherVersionAvailable: true, summary: { available: 1, loading: 1 } })).state, 'available');
+    assert.equal(
+      derive(changed({ otherVersionAvailable: true, summary: { available: 1, loading: 1 } })).state,
+      'available',
+    );
   });
 
   it('is Failed with the newest failure reason when a replica failed', () => {
@@ -76,15 +82,23 @@ describe('model version machine', () => {
   });
 
   it('retires: Terminating while replicas unload, then Terminated; TerminateFailed on failure', () => {
-    assert.equal(derive(changed({ retiring: true, summary: { unloading: 1 } })).state, 'terminating');
+    assert.equal(
+      derive(changed({ retiring: true, summary: { unloading: 1 } })).state,
+      'terminating',
+    );
     assert.equal(derive(changed({ retiring: true })).state, 'terminated');
-    const tf = derive(changed({ retiring: true, summary: { unloadFailed: 1, unloadFailedReason: 'disk' } }));
+    const tf = derive(
+      changed({ retiring: true, summary: { unloadFailed: 1, unloadFailedReason: 'disk' } }),
+    );
     assert.equal(tf.state, 'terminateFailed');
     assert.equal(tf.ctx.reason, 'disk');
   });
 
   it('never returns from retirement to an active state', () => {
-    const s = derive(changed({ retiring: true, summary: { unloading: 1 } }), changed({ summary: { available: 2 } }));
+    const s = derive(
+      changed({ retiring: true, summary: { unloading: 1 } }),
+      changed({ summary: { available: 2 } }),
+    );
     assert.equal(s.state, 'terminating');
   });
 });

@@ -52,7 +52,10 @@ describe('replica machine', () => {
   });
 
   it('drops a replica never sent to its agent straight to Unloaded (reservation released)', () => {
-    const s = run({ type: 'placement.loadRequested', at }, { type: 'placement.unloadEnvoyRequested', at });
+    const s = run(
+      { type: 'placement.loadRequested', at },
+      { type: 'placement.unloadEnvoyRequested', at },
+    );
     assert.equal(s.value, 'unloaded');
   });
 
@@ -65,7 +68,10 @@ describe('replica machine', () => {
   });
 
   it('drains loaded replicas, and marks retiring ones Unloaded when their server replica leaves', () => {
-    assert.equal(run({ type: 'agent.announced', at }, { type: 'server.drain', at }).value, 'draining');
+    assert.equal(
+      run({ type: 'agent.announced', at }, { type: 'server.drain', at }).value,
+      'draining',
+    );
     const gone = run({ type: 'agent.announced', at }, { type: 'server.replicaGone', at: 9 });
     assert.equal(gone.value, 'unloaded');
     assert.equal(gone.context.reason, 'model is removed when server replica was removed');
@@ -73,44 +79,43 @@ describe('replica machine', () => {
 
   it('reaches every state of ModelReplicaState', () => {
     const reached = new Set(
-      [...getShortestPaths(replicaMachine, {
-        input,
-        events: [
-          { type: 'placement.loadRequested', at },
-          { type: 'placement.unloadEnvoyRequested', at },
-          { type: 'placement.unloadRequested', at },
-          { type: 'agent.loadSent', at },
-          { type: 'agent.loadSendFailed', at, reason: 'x' },
-          { type: 'agent.loaded', at },
-          { type: 'agent.loadFailed', at, reason: 'x' },
-          { type: 'agent.unloadSent', at },
-          { type: 'agent.unloaded', at },
-          { type: 'agent.unloadFailed', at, reason: 'x' },
-          { type: 'agent.announced', at },
-          { type: 'routing.ready', at },
-          { type: 'routing.failed', at, reason: 'x' },
-          { type: 'routing.removed', at },
-          { type: 'server.drain', at },
-        ],
-      })].map((p) => String(p.state.value)),
-    );
-    assert.deepEqual(
-      [...reached].sort(),
       [
-        'available',
-        'draining',
-        'loadFailed',
-        'loadRequested',
-        'loaded',
-        'loadedUnavailable',
-        'loading',
-        'unknown',
-        'unloadEnvoyRequested',
-        'unloadFailed',
-        'unloadRequested',
-        'unloaded',
-        'unloading',
-      ],
+        ...getShortestPaths(replicaMachine, {
+          input,
+          events: [
+            { type: 'placement.loadRequested', at },
+            { type: 'placement.unloadEnvoyRequested', at },
+            { type: 'placement.unloadRequested', at },
+            { type: 'agent.loadSent', at },
+            { type: 'agent.loadSendFailed', at, reason: 'x' },
+            { type: 'agent.loaded', at },
+            { type: 'agent.loadFailed', at, reason: 'x' },
+            { type: 'agent.unloadSent', at },
+            { type: 'agent.unloaded', at },
+            { type: 'agent.unloadFailed', at, reason: 'x' },
+            { type: 'agent.announced', at },
+            { type: 'routing.ready', at },
+            { type: 'routing.failed', at, reason: 'x' },
+            { type: 'routing.removed', at },
+            { type: 'server.drain', at },
+          ],
+        }),
+      ].map((p) => p.state.value),
     );
+    assert.deepEqual([...reached].sort(), [
+      'available',
+      'draining',
+      'loadFailed',
+      'loadRequested',
+      'loaded',
+      'loadedUnavailable',
+      'loading',
+      'unknown',
+      'unloadEnvoyRequested',
+      'unloadFailed',
+      'unloadRequested',
+      'unloaded',
+      'unloading',
+    ]);
   });
 });

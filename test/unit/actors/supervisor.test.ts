@@ -53,10 +53,15 @@ describe('supervisor: versioning (§6 1-10)', () => {
     w.ackAll();
     w.system.unloadModel('m1');
     assert.deepEqual(w.agents.take(), ['unload m1:1@s1/0']);
-    assert.throws(() => w.system.loadModel(def('m1')), {
-      code: 'FailedPrecondition',
-      message: 'Model m1 is in process of deletion - new model can not be created',
-    });
+    assert.throws(
+      () => {
+        w.system.loadModel(def('m1'));
+      },
+      {
+        code: 'FailedPrecondition',
+        message: 'Model m1 is in process of deletion - new model can not be created',
+      },
+    );
     w.reply('s1', 0, 'm1', 1, 'unloaded');
     w.system.loadModel(def('m1'));
     const m = w.system.model('m1', true);
@@ -135,7 +140,9 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
   it('#21 a server notified with expectedReplicas 0 takes nothing', () => {
     const w = new TestWorld();
     w.join('s1', 0);
-    w.system.serverNotify([{ name: 's1', expectedReplicas: 0, minReplicas: 0, maxReplicas: 0, shared: true }]);
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 0, minReplicas: 0, maxReplicas: 0, shared: true },
+    ]);
     w.system.loadModel(def('m1'));
     assert.equal(w.latest('m1').reason, NO_MATCHING_SERVERS);
   });
@@ -193,7 +200,7 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
     assert.equal(w.latest('m1').state, 'available');
     const s = w.system.server('s1');
     assert.equal(s?.replicas[0]?.numLoadedModels, 1);
-    assert.equal(s?.replicas[0]?.availableMemoryBytes, 900);
+    assert.equal(s.replicas[0].availableMemoryBytes, 900);
   });
 
   it('#30 LOAD_FAILED: replica LoadFailed, model ModelFailed with the reason; retried with back-off', () => {
@@ -221,15 +228,39 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
     w.join('s1', 0);
     w.system.loadModel(def('m1'));
     w.ackAll();
-    assert.throws(() => w.reply('s1', 0, 'm1', 1, 'loaded'), {
-      code: 'Internal',
-      message: /State mismatch for m1:1 expected state Loading but was Available/,
-    });
-    assert.throws(() => w.reply('s1', 0, 'nope', 1, 'loaded'), { message: /failed to find model nope/ });
-    assert.throws(() => w.reply('s1', 0, 'm1', 9, 'loaded'), {
-      message: /Version not found for model m1, version 9/,
-    });
-    assert.throws(() => w.reply('s2', 0, 'm1', 1, 'loaded'), { message: /failed to find server s2/ });
+    assert.throws(
+      () => {
+        w.reply('s1', 0, 'm1', 1, 'loaded');
+      },
+      {
+        code: 'Internal',
+        message: /State mismatch for m1:1 expected state Loading but was Available/,
+      },
+    );
+    assert.throws(
+      () => {
+        w.reply('s1', 0, 'nope', 1, 'loaded');
+      },
+      {
+        message: /failed to find model nope/,
+      },
+    );
+    assert.throws(
+      () => {
+        w.reply('s1', 0, 'm1', 9, 'loaded');
+      },
+      {
+        message: /Version not found for model m1, version 9/,
+      },
+    );
+    assert.throws(
+      () => {
+        w.reply('s2', 0, 'm1', 1, 'loaded');
+      },
+      {
+        message: /failed to find server s2/,
+      },
+    );
     assert.equal(w.latest('m1').state, 'available');
   });
 
@@ -241,13 +272,23 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
     w.system.unloadModel('m1');
     const m = w.system.model('m1', false);
     assert.equal(m?.deleted, true);
-    assert.equal(m?.versions[0]?.state, 'terminating');
+    assert.equal(m.versions[0]?.state, 'terminating');
     assert.deepEqual(w.agents.take(), ['unload m1:1@s1/0']);
     assert.equal(w.latest('m1').replicas[0]?.state, 'unloading');
     w.reply('s1', 0, 'm1', 1, 'unloaded');
     assert.equal(w.latest('m1').state, 'terminated');
-    assert.doesNotThrow(() => w.system.unloadModel('m1'));
-    assert.throws(() => w.system.unloadModel('never'), { code: 'FailedPrecondition', message: 'Model never not found' });
+    assert.doesNotThrow(() => {
+      w.system.unloadModel('m1');
+    });
+    assert.throws(
+      () => {
+        w.system.unloadModel('never');
+      },
+      {
+        code: 'FailedPrecondition',
+        message: 'Model never not found',
+      },
+    );
   });
 
   it('#36 UNLOAD_FAILED: ModelTerminateFailed with the reason', () => {
@@ -299,17 +340,21 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
 describe('supervisor: servers and connections (§6 41-60)', () => {
   it('#41 #43 ServerNotify declares a server; a replica of an undeclared one shows -1 expected', () => {
     const w = new TestWorld();
-    w.system.serverNotify([{ name: 's1', expectedReplicas: 2, minReplicas: 1, maxReplicas: 3, shared: true }]);
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 2, minReplicas: 1, maxReplicas: 3, shared: true },
+    ]);
     const s1 = w.system.server('s1');
     assert.equal(s1?.expectedReplicas, 2);
-    assert.equal(s1?.replicas.length, 0);
+    assert.equal(s1.replicas.length, 0);
     w.join('s2', 0);
     assert.equal(w.system.server('s2')?.expectedReplicas, -1);
   });
 
   it('#47 a server is forgotten when its last replica leaves', () => {
     const w = new TestWorld();
-    w.system.serverNotify([{ name: 's1', expectedReplicas: 1, minReplicas: 0, maxReplicas: 0, shared: true }]);
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 1, minReplicas: 0, maxReplicas: 0, shared: true },
+    ]);
     w.join('s1', 0);
     w.leave('s1', 0);
     assert.equal(w.system.server('s1'), undefined);
@@ -355,7 +400,9 @@ describe('supervisor: servers and connections (§6 41-60)', () => {
     w.system.loadModel(def('m1'));
     w.ackAll();
     w.join('s2', 0);
-    w.system.serverNotify([{ name: 's1', expectedReplicas: 0, minReplicas: 0, maxReplicas: 0, shared: true }]);
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 0, minReplicas: 0, maxReplicas: 0, shared: true },
+    ]);
     assert.deepEqual(w.agents.take(), ['load m1:2@s2/0']);
     assert.deepEqual(w.versions('m1'), ['1:available', '2:progressing']);
     w.reply('s2', 0, 'm1', 2, 'loaded');

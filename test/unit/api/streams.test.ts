@@ -16,11 +16,17 @@ class FakeCall extends EventEmitter {
     this.written.push(m);
     return this.written.length < this.room;
   }
-  end(): void {}
+  end(): void {
+    this.emit('finish');
+  }
 }
 
 const subscriber = (call: FakeCall, maxPending = 3, stallMs = 50) =>
-  new StatusSubscriber<string>(call as unknown as ServerWritableStream<unknown, string>, { maxPending, stallMs }, () => undefined);
+  new StatusSubscriber<string>(
+    call as unknown as ServerWritableStream<unknown, string>,
+    { maxPending, stallMs },
+    () => undefined,
+  );
 
 describe('StatusSubscriber', () => {
   it('writes at once while the client reads', () => {
@@ -51,7 +57,7 @@ describe('StatusSubscriber', () => {
     const s = subscriber(call, 3);
     for (const k of ['a', 'b', 'c', 'd', 'e']) s.push(k, () => k);
     assert.equal(call.errors[0]?.code, 8);
-    assert.match(call.errors[0]?.details ?? '', /subscriber too slow: more than 3 updates pending/);
+    assert.match(call.errors[0].details, /subscriber too slow: more than 3 updates pending/);
     assert.equal(s.isClosed, true);
   });
 

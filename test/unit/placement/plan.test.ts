@@ -8,7 +8,11 @@ import {
   type ServerView,
 } from '../../../src/placement/types.js';
 
-const replica = (idx: number, availableMemory = 1000, o: Partial<ServerView['replicas'][number]> = {}) => ({
+const replica = (
+  idx: number,
+  availableMemory = 1000,
+  o: Partial<ServerView['replicas'][number]> = {},
+) => ({
   idx,
   capabilities: ['sklearn', 'xgboost'],
   availableMemory,
@@ -17,7 +21,11 @@ const replica = (idx: number, availableMemory = 1000, o: Partial<ServerView['rep
   ...o,
 });
 
-const server = (name: string, replicas: ServerView['replicas'], o: Partial<ServerView> = {}): ServerView => ({
+const server = (
+  name: string,
+  replicas: ServerView['replicas'],
+  o: Partial<ServerView> = {},
+): ServerView => ({
   name,
   shared: true,
   expectedReplicas: -1,
@@ -44,14 +52,23 @@ describe('plan', () => {
   it('requires every requirement in the capabilities (trimmed, case-sensitive)', () => {
     const s = [server('s1', [replica(0)])];
     assert.equal(plan(req({ requirements: ['xgboost', ' sklearn '] }), s).ok, true);
-    assert.deepEqual(plan(req({ requirements: ['pytorch'] }), s), { ok: false, reason: NO_MATCHING_SERVERS });
-    assert.deepEqual(plan(req({ requirements: ['SKLEARN'] }), s), { ok: false, reason: NO_MATCHING_SERVERS });
+    assert.deepEqual(plan(req({ requirements: ['pytorch'] }), s), {
+      ok: false,
+      reason: NO_MATCHING_SERVERS,
+    });
+    assert.deepEqual(plan(req({ requirements: ['SKLEARN'] }), s), {
+      ok: false,
+      reason: NO_MATCHING_SERVERS,
+    });
   });
 
   it('excludes servers without replicas, unshared ones (unless pinned) and deleted ones', () => {
     assert.equal(plan(req(), [server('s1', [])]).ok, false);
     assert.equal(plan(req(), [server('s1', [replica(0)], { shared: false })]).ok, false);
-    assert.equal(plan(req({ server: 's1' }), [server('s1', [replica(0)], { shared: false })]).ok, true);
+    assert.equal(
+      plan(req({ server: 's1' }), [server('s1', [replica(0)], { shared: false })]).ok,
+      true,
+    );
     assert.equal(plan(req({ server: 's2' }), [server('s1', [replica(0)])]).ok, false);
     assert.deepEqual(plan(req(), [server('s1', [replica(0)], { expectedReplicas: 0 })]), {
       ok: false,
@@ -61,14 +78,19 @@ describe('plan', () => {
 
   it('fails with not enough replicas when memory, explainer or draining rule every replica out', () => {
     const s = [server('s1', [replica(0, 1000)])];
-    assert.deepEqual(plan(req({ requiredMemory: 2000 }), s), { ok: false, reason: NOT_ENOUGH_REPLICAS });
+    assert.deepEqual(plan(req({ requiredMemory: 2000 }), s), {
+      ok: false,
+      reason: NOT_ENOUGH_REPLICAS,
+    });
     assert.deepEqual(plan(req({ explainer: true }), s), { ok: false, reason: NOT_ENOUGH_REPLICAS });
     assert.deepEqual(plan(req(), [server('s1', [replica(0, 1000, { draining: true })])]), {
       ok: false,
       reason: NOT_ENOUGH_REPLICAS,
     });
     assert.equal(
-      plan(req({ explainer: true }), [server('s1', [replica(0, 1000, { capabilities: ['sklearn', 'alibi-explain'] })])]).ok,
+      plan(req({ explainer: true }), [
+        server('s1', [replica(0, 1000, { capabilities: ['sklearn', 'alibi-explain'] })]),
+      ]).ok,
       true,
     );
   });
@@ -96,7 +118,10 @@ describe('plan', () => {
       replicaIdxs: [1, 2],
       partial: false,
     });
-    const down = plan(req({ replicas: 1, currentServer: 's1', current: { 0: 'available', 3: 'available' } }), s);
+    const down = plan(
+      req({ replicas: 1, currentServer: 's1', current: { 0: 'available', 3: 'available' } }),
+      s,
+    );
     assert.deepEqual(down, { ok: true, server: 's1', replicaIdxs: [0], partial: false });
   });
 
