@@ -11,7 +11,7 @@ import { machines } from '../src/actors/index.js';
 
 type Node = StateNode<any, any>;
 
-const ref = (n: Node): string => n.path.join('_') || n.machine.id;
+const ref = (n: Node): string => (n.parent ? n.path.join('_') : 'any');
 
 function guardName(t: { guard?: unknown }): string {
   const g = t.guard;
@@ -21,67 +21,55 @@ function guardName(t: { guard?: unknown }): string {
   return ' [guard]';
 }
 
-function renderNode(n: Node, indent: string, out: string[]): void {
-  const children = Object.values(n.states) as Node[];
-  for (const c of children) {
+const oneLine = (text: string) => text.replace(/[:;\n]+/g, ',').trim();
+
+/** Declares the states under `n` (nested ones as composites), each with its description. */
+function declare(n: Node, indent: string, out: string[]): void {
+  for (const c of Object.values(n.states) as Node[]) {
+    out.push(`${indent}state "${c.key}" as ${ref(c)}`);
+    if (c.description) out.push(`${indent}${ref(c)} : ${oneLine(c.description)}`);
     if (Object.keys(c.states).length > 0) {
       out.push(`${indent}state ${ref(c)} {`);
-      renderNode(c, `${indent}  `, out);
+      declare(c, `${indent}  `, out);
       out.push(`${indent}}`);
     }
-    if (c.description)
-      out.push(`${indent}${ref(c)}: ${c.key} - ${c.description.replace(/[:\n]/g, ' ')}`);
   }
-  const initial = n.initial.target[0];
-  if (initial) out.push(`${indent}[*] --> ${ref(initial as Node)}`);
-  for (const c of children) {
+  const initial = n.initial.target[0] as Node | undefined;
+  if (initial) out.push(`${indent}[*] --> ${ref(initial)}`);
+  for (const c of Object.values(n.states) as Node[]) {
     if (c.type === 'final') out.push(`${indent}${ref(c)} --> [*]`);
   }
-  for (const source of [n, ...children]) {
-    if (source === n && n.parent) continue;
-    const lines: string[] = [];
-    for (const [event, ts] of source.transitions) {
-      for (const t of ts) {
-        for (const target of t.target ?? [source]) {
-          const from = source === n ? '[*]' : ref(source);
-          lines.push(`${indent}${from} --> ${ref(target as Node)}: ${event}${guardName(t)}`);
-        }
-      }
-    }
-    for (const t of source.always ?? []) {
-      for (const target of t.target ?? []) {
-        lines.push(`${indent}${ref(source)} --> ${ref(target as Node)}: (always)${guardName(t)}`);
-      }
-    }
-    out.push(...lines);
-  }
 }
 
-/** The Mermaid text of one machine. Root-level transitions are drawn from each state they leave. */
+/** Every transition, drawn from the state that declares it ('any' for the machine's own). */
+function transitions(n: Node, out: string[]): void {
+  for (const [event, ts] of n.transitions) {
+    for (const t of ts) {
+      for (const target of (t.target ?? [n]) as Node[]) {
+        out.push(`  ${ref(n)} --> ${ref(target)}: ${event}${guardName(t)}`);
+      }
+    }
+  }
+  for (const t of n.always ?? []) {
+    for (const target of (t.target ?? []) as Node[]) {
+      out.push(`  ${ref(n)} --> ${ref(target)}: (always)${guardName(t)}`);
+    }
+  }
+  for (const c of Object.values(n.states) as Node[]) transitions(c, out);
+}
+
+/**
+ * The Mermaid text of one machine. Transitions the machine handles in every state start from a
+ * pseudo-state `any`.
+ */
 export function renderMermaid(machine: AnyStateMachine): string {
+  const root = machine.root as Node;
   const out = ['stateDiagram-v2'];
-  if (machine.root.description) out.push(`  %% ${machine.root.description}`);
-  renderNode(machine.root as Node, '  ', out);
-  // Transitions declared on the root (or on a compound state) apply to every state inside it.
-  for (const holder of allNodes(machine.root as Node)) {
-    if (Object.keys(holder.states).length === 0 || (holder !== machine.root && !holder.parent))
-      continue;
-    for (const [event, ts] of holder.transitions) {
-      for (const t of ts) {
-        for (const target of t.target ?? []) {
-          const from = holder === machine.root ? '[*]' : ref(holder);
-          out.push(
-            `  ${from} --> ${ref(target as Node)}: ${event} (from any state)${guardName(t)}`,
-          );
-        }
-      }
-    }
-  }
-  return `${[...new Set(out)].join('\n')}\n`;
-}
-
-function allNodes(n: Node): Node[] {
-  return [n, ...(Object.values(n.states) as Node[]).flatMap(allNodes)];
+  if (root.description) out.push(`  %% ${oneLine(root.description)}`);
+  if (root.transitions.size > 0) out.push('  state "any state" as any');
+  declare(root, '  ', out);
+  transitions(root, out);
+  return `${out.join('\n')}\n`;
 }
 
 /** Writes `<id>.json` and `<id>.mmd` for every machine into `dir`. */
