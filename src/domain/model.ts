@@ -97,6 +97,10 @@ export const isUnloadingOrUnloaded = (s: ReplicaState): boolean =>
   s === 'unloaded' ||
   s === 'unknown';
 
+/** Replicas that hold nothing and expect nothing from their agent. */
+export const isInactive = (s: ReplicaState): boolean =>
+  s === 'unloaded' || s === 'unloadFailed' || s === 'loadFailed' || s === 'unknown';
+
 /** Replicas whose reservation of memory still stands: the agent has not yet reported the load. */
 export const reservesMemory = (s: ReplicaState): boolean =>
   s === 'loadRequested' || s === 'loading';

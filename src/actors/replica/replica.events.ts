@@ -31,4 +31,9 @@ export interface ReplicaContext extends ReplicaInput {
   at: number;
   /** True once the agent reported the model loaded, until it is unloaded again or fails. */
   holdsModel: boolean;
+  /**
+   * True from LOAD_MODEL sent until the agent answers about this version: the agent may be taking
+   * the memory even if the replica has since been asked to unload, so the reservation stands.
+   */
+  loadInFlight: boolean;
 }

@@ -16,13 +16,15 @@ export const replicaMachine = setup({
       at: p.at,
       reason: p.reason ?? '',
     })),
-    markHolding: assign({ holdsModel: true }),
+    markHolding: assign({ holdsModel: true, loadInFlight: false }),
     markEmpty: assign({ holdsModel: false }),
+    markInFlight: assign({ loadInFlight: true }),
+    markAnswered: assign({ loadInFlight: false }),
   },
 }).createMachine({
   id: 'modelReplica',
   description: 'One model version on one server replica (ModelReplicaStatus.ModelReplicaState).',
-  context: ({ input }) => ({ ...input, reason: '', at: 0, holdsModel: false }),
+  context: ({ input }) => ({ ...input, reason: '', at: 0, holdsModel: false, loadInFlight: false }),
   initial: 'unknown',
   on: {
     'agent.announced': {
@@ -33,13 +35,16 @@ export const replicaMachine = setup({
     'server.replicaGone': {
       target: '.unloaded',
       description: 'Its server replica disconnected while this version was retiring.',
-      actions: {
-        type: 'stamp',
-        params: ({ event }) => ({
-          at: event.at,
-          reason: 'model is removed when server replica was removed',
-        }),
-      },
+      actions: [
+        {
+          type: 'stamp',
+          params: ({ event }) => ({
+            at: event.at,
+            reason: 'model is removed when server replica was removed',
+          }),
+        },
+        'markAnswered',
+      ],
     },
   },
   states: {
@@ -58,7 +63,7 @@ export const replicaMachine = setup({
       on: {
         'agent.loadSent': {
           target: 'loading',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markInFlight'],
         },
         'agent.loadSendFailed': {
           target: 'loadFailed',
@@ -102,10 +107,10 @@ export const replicaMachine = setup({
         },
         'agent.loadFailed': {
           target: 'loadFailed',
-          actions: {
-            type: 'stamp',
-            params: ({ event }) => ({ at: event.at, reason: event.reason }),
-          },
+          actions: [
+            { type: 'stamp', params: ({ event }) => ({ at: event.at, reason: event.reason }) },
+            'markAnswered',
+          ],
         },
         'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
         'placement.unloadRequested': '#modelReplica.unloadRequested',
@@ -212,14 +217,14 @@ export const replicaMachine = setup({
       on: {
         'agent.unloaded': {
           target: 'unloaded',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markAnswered'],
         },
         'agent.unloadFailed': {
           target: 'unloadFailed',
-          actions: {
-            type: 'stamp',
-            params: ({ event }) => ({ at: event.at, reason: event.reason }),
-          },
+          actions: [
+            { type: 'stamp', params: ({ event }) => ({ at: event.at, reason: event.reason }) },
+            'markAnswered',
+          ],
         },
         'placement.loadRequested': {
           target: 'loadRequested',

@@ -2,7 +2,7 @@ import { createActor, type Actor } from 'xstate';
 import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
   diffDefinitions,
-  isLive,
+  isInactive,
   isLoadedish,
   isUnloadingOrUnloaded,
   requiredMemory,
@@ -276,6 +276,13 @@ export class Supervisor {
     if (!rep) {
       throw internal(`replicaIdx: server ${report.server} has no connected replica ${report.idx}`);
     }
+    // The agent's free memory is a fact whatever the state check below decides.
+    rep.actor.send({
+      type: 'agent.memoryReported',
+      at,
+      availableMemoryBytes: report.availableMemoryBytes,
+    });
+    this.changedServers.add(report.server);
     const r = v.server === report.server ? v.replicas.get(report.idx) : undefined;
     const current: ReplicaState = r ? replicaStateOf(r.getSnapshot()) : 'unknown';
     const mismatch = (expected: ReplicaState, desired: ReplicaState) =>
@@ -308,12 +315,6 @@ export class Supervisor {
     }
     if (!r || current !== expected) throw mismatch(expected, desired);
     this.sendReplica(m, v, r, event);
-    rep.actor.send({
-      type: 'agent.memoryReported',
-      at,
-      availableMemoryBytes: report.availableMemoryBytes,
-    });
-    this.changedServers.add(report.server);
     if (report.event === 'loaded' && report.runtimeInfo && !v.definition.spec.runtimeInfo) {
       v.definition = {
         ...v.definition,
@@ -342,14 +343,9 @@ export class Supervisor {
         this.models.delete(m.name);
         continue;
       }
-      if (
-        !m.deleted &&
-        m.retry.dueAt > 0 &&
-        m.retry.dueAt <= now &&
-        this.latestState(m) === 'failed'
-      ) {
+      if (m.retry.dueAt > 0 && m.retry.dueAt <= now) {
         m.retry.dueAt = 0;
-        this.schedule(m.name);
+        if (!m.deleted && this.latestState(m) === 'failed') this.schedule(m.name);
       }
     }
     return { changes: this.finish(), nextDueAt: this.nextDueAt() };
@@ -455,6 +451,8 @@ export class Supervisor {
         (s) => s === 'loaded' || s === 'available' || s === 'loadedUnavailable',
       ).length;
       if (assigned === 0) assigned = states.filter((s) => s === 'draining').length;
+      // Several draining replicas may still serve one wanted replica: never report more than wanted.
+      assigned = Math.min(assigned, replicas);
       latest.actor.send({
         type: 'placement.failed',
         at,
@@ -462,7 +460,9 @@ export class Supervisor {
         availableReplicas: assigned,
         unavailableReplicas: Math.max(0, replicas - assigned),
       });
-      if (!states.some((s) => isLive(s) || isLoadedish(s))) this.resetServer(m, latest);
+      // With nothing left on its server, the version may later be placed anywhere without a new
+      // version number. Replicas still busy (loading, unloading) keep it where it is.
+      if (states.every(isInactive)) this.resetServer(m, latest);
       this.changedModels.add(name);
       return;
     }
@@ -543,8 +543,9 @@ export class Supervisor {
   private reservedOn(rep: ServerReplicaEntry): number {
     let sum = 0;
     for (const r of rep.hosted) {
-      if (!reservesMemory(replicaStateOf(r.getSnapshot()))) continue;
-      const { model, version } = r.getSnapshot().context;
+      const snap = r.getSnapshot();
+      if (!reservesMemory(replicaStateOf(snap)) && !snap.context.loadInFlight) continue;
+      const { model, version } = snap.context;
       const v = this.models.get(model)?.versions.find((x) => x.version === version);
       if (v) sum += requiredMemory(v.definition.spec);
     }
@@ -588,7 +589,8 @@ export class Supervisor {
   /** Runs routing, agent sync, derivation and retirement for one model until nothing moves. */
   private settleModel(m: ModelEntry, seen: Set<string>): void {
     const at = this.opts.now();
-    for (let moved = true; moved;) {
+    for (let moved = true, rounds = 0; moved; rounds++) {
+      if (rounds > 1000) throw internal(`model ${m.name} did not settle`);
       moved = false;
       const latest = latestOf(m);
       for (const v of m.versions) {
@@ -827,16 +829,14 @@ export class Supervisor {
     return [...names];
   }
 
-  /** A model is active while its latest version still has a replica that is not inactive. */
+  /**
+   * A model is active while any of its versions still has a replica that is not inactive. (Seldon
+   * looks at the latest version only, and so can forget an old version whose unload is in flight.)
+   */
   private isActive(m: ModelEntry): boolean {
-    const latest = latestOf(m);
-    if (!latest) return false;
-    for (const r of latest.replicas.values()) {
-      const st = replicaStateOf(r.getSnapshot());
-      if (st !== 'unloaded' && st !== 'unloadFailed' && st !== 'loadFailed' && st !== 'unknown')
-        return true;
-    }
-    return false;
+    return m.versions.some((v) =>
+      [...v.replicas.values()].some((r) => !isInactive(replicaStateOf(r.getSnapshot()))),
+    );
   }
 
   private forget(m: ModelEntry): void {

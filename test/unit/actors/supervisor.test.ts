@@ -223,6 +223,30 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
     assert.deepEqual(w.agents.take(), ['load m1:1@s1/0']);
   });
 
+  it('a due retry of a model that is no longer failed does not spin the timer (regression)', () => {
+    const w = new TestWorld();
+    w.join('s1', 0);
+    w.system.loadModel(def('m1'));
+    w.agents.take();
+    w.reply('s1', 0, 'm1', 1, 'loadFailed', { message: 'boom' });
+    w.leave('s1', 0);
+    assert.equal(w.latest('m1').state, 'scheduleFailed');
+    w.advance(5000); // looped forever when the due retry was left set
+    assert.equal(w.latest('m1').state, 'scheduleFailed');
+  });
+
+  it('memory of a load in flight stays reserved while the replica is asked to unload', () => {
+    const w = new TestWorld();
+    w.join('s1', 0, { memory: 300, available: 330 });
+    w.system.loadModel(def('a', { memory: 200 }));
+    w.system.unloadModel('a');
+    assert.deepEqual(w.agents.take(), ['load a:1@s1/0', 'unload a:1@s1/0']);
+    w.system.loadModel(def('b', { memory: 200 }));
+    assert.equal(w.latest('b').state, 'scheduleFailed', 'the agent may still be loading a');
+    w.reply('s1', 0, 'a', 1, 'unloaded', { available: 330 });
+    assert.deepEqual(w.agents.take(), ['load b:1@s1/0'], 'placed once the agent answered');
+  });
+
   it('#31 #32 #33 agent events that do not match are rejected and change nothing', () => {
     const w = new TestWorld();
     w.join('s1', 0);
