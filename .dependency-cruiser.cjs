@@ -1,92 +1,171 @@
 /**
- * The dependency rules of docs/style.md §2, enforced by `npm run deps:check`.
- * wire/ holds the proto ↔ domain mapping and the gRPC error mapping shared by the two adapters.
+ * The dependency direction of docs/style.md §2, enforced by `npm run deps:check`
+ * (`depcruise src --config .dependency-cruiser.cjs`).
+ *
+ * | module          | may import                                                                 |
+ * |-----------------|----------------------------------------------------------------------------|
+ * | domain/         | nothing (no node:*, no xstate, no other library)                           |
+ * | placement/      | domain/                                                                    |
+ * | actors/         | domain/, placement/, xstate                                                |
+ * | store/          | domain/, its own ports.ts, actors/index.ts (only store/redis: ioredis)     |
+ * | api/, agent/    | domain/, actors/index.ts, wire/, gen/, @grpc/* (not each other)            |
+ * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
+ * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
+ * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
+ * | app.ts, main.ts | everything                                                                 |
+ *
+ * `npx depcruise src --config .dependency-cruiser.cjs --output-type dot | dot -T svg` draws it.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'Modules form a DAG: a cycle means a layer boundary is in the wrong place.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-unresolvable',
+      comment: 'Every import resolves (relative `.js` imports resolve to the `.ts` sources).',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+
+    // ── the core ─────────────────────────────────────────────────────────────────────────────
     {
       name: 'domain-is-pure',
-      comment: 'domain/ imports nothing of ours, no node:* and no libraries',
+      comment: 'domain/ imports nothing of ours, no node:* and no library (not even xstate).',
       severity: 'error',
       from: { path: '^src/domain/' },
       to: { pathNot: '^src/domain/' },
     },
     {
       name: 'placement-only-domain',
+      comment: 'placement/ is a pure function of domain/ values.',
       severity: 'error',
       from: { path: '^src/placement/' },
       to: { pathNot: '^src/(domain|placement)/' },
     },
     {
       name: 'actors-core-only',
-      comment: 'actors/ may use domain/, placement/ and xstate',
+      comment: 'actors/ use domain/, placement/ and xstate; side effects leave through gateways.',
       severity: 'error',
       from: { path: '^src/actors/' },
       to: { pathNot: ['^src/(domain|placement|actors)/', '^node_modules/xstate/'] },
     },
+
+    // ── the store ────────────────────────────────────────────────────────────────────────────
+    {
+      name: 'store-not-edges',
+      comment:
+        'store/ knows domain/ and its own ports, not the edges, placement or generated code.',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: {
+        path: [
+          '^src/(api|agent|wire|gen|sim|placement|config|observability)/',
+          '^src/(app|main)\\.ts$',
+        ],
+      },
+    },
+    {
+      name: 'store-not-actor-internals',
+      comment: 'store/ may only see the actors through actors/index.ts.',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: { path: '^src/actors/', pathNot: '^src/actors/index\\.ts$' },
+    },
+    {
+      name: 'store-impls-independent',
+      comment: 'One store implementation never reaches into another; they share store/ports.ts.',
+      severity: 'error',
+      from: { path: '^src/store/(memory|file|redis)/' },
+      to: { path: '^src/store/(memory|file|redis)/', pathNot: '^src/store/$1/' },
+    },
+    {
+      name: 'ioredis-only-in-store-redis',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/store/redis/' },
+      to: { path: '^node_modules/ioredis/' },
+    },
+
+    // ── the edges ────────────────────────────────────────────────────────────────────────────
     {
       name: 'edges-use-the-facade',
-      comment: 'api/ and agent/ reach the core only through actors/index.ts',
+      comment: 'api/ and agent/ reach the core only through actors/index.ts.',
       severity: 'error',
       from: { path: '^src/(api|agent)/' },
       to: { path: '^src/actors/', pathNot: '^src/actors/index\\.ts$' },
     },
     {
       name: 'edges-not-each-other',
+      comment: 'api/ and agent/ are independent adapters; shared mapping lives in wire/.',
       severity: 'error',
-      from: { path: '^src/api/' },
-      to: { path: '^src/agent/' },
+      from: { path: '^src/(api|agent)/' },
+      to: { path: '^src/(api|agent)/', pathNot: '^src/$1/' },
     },
     {
-      name: 'edges-not-each-other-2',
-      severity: 'error',
-      from: { path: '^src/agent/' },
-      to: { path: '^src/api/' },
-    },
-    {
-      name: 'edges-not-placement-or-store',
+      name: 'edges-not-placement-or-store-impls',
+      comment: 'The edges do not place models or persist them: they send commands to the system.',
       severity: 'error',
       from: { path: '^src/(api|agent|wire)/' },
-      to: { path: '^src/(placement|store)/' },
+      to: { path: ['^src/placement/', '^src/store/'], pathNot: '^src/store/ports\\.ts$' },
     },
     {
       name: 'wire-is-edge-only',
+      comment: 'wire/ maps proto ⇄ domain for both edges, so it depends on neither.',
       severity: 'error',
       from: { path: '^src/wire/' },
-      to: { path: '^src/(actors|api|agent|app|main)' },
-    },
-    {
-      name: 'gen-imports-nothing-of-ours',
-      severity: 'error',
-      from: { path: '^src/gen/' },
-      to: { path: '^src/', pathNot: '^src/gen/' },
+      to: { path: ['^src/(actors|api|agent|sim)/', '^src/(app|main)\\.ts$'] },
     },
     {
       name: 'sim-speaks-protocols-only',
-      comment: 'simulators use the generated protocol code, not the scheduler',
+      comment: 'Simulated agents/dataflow engines use the generated protocol, never the scheduler.',
       severity: 'error',
       from: { path: '^src/sim/' },
-      to: { path: '^src/', pathNot: '^src/(gen|sim)/' },
+      to: {
+        pathNot: ['^src/(sim|gen|domain)/', '^node_modules/(@grpc/grpc-js|@bufbuild/protobuf)/'],
+        dependencyTypesNot: ['core'],
+      },
+    },
+
+    // ── generated code ───────────────────────────────────────────────────────────────────────
+    {
+      name: 'gen-imports-nothing-of-ours',
+      comment: 'src/gen/ is ts-proto output: it depends on its runtime libraries only.',
+      severity: 'error',
+      from: { path: '^src/gen/' },
+      to: {
+        pathNot: ['^src/gen/', '^node_modules/(@bufbuild/protobuf|@grpc/grpc-js)/'],
+        dependencyTypesNot: ['core'],
+      },
     },
     {
       name: 'gen-only-at-edges',
+      comment: 'Proto types stay at the edge (style.md §10.9); the core speaks domain types.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(api|agent|wire|sim|gen)/|^src/app\\.ts$' },
+      from: { path: '^src/', pathNot: ['^src/(api|agent|wire|sim|gen)/', '^src/(app|main)\\.ts$'] },
       to: { path: '^src/gen/' },
-    },
-    {
-      name: 'ioredis-only-in-store-redis',
-      severity: 'error',
-      from: { pathNot: '^src/store/redis/' },
-      to: { path: '^node_modules/ioredis/' },
     },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
+    // Resolve like `tsc` with moduleResolution NodeNext: `./x.js` finds `./x.ts`.
     tsConfig: { fileName: 'tsconfig.json' },
+    // Count `import type` too: a type-only import still couples the layers.
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+    },
+    reporterOptions: {
+      dot: { collapsePattern: 'node_modules/(@[^/]+/[^/]+|[^/]+)' },
+      archi: { collapsePattern: '^(node_modules/(@[^/]+/[^/]+|[^/]+)|src/[^/]+)' },
+    },
   },
 };
