@@ -1,7 +1,9 @@
+import { unavailable } from '../domain/errors.js';
 import type { ModelDefinition } from '../domain/model.js';
 import type { ReplicaConfig, ServerDeclaration } from '../domain/server.js';
 import type { AgentGateway, Changes } from './gateways.js';
-import { Supervisor } from './supervisor/supervisor.js';
+import { createActor } from 'xstate';
+import { supervisorLogic, type SupervisorEvent } from './supervisor/supervisor.actor.js';
 import type { AgentReport, LoadedModel, ModelView, ServerStatusView } from './supervisor/views.js';
 
 /** Clock and timers, injected so the core has none of its own. */
@@ -63,15 +65,19 @@ export interface SchedulerSystem {
 
 export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSystem {
   const { timers } = deps;
-  const supervisor = new Supervisor({
-    agents: deps.agents,
-    now: () => timers.now(),
-    deletedTtlMs: deps.deletedTtlMs ?? 24 * 3600_000,
-    retryBaseMs: deps.retryBaseMs ?? 1000,
-    retryMaxMs: deps.retryMaxMs ?? 60_000,
-  });
+  const actor = createActor(supervisorLogic, {
+    input: {
+      agents: deps.agents,
+      now: () => timers.now(),
+      deletedTtlMs: deps.deletedTtlMs ?? 24 * 3600_000,
+      retryBaseMs: deps.retryBaseMs ?? 1000,
+      retryMaxMs: deps.retryMaxMs ?? 60_000,
+    },
+  }).start();
+  /** Reads go straight to the supervisor's state; only commands go through the mailbox. */
+  const supervisor = actor.getSnapshot().context;
+  const same = (c: Changes) => c;
   const listeners = new Set<(c: Changes) => void>();
-  let busy = false;
   let cancelTick: (() => void) | undefined;
   let tickAt: number | undefined;
   let stopped = false;
@@ -81,20 +87,20 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     for (const l of [...listeners]) l(changes);
   };
 
-  /** Runs one supervisor command; commands never interleave. */
-  const run = <T>(command: () => T, changesOf: (t: T) => Changes): T => {
-    if (busy) throw new Error('scheduler command issued while another was running');
-    busy = true;
-    let result: T;
-    try {
-      result = command();
-    } finally {
-      busy = false;
-    }
+  /** Sends one command to the supervisor actor and returns its outcome (or throws its error). */
+  const send = <T>(event: SupervisorEvent, changesOf: (t: T) => Changes): T => {
+    if (stopped) throw unavailable('the scheduler is shutting down');
+    actor.send(event);
+    const { outcome } = event.reply;
+    if (!outcome)
+      throw new Error(`supervisor command ${event.type} issued while another was running`);
+    if (!outcome.ok) throw outcome.error;
+    const result = outcome.value as T;
     publish(changesOf(result));
     armTick();
     return result;
   };
+  const reply = () => ({});
 
   const armTick = () => {
     if (stopped) return;
@@ -108,24 +114,32 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         : timers.after(Math.max(0, next - timers.now()), () => {
             tickAt = undefined;
             cancelTick = undefined;
-            run(
-              () => supervisor.tick().changes,
-              (c) => c,
-            );
+            send({ type: 'clock.tick', reply: reply() }, same);
           });
   };
 
-  const same = (c: Changes) => c;
   return {
-    loadModel: (def) => run(() => supervisor.loadModel(def), same),
-    unloadModel: (name, meta) => run(() => supervisor.unloadModel(name, meta), same),
-    serverNotify: (decls) => run(() => supervisor.serverNotify(decls), same),
-    replicaJoined: (join) => run(() => supervisor.replicaJoined(join), same),
-    replicaLeft: (server, idx) => run(() => supervisor.replicaLeft(server, idx), same),
-    agentEvent: (report) => run(() => supervisor.agentEvent(report), same),
+    loadModel: (definition) => {
+      send({ type: 'model.load', definition, reply: reply() }, same);
+    },
+    unloadModel: (name, kubernetesMeta) => {
+      send({ type: 'model.unload', name, kubernetesMeta, reply: reply() }, same);
+    },
+    serverNotify: (declarations) => {
+      send({ type: 'server.notify', declarations, reply: reply() }, same);
+    },
+    replicaJoined: (join) => {
+      send({ type: 'agent.replicaJoined', ...join, reply: reply() }, same);
+    },
+    replicaLeft: (server, idx) => {
+      send({ type: 'agent.replicaLeft', server, idx, reply: reply() }, same);
+    },
+    agentEvent: (report) => {
+      send({ type: 'agent.event', report, reply: reply() }, same);
+    },
     drain: (server, idx) => {
-      const { models } = run(
-        () => supervisor.drain(server, idx),
+      const { models } = send<{ changes: Changes; models: string[] }>(
+        { type: 'agent.drain', server, idx, reply: reply() },
         (r) => r.changes,
       );
       const unmoved = () =>
@@ -169,6 +183,7 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     },
     stop: () => {
       stopped = true;
+      actor.stop();
       cancelTick?.();
       listeners.clear();
     },
