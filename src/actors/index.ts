@@ -10,6 +10,7 @@ export type {
   AgentReport,
   LoadedModel,
   ModelView,
+  ReplicaJoin,
   ReplicaView,
   ServerReplicaStatusView,
   ServerStatusView,

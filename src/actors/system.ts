@@ -1,10 +1,10 @@
 import { unavailable } from '../domain/errors.js';
 import type { ModelDefinition } from '../domain/model.js';
-import type { ReplicaConfig, ServerDeclaration } from '../domain/server.js';
+import type { ServerDeclaration } from '../domain/server.js';
 import type { AgentGateway, Changes } from './gateways.js';
 import { createActor } from 'xstate';
 import { supervisorLogic, type SupervisorEvent } from './supervisor/supervisor.actor.js';
-import type { AgentReport, LoadedModel, ModelView, ServerStatusView } from './supervisor/views.js';
+import type { AgentReport, ModelView, ReplicaJoin, ServerStatusView } from './supervisor/views.js';
 
 /** Clock and timers, injected so the core has none of its own. */
 export interface Timers {
@@ -41,14 +41,7 @@ export interface SchedulerSystem {
   /** @throws SchedulerError FailedPrecondition when the model is unknown. */
   unloadModel(name: string, kubernetesMeta?: { namespace: string; generation: number }): void;
   serverNotify(declarations: readonly ServerDeclaration[]): void;
-  replicaJoined(join: {
-    server: string;
-    idx: number;
-    shared: boolean;
-    config: ReplicaConfig;
-    availableMemoryBytes: number;
-    loaded: readonly LoadedModel[];
-  }): void;
+  replicaJoined(join: ReplicaJoin): void;
   replicaLeft(server: string, idx: number): void;
   /** @throws SchedulerError Internal when the report does not match the scheduler's state. */
   agentEvent(report: AgentReport): void;

@@ -1,6 +1,15 @@
 import { assign, setup } from 'xstate';
 import type { ReplicaContext, ReplicaEvent, ReplicaInput } from './replica.events.js';
 
+/** Records the time of the event that moved the replica. */
+const stampAt = {
+  type: 'stamp',
+  params: ({ event }: { event: ReplicaEvent }) => ({ at: event.at }),
+} as const;
+
+/** Placement (or a retry) chose this replica: from any state that holds nothing loaded. */
+const toLoadRequested = { target: '#modelReplica.loadRequested', actions: stampAt } as const;
+
 /**
  * One model version on one server replica: `ModelReplicaStatus.ModelReplicaState` as a statechart.
  * Seldon parity: the replica transition table of scheduler/pkg/store (memory.go, mesh.go).
@@ -30,7 +39,7 @@ export const replicaMachine = setup({
     'agent.announced': {
       target: '.loaded',
       description: 'The agent re-announced this version as loaded when it (re)subscribed.',
-      actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markHolding'],
+      actions: [stampAt, 'markHolding'],
     },
     'server.replicaGone': {
       target: '.unloaded',
@@ -52,10 +61,7 @@ export const replicaMachine = setup({
       description: 'No entry yet (ModelReplicaStateUnknown).',
       on: {
         'server.replicaGone': {},
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
       },
     },
     loadRequested: {
@@ -63,7 +69,7 @@ export const replicaMachine = setup({
       on: {
         'agent.loadSent': {
           target: 'loading',
-          actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markInFlight'],
+          actions: [stampAt, 'markInFlight'],
         },
         'agent.loadSendFailed': {
           target: 'loadFailed',
@@ -72,21 +78,18 @@ export const replicaMachine = setup({
             params: ({ event }) => ({ at: event.at, reason: event.reason }),
           },
         },
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
         'placement.unloadEnvoyRequested': {
           target: 'unloaded',
           description:
             'Dropped before the agent heard of it: nothing to unload, reservation released.',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
         'placement.unloadRequested': {
           target: 'unloaded',
           description:
             'Dropped before the agent heard of it: nothing to unload, reservation released.',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
         'server.drain': {
           target: 'unloaded',
@@ -103,7 +106,7 @@ export const replicaMachine = setup({
       on: {
         'agent.loaded': {
           target: 'loaded',
-          actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markHolding'],
+          actions: [stampAt, 'markHolding'],
         },
         'agent.loadFailed': {
           target: 'loadFailed',
@@ -122,7 +125,7 @@ export const replicaMachine = setup({
       on: {
         'routing.ready': {
           target: 'available',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
         'routing.failed': {
           target: 'loadedUnavailable',
@@ -156,7 +159,7 @@ export const replicaMachine = setup({
       on: {
         'routing.ready': {
           target: 'available',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
         'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
         'placement.unloadRequested': '#modelReplica.unloadRequested',
@@ -167,37 +170,30 @@ export const replicaMachine = setup({
       description: 'The agent could not load it (or the op could not be sent).',
       entry: 'markEmpty',
       on: {
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          description: 'A retry chose this replica again.',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
         'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
         'placement.unloadRequested': '#modelReplica.unloadRequested',
       },
     },
     unloadEnvoyRequested: {
       description: 'Dropped from the chosen set; traffic is being taken away first.',
-      entry: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+      entry: stampAt,
       on: {
         'routing.removed': {
           target: 'unloadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
         'placement.unloadRequested': '#modelReplica.unloadRequested',
       },
     },
     unloadRequested: {
       description: 'No traffic any more; UNLOAD_MODEL is due to the agent.',
-      entry: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+      entry: stampAt,
       on: {
         'agent.unloadSent': {
           target: 'unloading',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+          actions: stampAt,
         },
         'agent.unloadSendFailed': {
           target: 'unloadFailed',
@@ -206,10 +202,7 @@ export const replicaMachine = setup({
             params: ({ event }) => ({ at: event.at, reason: event.reason }),
           },
         },
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
       },
     },
     unloading: {
@@ -217,7 +210,7 @@ export const replicaMachine = setup({
       on: {
         'agent.unloaded': {
           target: 'unloaded',
-          actions: [{ type: 'stamp', params: ({ event }) => ({ at: event.at }) }, 'markAnswered'],
+          actions: [stampAt, 'markAnswered'],
         },
         'agent.unloadFailed': {
           target: 'unloadFailed',
@@ -226,10 +219,7 @@ export const replicaMachine = setup({
             'markAnswered',
           ],
         },
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
       },
     },
     unloaded: {
@@ -237,26 +227,20 @@ export const replicaMachine = setup({
       entry: 'markEmpty',
       on: {
         'server.replicaGone': {},
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
       },
     },
     unloadFailed: {
       description: 'The agent could not unload it.',
       on: {
-        'placement.loadRequested': {
-          target: 'loadRequested',
-          actions: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
-        },
+        'placement.loadRequested': toLoadRequested,
         'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
         'placement.unloadRequested': '#modelReplica.unloadRequested',
       },
     },
     draining: {
       description: 'Its server replica is draining: it keeps serving until the replica leaves.',
-      entry: { type: 'stamp', params: ({ event }) => ({ at: event.at }) },
+      entry: stampAt,
       on: {
         'placement.unloadRequested': '#modelReplica.unloadRequested',
       },

@@ -1,9 +1,9 @@
 import { fromTransition } from 'xstate';
 import type { ModelDefinition } from '../../domain/model.js';
-import type { ReplicaConfig, ServerDeclaration } from '../../domain/server.js';
+import type { ServerDeclaration } from '../../domain/server.js';
 import type { Changes } from '../gateways.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
-import type { AgentReport, LoadedModel } from './views.js';
+import type { AgentReport, ReplicaJoin } from './views.js';
 
 /** Where the supervisor leaves a command's outcome for the caller that sent it. */
 export interface Reply {
@@ -19,15 +19,7 @@ export type SupervisorEvent = { reply: Reply } & (
       kubernetesMeta?: { namespace: string; generation: number } | undefined;
     }
   | { type: 'server.notify'; declarations: readonly ServerDeclaration[] }
-  | {
-      type: 'agent.replicaJoined';
-      server: string;
-      idx: number;
-      shared: boolean;
-      config: ReplicaConfig;
-      availableMemoryBytes: number;
-      loaded: readonly LoadedModel[];
-    }
+  | ({ type: 'agent.replicaJoined' } & ReplicaJoin)
   | { type: 'agent.replicaLeft'; server: string; idx: number }
   | { type: 'agent.event'; report: AgentReport }
   | { type: 'agent.drain'; server: string; idx: number }

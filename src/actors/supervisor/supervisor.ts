@@ -13,7 +13,7 @@ import {
   type ReplicaState,
   type RuntimeInfo,
 } from '../../domain/model.js';
-import type { ReplicaConfig, ServerDeclaration } from '../../domain/server.js';
+import type { ServerDeclaration } from '../../domain/server.js';
 import { plan } from '../../placement/plan.js';
 import type { PlacementRequest, ServerView as PlacementServer } from '../../placement/types.js';
 import type { AgentGateway, Changes } from '../gateways.js';
@@ -26,7 +26,7 @@ import {
   modelStateOf,
   replicaStateOf,
   type AgentReport,
-  type LoadedModel,
+  type ReplicaJoin,
   type ModelView,
   type ServerStatusView,
   type VersionView,
@@ -179,14 +179,7 @@ export class Supervisor {
   }
 
   /** An agent subscribed for one server replica, re-announcing what it has loaded. */
-  replicaJoined(join: {
-    server: string;
-    idx: number;
-    shared: boolean;
-    config: ReplicaConfig;
-    availableMemoryBytes: number;
-    loaded: readonly LoadedModel[];
-  }): Changes {
+  replicaJoined(join: ReplicaJoin): Changes {
     const at = this.opts.now();
     const s = this.serverEntry(join.server, join.shared);
     const previous = s.replicas.get(join.idx);
@@ -596,48 +589,30 @@ export class Supervisor {
       for (const v of m.versions) {
         for (const [idx, r] of v.replicas) {
           const st = replicaStateOf(r.getSnapshot());
-          const connected = this.opts.agents.isConnected(v.server, idx);
+          let event: ReplicaEvent | undefined;
           if ((st === 'loaded' || st === 'loadedUnavailable') && v === latest && !m.deleted) {
-            moved = this.sendReplica(m, v, r, { type: 'routing.ready', at }) || moved;
+            event = { type: 'routing.ready', at };
           } else if (st === 'unloadEnvoyRequested') {
-            moved = this.sendReplica(m, v, r, { type: 'routing.removed', at }) || moved;
+            event = { type: 'routing.removed', at };
           } else if (st === 'loadRequested' && v === latest && this.canTakeLoad(v.server, idx)) {
-            const error = this.opts.agents.send(v.server, idx, {
-              operation: 'load',
-              definition: v.definition,
-              version: v.version,
-              autoscalingEnabled: false,
-            });
-            moved =
-              this.sendReplica(
-                m,
-                v,
-                r,
-                error === undefined
-                  ? { type: 'agent.loadSent', at }
-                  : { type: 'agent.loadSendFailed', at, reason: error },
-              ) || moved;
+            const error = this.sendOp('load', v, idx);
+            event =
+              error === undefined
+                ? { type: 'agent.loadSent', at }
+                : { type: 'agent.loadSendFailed', at, reason: error };
           } else if (st === 'unloadRequested') {
-            if (!connected) {
-              moved = this.sendReplica(m, v, r, { type: 'server.replicaGone', at }) || moved;
-              continue;
-            }
-            const error = this.opts.agents.send(v.server, idx, {
-              operation: 'unload',
-              definition: v.definition,
-              version: v.version,
-              autoscalingEnabled: false,
-            });
-            moved =
-              this.sendReplica(
-                m,
-                v,
-                r,
-                error === undefined
+            // A replica whose agent is gone has nothing left to unload.
+            const error = this.opts.agents.isConnected(v.server, idx)
+              ? this.sendOp('unload', v, idx)
+              : null;
+            event =
+              error === null
+                ? { type: 'server.replicaGone', at }
+                : error === undefined
                   ? { type: 'agent.unloadSent', at }
-                  : { type: 'agent.unloadSendFailed', at, reason: error },
-              ) || moved;
+                  : { type: 'agent.unloadSendFailed', at, reason: error };
           }
+          if (event) moved = this.sendReplica(m, v, r, event) || moved;
         }
       }
       for (const v of m.versions) {
@@ -657,6 +632,16 @@ export class Supervisor {
       }
     }
     seen.add(m.name);
+  }
+
+  /** Writes a load or unload op for the version to the replica's agent; returns an error text. */
+  private sendOp(operation: 'load' | 'unload', v: VersionEntry, idx: number): string | undefined {
+    return this.opts.agents.send(v.server, idx, {
+      operation,
+      definition: v.definition,
+      version: v.version,
+      autoscalingEnabled: false,
+    });
   }
 
   private canTakeLoad(server: string, idx: number): boolean {

@@ -1,5 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { ModelDefinition, ModelState, ReplicaState, RuntimeInfo } from '../../domain/model.js';
+import type { ReplicaConfig } from '../../domain/server.js';
 import type { modelVersionMachine } from '../model/model.machine.js';
 import type { replicaMachine } from '../replica/replica.machine.js';
 
@@ -7,6 +8,16 @@ import type { replicaMachine } from '../replica/replica.machine.js';
 export interface LoadedModel {
   definition: ModelDefinition;
   version: number;
+}
+
+/** An agent subscribing for one server replica, with what it already has loaded. */
+export interface ReplicaJoin {
+  server: string;
+  idx: number;
+  shared: boolean;
+  config: ReplicaConfig;
+  availableMemoryBytes: number;
+  loaded: readonly LoadedModel[];
 }
 
 /** An agent's report on an op (AgentEvent), already decoded by the adapter. */
