@@ -37,7 +37,7 @@ interface Status {
 }
 
 describe('mlsched serve + mlsched agent', () => {
-  it('loads a model, moves it when its agent dies, and shuts down cleanly', async () => {
+  it('loads a model, moves it when its agent dies, and shuts down cleanly', async (t) => {
     const server = mlsched(
       'serve',
       '--host',
@@ -132,11 +132,13 @@ describe('mlsched serve + mlsched agent', () => {
       5000,
     );
     const elapsed = Date.now() - t0;
+    t.diagnostic(`ModelAvailable ${elapsed} ms after LoadModel (simulated load ${loadMs} ms)`);
     assert.ok(elapsed < loadMs + 1000, `Available after ${elapsed} ms (load takes ${loadMs} ms)`);
     const [holderIdx] = Object.keys(available.versions[0]?.modelReplicaState ?? {});
     const holder = byIdx[Number(holderIdx)];
     assert.ok(holder, `holder replica ${holderIdx}`);
 
+    const killedAt = Date.now();
     holder.kill('SIGKILL');
     const moved = await waitFor(
       'iris Available on the other replica',
@@ -149,6 +151,7 @@ describe('mlsched serve + mlsched agent', () => {
       },
       5000,
     );
+    t.diagnostic(`Available on the other replica ${Date.now() - killedAt} ms after SIGKILL`);
     assert.equal(moved.version, 1, 'same server, same version');
     assert.deepEqual(Object.keys(moved.modelReplicaState), [String(1 - Number(holderIdx))]);
 
