@@ -192,6 +192,12 @@ describe('agent protocol', () => {
     assert.equal(op(o), 'load m57:1');
     const v = (await status(h, 'm57')).versions[0];
     assert.equal(v?.modelReplicaState[0]?.state, RS.Draining);
+    const [during] = await collect(h.client.serverStatus({ subscriberName: 't', name: 'p8' }));
+    assert.equal(during?.availableReplicas, 1, '#46 a draining replica is not counted');
+    assert.deepEqual(
+      during?.resources.map((r) => r.replicaIdx),
+      [1],
+    );
     await a1.loaded(o);
     assert.equal(await drained, true);
     await a0.expectNoOp(50);

@@ -173,6 +173,44 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
     assert.equal(v.availableReplicas, 1);
   });
 
+  it('#23 runtime info from the agent multiplies the memory later placements need', () => {
+    const w = new TestWorld();
+    w.join('s1', 0, { memory: 1000 });
+    w.system.loadModel(def('m1', { memory: 100 }));
+    w.agents.take();
+    w.now += 1;
+    w.system.agentEvent({
+      server: 's1',
+      idx: 0,
+      model: 'm1',
+      version: 1,
+      event: 'loaded',
+      message: '',
+      availableMemoryBytes: 900,
+      runtimeInfo: { kind: 'mlserver', parallelWorkers: 4 },
+    });
+    assert.deepEqual(w.latest('m1').definition.spec.runtimeInfo, {
+      kind: 'mlserver',
+      parallelWorkers: 4,
+    });
+    w.join('s1', 1, { memory: 1000, available: 350 });
+    w.system.loadModel(def('m1', { memory: 100, replicas: 2 }));
+    assert.equal(w.latest('m1').state, 'scheduleFailed', '400 bytes needed, 350 free');
+  });
+
+  it('#26 replicas 0 unloads every replica (the seed has no ScaledDown: the model stays Available)', () => {
+    const w = new TestWorld();
+    w.join('s1', 0);
+    w.system.loadModel(def('m1'));
+    w.ackAll();
+    w.system.loadModel(def('m1', { replicas: 0 }));
+    assert.deepEqual(w.ackAll(), ['unload m1:1@s1/0']);
+    const v = w.latest('m1');
+    assert.equal(v.replicas[0]?.state, 'unloaded');
+    assert.equal(v.state, 'available');
+    assert.equal(v.availableReplicas, 0);
+  });
+
   it('#27 a draining replica is never chosen and keeps state Draining', () => {
     const w = new TestWorld();
     w.join('s1', 0);
