@@ -195,7 +195,7 @@ describe('agent protocol', () => {
     const [during] = await collect(h.client.serverStatus({ subscriberName: 't', name: 'p8' }));
     assert.equal(during?.availableReplicas, 1, '#46 a draining replica is not counted');
     assert.deepEqual(
-      during?.resources.map((r) => r.replicaIdx),
+      during.resources.map((r) => r.replicaIdx),
       [1],
     );
     await a1.loaded(o);
