@@ -10,6 +10,25 @@ const stampAt = {
 /** Placement (or a retry) chose this replica: from any state that holds nothing loaded. */
 const toLoadRequested = { target: '#modelReplica.loadRequested', actions: stampAt } as const;
 
+/** A loaded (or loading) replica is dropped from the chosen set, retired, or its server drains. */
+const leaveOrDrain = {
+  'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
+  'placement.unloadRequested': '#modelReplica.unloadRequested',
+  'server.drain': '#modelReplica.draining',
+} as const;
+
+/** The routing step could not route traffic to a loaded replica. */
+const toLoadedUnavailable = {
+  target: '#modelReplica.loadedUnavailable',
+  actions: {
+    type: 'stamp',
+    params: ({ event }: { event: { at: number; reason: string } }) => ({
+      at: event.at,
+      reason: event.reason,
+    }),
+  },
+} as const;
+
 /**
  * One model version on one server replica: `ModelReplicaStatus.ModelReplicaState` as a statechart.
  * Seldon parity: the replica transition table of scheduler/pkg/store (memory.go, mesh.go).
@@ -115,9 +134,7 @@ export const replicaMachine = setup({
             'markAnswered',
           ],
         },
-        'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
-        'placement.unloadRequested': '#modelReplica.unloadRequested',
-        'server.drain': '#modelReplica.draining',
+        ...leaveOrDrain,
       },
     },
     loaded: {
@@ -127,31 +144,15 @@ export const replicaMachine = setup({
           target: 'available',
           actions: stampAt,
         },
-        'routing.failed': {
-          target: 'loadedUnavailable',
-          actions: {
-            type: 'stamp',
-            params: ({ event }) => ({ at: event.at, reason: event.reason }),
-          },
-        },
-        'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
-        'placement.unloadRequested': '#modelReplica.unloadRequested',
-        'server.drain': '#modelReplica.draining',
+        'routing.failed': toLoadedUnavailable,
+        ...leaveOrDrain,
       },
     },
     available: {
       description: 'Loaded and receiving traffic.',
       on: {
-        'routing.failed': {
-          target: 'loadedUnavailable',
-          actions: {
-            type: 'stamp',
-            params: ({ event }) => ({ at: event.at, reason: event.reason }),
-          },
-        },
-        'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
-        'placement.unloadRequested': '#modelReplica.unloadRequested',
-        'server.drain': '#modelReplica.draining',
+        'routing.failed': toLoadedUnavailable,
+        ...leaveOrDrain,
       },
     },
     loadedUnavailable: {
@@ -161,9 +162,7 @@ export const replicaMachine = setup({
           target: 'available',
           actions: stampAt,
         },
-        'placement.unloadEnvoyRequested': '#modelReplica.unloadEnvoyRequested',
-        'placement.unloadRequested': '#modelReplica.unloadRequested',
-        'server.drain': '#modelReplica.draining',
+        ...leaveOrDrain,
       },
     },
     loadFailed: {
