@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { HealthClient } from '../support/health.js';
 import {
+  ControlPlaneResponse_Event,
   ModelStatus_ModelState as MS,
   ServerStatusResponse_Type,
   type ModelStatusResponse,
@@ -231,6 +232,25 @@ describe('status streams', () => {
     );
     stalled.cancel();
     live.cancel();
+  });
+});
+
+describe('control plane', () => {
+  it('#65 SubscribeControlPlane sends SEND_SERVERS then SEND_RESOURCES and stays open', async () => {
+    const sub = h.client.subscribeControlPlane({ subscriberName: 'operator' });
+    const events: number[] = [];
+    sub.on('data', (m: { event: number }) => events.push(m.event));
+    sub.on('error', () => undefined);
+    await waitFor('two events', () => events.length >= 2);
+    assert.deepEqual(events, [
+      ControlPlaneResponse_Event.SEND_SERVERS,
+      ControlPlaneResponse_Event.SEND_RESOURCES,
+    ]);
+    let ended = false;
+    sub.on('end', () => (ended = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ended, false);
+    sub.cancel();
   });
 });
 

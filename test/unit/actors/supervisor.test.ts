@@ -326,6 +326,17 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
     assert.equal(w.latest('m1').state, 'available');
   });
 
+  it('#34 an op that cannot be written to its agent makes the replica LoadFailed with the error', () => {
+    const w = new TestWorld();
+    w.join('s1', 0);
+    w.agents.failSends = true;
+    w.system.loadModel(def('m1'));
+    const v = w.latest('m1');
+    assert.equal(v.replicas[0]?.state, 'loadFailed');
+    assert.equal(v.state, 'failed');
+    assert.equal(v.reason, 'stream closed');
+  });
+
   it('#35 #37 UnloadModel: deleted, Terminating, UNLOAD sent, Terminated after UNLOADED', () => {
     const w = new TestWorld();
     w.join('s1', 0);
