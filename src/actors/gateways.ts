@@ -23,4 +23,12 @@ export interface AgentGateway {
 export interface Changes {
   readonly models: readonly string[];
   readonly servers: readonly string[];
+  /** Server scale requests for the operator (Seldon's ServerStatus ScalingRequest). */
+  readonly scaling: readonly ScalingRequest[];
+}
+
+/** Ask the operator to run `expectedReplicas` replicas of `server`. */
+export interface ScalingRequest {
+  readonly server: string;
+  readonly expectedReplicas: number;
 }

@@ -5,7 +5,7 @@ import { serverMachine } from './server/server.machine.js';
 
 export { createSchedulerSystem } from './system.js';
 export type { DrainOutcome, SchedulerSystem, SchedulerSystemDeps, Timers } from './system.js';
-export type { AgentGateway, AgentOp, Changes } from './gateways.js';
+export type { AgentGateway, AgentOp, Changes, ScalingRequest } from './gateways.js';
 export type {
   AgentReport,
   LoadedModel,

@@ -76,7 +76,7 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
   let stopped = false;
 
   const publish = (changes: Changes) => {
-    if (changes.models.length === 0 && changes.servers.length === 0) return;
+    if (changes.models.length + changes.servers.length + changes.scaling.length === 0) return;
     for (const l of [...listeners]) l(changes);
   };
 

@@ -12,7 +12,11 @@ import { modelFromProto } from '../wire/model.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { serverStream, unary } from '../wire/grpc.js';
 import { modelStatusToProto } from './mappers/model.js';
-import { serverNotifyFromProto, serverStatusToProto } from './mappers/server.js';
+import {
+  scalingRequestToProto,
+  serverNotifyFromProto,
+  serverStatusToProto,
+} from './mappers/server.js';
 import { DEFAULT_STREAM_LIMITS, StatusSubscriber, type StreamLimits } from './streams.js';
 
 export interface SchedulerServiceDeps {
@@ -55,6 +59,11 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
     for (const sub of modelSubs) for (const m of changes.models) sub.push(m, () => modelMessage(m));
     for (const sub of serverSubs) {
       for (const s of changes.servers) sub.push(s, () => serverMessage(s));
+      for (const { server, expectedReplicas } of changes.scaling) {
+        sub.push(`scale:${server}`, () =>
+          scalingRequestToProto(server, expectedReplicas, system.server(server)?.kubernetesMeta),
+        );
+      }
     }
   });
 

@@ -215,6 +215,28 @@ describe('status streams', () => {
     await a.disconnect();
   });
 
+  it('#53 SubscribeServerStatus carries ScalingRequests', async () => {
+    await call(h.client.serverNotify.bind(h.client), {
+      servers: [{ name: 'scl', expectedReplicas: 2, minReplicas: 0, maxReplicas: 3, shared: true }],
+      isFirstSync: false,
+    });
+    const a = connectFakeAgent(h.agentAddress, 'scl', 0);
+    const sub = h.client.subscribeServerStatus({ subscriberName: 'ctl' });
+    const seen: ServerStatusResponse[] = [];
+    sub.on('data', (m: ServerStatusResponse) => seen.push(m));
+    sub.on('error', () => undefined);
+    await load(model('scaled', { server: 'scl' }));
+    await a.loaded(await a.nextOp());
+    await load(model('scaled', { server: 'scl', replicas: 5 }));
+    const req = await waitFor('a scaling request', () =>
+      seen.find((m) => m.type === ServerStatusResponse_Type.ScalingRequest),
+    );
+    assert.equal(req.serverName, 'scl');
+    assert.equal(req.expectedReplicas, 3);
+    sub.cancel();
+    await a.disconnect();
+  });
+
   it('a subscriber that stops reading does not delay the others', async () => {
     // A raw subscriber that never reads: its HTTP/2 window fills while a normal one keeps up.
     const stalled = h.client.subscribeModelStatus({ subscriberName: 'stalled' });

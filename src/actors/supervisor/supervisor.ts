@@ -91,6 +91,8 @@ export class Supervisor {
   private capacityChanged = false;
   /** Versions whose replicas changed since their state was last derived. */
   private dirty = new Set<VersionEntry>();
+  /** Scale requests decided during the current command, by server. */
+  private scaling = new Map<string, number>();
   /** Models placed during the current command (not retried again by it). */
   private scheduled = new Set<string>();
 
@@ -438,6 +440,8 @@ export class Supervisor {
       current,
     };
     const result = plan(req, this.placementView());
+    // Seldon parity: a version already on a server that cannot get all its replicas asks for more.
+    if ((!result.ok || result.partial) && latest.server !== '') this.considerScaleUp(latest.server);
     if (!result.ok) {
       const states = Object.values(current);
       let assigned = states.filter(
@@ -490,6 +494,44 @@ export class Supervisor {
     ) {
       this.recompute(m, target);
     }
+  }
+
+  /**
+   * Asks for more replicas of a server when its models want more than it has (Seldon parity:
+   * scheduler/pkg/server/utils.go shouldScaleUp): up to the most replicas any of its models wants,
+   * capped by its maxReplicas. Only servers declared by ServerNotify are scaled.
+   */
+  private considerScaleUp(server: string): void {
+    const ctx = this.servers.get(server)?.actor.getSnapshot().context;
+    if (!ctx || ctx.expectedReplicas < 0 || ctx.maxReplicas < 1) return;
+    let wanted = 0;
+    for (const m of this.models.values()) {
+      const latest = latestOf(m);
+      if (latest?.server === server) {
+        wanted = Math.max(wanted, latest.definition.deployment?.replicas ?? 0);
+      }
+    }
+    if (wanted > ctx.expectedReplicas) this.scaling.set(server, Math.min(wanted, ctx.maxReplicas));
+  }
+
+  /**
+   * Asks for fewer replicas of a server when some of them hold nothing (Seldon parity:
+   * shouldScaleDown, without packing): never below max(1, minReplicas).
+   */
+  private considerScaleDown(server: string): void {
+    const s = this.servers.get(server);
+    const ctx = s?.actor.getSnapshot().context;
+    if (!s || !ctx || ctx.expectedReplicas <= 1) return;
+    let empty = 0;
+    for (const rep of s.replicas.values()) {
+      const busy = [...rep.hosted].some((r) => {
+        const snap = r.getSnapshot();
+        return snap.context.holdsModel || reservesMemory(replicaStateOf(snap));
+      });
+      if (!busy) empty++;
+    }
+    const target = Math.max(1, ctx.minReplicas, ctx.expectedReplicas - empty);
+    if (empty > 0 && target < ctx.expectedReplicas) this.scaling.set(server, target);
   }
 
   /** Retries models waiting for capacity: ScheduleFailed, or fewer replicas than desired. */
@@ -572,7 +614,12 @@ export class Supervisor {
     const changes: Changes = {
       models: [...this.changedModels],
       servers: [...this.changedServers],
+      scaling: [...this.scaling].map(([server, expectedReplicas]) => ({
+        server,
+        expectedReplicas,
+      })),
     };
+    this.scaling = new Map();
     this.changedModels = new Set();
     this.changedServers = new Set();
     this.scheduled = new Set();
@@ -705,6 +752,9 @@ export class Supervisor {
     this.changedModels.add(m.name);
     this.changedServers.add(after.context.server);
     this.dirty.add(v);
+    if (after.value === 'unloaded' || after.value === 'loadFailed') {
+      this.considerScaleDown(after.context.server);
+    }
     return true;
   }
 

@@ -35,6 +35,24 @@ export function serverNotifyFromProto(req: ServerNotifyRequest): ServerDeclarati
   });
 }
 
+/** A ScalingRequest asking the operator for `expectedReplicas` replicas of the server. */
+export function scalingRequestToProto(
+  serverName: string,
+  expectedReplicas: number,
+  kubernetesMeta: ServerStatusView['kubernetesMeta'],
+): ServerStatusResponse {
+  const out: ServerStatusResponse = {
+    type: ServerStatusResponse_Type.ScalingRequest,
+    serverName,
+    resources: [],
+    expectedReplicas,
+    availableReplicas: 0,
+    numLoadedModelReplicas: 0,
+  };
+  if (kubernetesMeta) out.kubernetesMeta = { ...kubernetesMeta };
+  return out;
+}
+
 /** A StatusUpdate for one server: draining replicas are left out, as Seldon does. */
 export function serverStatusToProto(s: ServerStatusView): ServerStatusResponse {
   const resources = s.replicas

@@ -482,6 +482,57 @@ describe('supervisor: servers and connections (§6 41-60)', () => {
     assert.deepEqual(w.agents.take(), ['unload m1:1@s1/0']);
   });
 
+  it('#53 a model that wants more replicas than its server has asks for a scale-up (capped)', () => {
+    const w = new TestWorld();
+    const asked: string[] = [];
+    w.system.subscribe((c) =>
+      asked.push(...c.scaling.map((r) => `${r.server}=${r.expectedReplicas}`)),
+    );
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 2, minReplicas: 0, maxReplicas: 3, shared: true },
+    ]);
+    w.join('s1', 0);
+    w.system.loadModel(def('m1'));
+    w.ackAll();
+    assert.deepEqual(asked, []);
+    w.system.loadModel(def('m1', { replicas: 10 }));
+    assert.equal(w.latest('m1').state, 'scheduleFailed');
+    assert.equal(
+      w.latest('m1').replicas[0]?.state,
+      'available',
+      'the placed replica keeps serving',
+    );
+    assert.deepEqual(asked, ['s1=3']);
+  });
+
+  it('#54 empty replicas ask for a scale-down when a model replica unloads; not below 1', () => {
+    const w = new TestWorld();
+    const asked: string[] = [];
+    w.system.subscribe((c) =>
+      asked.push(...c.scaling.map((r) => `${r.server}=${r.expectedReplicas}`)),
+    );
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 2, minReplicas: 0, maxReplicas: 3, shared: true },
+    ]);
+    w.join('s1', 0);
+    w.join('s1', 1);
+    w.system.loadModel(def('m1'));
+    w.ackAll();
+    w.system.unloadModel('m1');
+    w.ackAll();
+    assert.deepEqual(asked, ['s1=1']);
+    const undeclared = new TestWorld();
+    const none: string[] = [];
+    undeclared.system.subscribe((c) => none.push(...c.scaling.map((r) => r.server)));
+    undeclared.join('s2', 0);
+    undeclared.join('s2', 1);
+    undeclared.system.loadModel(def('m1'));
+    undeclared.ackAll();
+    undeclared.system.unloadModel('m1');
+    undeclared.ackAll();
+    assert.deepEqual(none, [], 'servers never declared (expected -1) are not scaled');
+  });
+
   it('#55 a replica re-announcing an unknown model creates it, Available with no load', () => {
     const w = new TestWorld();
     w.join('s1', 0, { loaded: [{ definition: def('m7'), version: 3 }] });
