@@ -22,6 +22,14 @@ export interface DeploymentSpec {
   logPayloads: boolean;
 }
 
+/** What a model without a deployment spec asks for: one replica (Seldon's CRD default). */
+export const DEFAULT_DEPLOYMENT: Readonly<DeploymentSpec> = {
+  replicas: 1,
+  minReplicas: 0,
+  maxReplicas: 0,
+  logPayloads: false,
+};
+
 export type RuntimeInfo =
   { kind: 'mlserver'; parallelWorkers: number } | { kind: 'triton'; cpuInstanceCounts: number[] };
 

@@ -3,7 +3,13 @@
  * ModelStatus) and the agent adapter (LOAD_MODEL ops, re-announced models).
  */
 import { invalidSpec } from '../domain/errors.js';
-import type { DeploymentSpec, ModelDefinition, ModelSpec, RuntimeInfo } from '../domain/model.js';
+import {
+  DEFAULT_DEPLOYMENT,
+  type DeploymentSpec,
+  type ModelDefinition,
+  type ModelSpec,
+  type RuntimeInfo,
+} from '../domain/model.js';
 import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
 import type {
   Model,
@@ -70,8 +76,7 @@ export function modelFromProto(prefix: string, model: Model | undefined): ModelD
 }
 
 function deploymentFromProto(field: string, d: Model['deploymentSpec']): DeploymentSpec {
-  // A model without a deployment spec asks for one replica (Seldon's CRD default).
-  if (!d) return { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false };
+  if (!d) return { ...DEFAULT_DEPLOYMENT };
   const replicas = checkInt(`${field}.replicas`, d.replicas, 0, LIMITS.replicas);
   const minReplicas = checkInt(`${field}.minReplicas`, d.minReplicas, 0, LIMITS.replicas);
   const maxReplicas = checkInt(`${field}.maxReplicas`, d.maxReplicas, 0, LIMITS.replicas);
@@ -189,7 +194,7 @@ export function announcedModelFromProto(field: string, model: Model | undefined)
     return {
       meta: { name },
       spec: { uri: model?.modelSpec?.uri ?? '', requirements: [], parameters: [] },
-      deployment: { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false },
+      deployment: { ...DEFAULT_DEPLOYMENT },
     };
   }
 }

@@ -1,6 +1,7 @@
 import { createActor, type Actor } from 'xstate';
 import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
+  DEFAULT_DEPLOYMENT,
   diffDefinitions,
   isInactive,
   isLoadedish,
@@ -11,7 +12,6 @@ import {
   type ModelDefinition,
   type ModelState,
   type ReplicaState,
-  type RuntimeInfo,
 } from '../../domain/model.js';
 import type { ServerDeclaration } from '../../domain/server.js';
 import { plan } from '../../placement/plan.js';
@@ -128,7 +128,7 @@ export class Supervisor {
         this.addVersion(existing, latest.version + 1, def);
       } else {
         const updated = { ...latest.definition };
-        if (diff.deployment) updated.deployment = def.deployment ?? defaultDeployment();
+        if (diff.deployment) updated.deployment = def.deployment ?? { ...DEFAULT_DEPLOYMENT };
         if (diff.meta) {
           const { kubernetesMeta } = def.meta;
           updated.meta = { ...updated.meta };
@@ -960,16 +960,7 @@ export class Supervisor {
   }
 }
 
-const defaultDeployment = () => ({
-  replicas: 1,
-  minReplicas: 0,
-  maxReplicas: 0,
-  logPayloads: false,
-});
-
 /** Seldon's Go names of replica states, used in its error texts. */
 function goName(s: ReplicaState): string {
   return s === 'unknown' ? 'ModelReplicaStateUnknown' : s.charAt(0).toUpperCase() + s.slice(1);
 }
-
-export type { RuntimeInfo };
