@@ -1,14 +1,22 @@
 /**
  * A simulated model-server agent (`mlsched agent`): one or more replicas of one server, each speaking
- * the real `seldon.mlops.agent.AgentService` protocol. Loads take `loadMs`, may fail by URI pattern or
- * for lack of memory, and are re-announced when the agent reconnects.
+ * the real `seldon.mlops.agent.AgentService` protocol (seldon-models-servers.md §4). Loads take
+ * `loadMs`, may fail by URI pattern or for lack of memory, and what a replica holds is re-announced
+ * (`loadedModels`) whenever it reconnects, so a restarted scheduler gets it back without reloading.
  */
-import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import {
+  connectivityState,
+  credentials,
+  Metadata,
+  status as grpcStatus,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import {
   AgentServiceClient,
   ModelEventMessage_Event as Event,
   ModelOperationMessage_Operation as Operation,
-  type ModelEventMessage,
   type ModelOperationMessage,
   type ModelVersion,
 } from '../gen/mlops/agent/agent.js';
@@ -20,32 +28,45 @@ export interface SimLogger {
 }
 
 export interface SimulatedAgentOptions {
-  /** Scheduler host (no port). */
+  /** Scheduler host only, e.g. '127.0.0.1'. */
   schedulerHost: string;
   /** The scheduler's agent port. */
   agentPort: number;
+  /** Server name. */
   server: string;
+  /** Replica indices run by this process ([0, 1] for `--replicas 2`, [N] for `--replica-idx N`). */
   replicaIdxs: readonly number[];
   /** Memory of each replica, bytes. */
   memoryBytes: number;
   capabilities: readonly string[];
   overCommitPercentage: number;
+  /** Simulated load time. */
   loadMs: number;
+  /** Simulated unload time (default 10 ms). */
   unloadMs?: number;
-  /** Loads of models whose storage URI matches fail. */
+  /** Loads of models whose `modelSpec.uri` matches fail with LOAD_FAILED. */
   failUri?: RegExp;
   logger: SimLogger;
 }
 
 export interface SimulatedAgent {
-  /** The model versions a replica holds. */
+  /** The model versions a replica holds, in load order. */
   loaded(replicaIdx: number): { name: string; version: number }[];
-  /** Asks the scheduler to drain the replica; resolves with its answer. */
+  /** Asks the scheduler to drain the replica (AgentDrain); resolves with `success`. */
   drain(replicaIdx: number): Promise<boolean>;
+  /** Cancels every stream, timer and call; resolves when all are closed. No reconnect after. */
   stop(): Promise<void>;
 }
 
-const UNITS: Record<string, number> = {
+/** Reconnect back-off: doubles from the first to the last. */
+export const RECONNECT_BACKOFF_MS = { initial: 100, max: 5000 } as const;
+/** A stream that lived this long after connecting counts as a successful connect (back-off reset). */
+const STABLE_MS = 1000;
+/** Deadline of each AgentEvent / AgentDrain call. AgentDrain legitimately takes seconds. */
+const EVENT_DEADLINE_MS = 10_000;
+const DRAIN_DEADLINE_MS = 120_000;
+
+const UNITS: Readonly<Record<string, number>> = {
   '': 1,
   k: 1e3,
   M: 1e6,
@@ -62,57 +83,85 @@ const UNITS: Record<string, number> = {
 };
 
 /**
- * Parses a Kubernetes memory quantity ('1Gi', '512Mi', '100M', '1e3', '1500k') to bytes.
- * @throws Error naming the value when it is not a non-negative quantity.
+ * Parses a Kubernetes memory quantity ('1Gi', '512Mi', '100M', '2G', '1500k', '1e3', '0.5Gi') to
+ * whole bytes (rounded up, as Kubernetes does).
+ * @throws Error naming the value when it is not a quantity, is negative, or is too large.
  */
 export function parseMemoryQuantity(q: string): number {
-  const m = /^(\d+(?:\.\d+)?(?:[eE]\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(q.trim());
-  const unit = UNITS[m?.[2] ?? ''];
-  if (!m?.[1] || unit === undefined) {
-    throw new Error(`'${q}' is not a memory quantity (e.g. 512Mi, 1Gi, 100M)`);
+  const m =
+    /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E))?$/.exec(
+      q.trim(),
+    );
+  const digits = m?.[2];
+  const unit = UNITS[m?.[4] ?? ''];
+  if (!m || digits === undefined || unit === undefined) {
+    throw new Error(`'${q}' is not a memory quantity (e.g. 512Mi, 1Gi, 100M, 1e3)`);
   }
-  const bytes = Math.ceil(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`'${q}' is too large`);
+  const value = Number(`${digits}${m[3] ?? ''}`) * unit;
+  if (m[1] === '-' && value !== 0) throw new Error(`memory quantity '${q}' is negative`);
+  const bytes = Math.ceil(value);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`memory quantity '${q}' is too large`);
   return bytes;
+}
+
+/** The name of an enum value, or the number when the enum (or the wire) has no name for it. */
+function nameOf(e: object, v: number): string {
+  return (e as Record<number, string | undefined>)[v] ?? String(v);
 }
 
 interface Held {
   model: ModelVersion;
+  name: string;
   memory: number;
 }
 
-/** One simulated replica: its connection, its models and its pending operations. */
+interface Pending {
+  kind: 'load' | 'unload';
+  timer: NodeJS.Timeout;
+}
+
+/** One simulated replica: its Subscribe stream, its models and its pending operations. */
 class Replica {
+  /** Loaded models by `name:version`, in load order. */
   private readonly held = new Map<string, Held>();
-  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly calls = new Set<ClientUnaryCall>();
   private stream: ClientReadableStream<ModelOperationMessage> | undefined;
-  private backoffMs = 100;
+  /** Resolves when the current stream has finished (status received or closed). */
+  private streamDone: Promise<void> = Promise.resolve();
+  private connectedAt: number | undefined;
+  private everConnected = false;
+  private backoffMs: number = RECONNECT_BACKOFF_MS.initial;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
-  private closed: (() => void) | undefined;
+  private readonly log: { server: string; replica: number };
 
   constructor(
     private readonly client: AgentServiceClient,
+    private readonly address: string,
     private readonly idx: number,
     private readonly o: SimulatedAgentOptions,
-  ) {}
-
-  loaded(): { name: string; version: number }[] {
-    return [...this.held.values()].map((h) => ({
-      name: h.model.model?.meta?.name ?? '',
-      version: h.model.version,
-    }));
+    private readonly channelIsReady: () => boolean,
+  ) {
+    this.log = { server: o.server, replica: idx };
   }
 
-  private get available(): number {
-    const used = [...this.held.values()].reduce((n, h) => n + h.memory, 0);
-    const total = this.o.memoryBytes * (1 + this.o.overCommitPercentage / 100);
+  loaded(): { name: string; version: number }[] {
+    return [...this.held.values()].map((h) => ({ name: h.name, version: h.model.version }));
+  }
+
+  /** Total (with over-commit) minus what is loaded, excluding `except`; never below 0. */
+  private available(except?: string): number {
+    let used = 0;
+    for (const [key, h] of this.held) if (key !== except) used += h.memory;
+    const total = this.o.memoryBytes + (this.o.overCommitPercentage / 100) * this.o.memoryBytes;
     return Math.max(0, Math.floor(total - used));
   }
 
   connect(): void {
     if (this.stopped) return;
-    const log = { server: this.o.server, replica: this.idx };
+    this.retry = undefined;
+    this.connectedAt = undefined;
     const stream = this.client.subscribe({
       serverName: this.o.server,
       shared: true,
@@ -126,153 +175,274 @@ class Replica {
         overCommitPercentage: this.o.overCommitPercentage,
       },
       loadedModels: [...this.held.values()].map((h) => h.model),
-      availableMemoryBytes: this.available,
+      availableMemoryBytes: this.available(),
     });
     this.stream = stream;
+    this.streamDone = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (st: Pick<StatusObject, 'code' | 'details'>) => {
+        if (done) return;
+        done = true;
+        this.ended(stream, st);
+        resolve();
+      };
+      stream.on('status', finish);
+      stream.on('error', (e: Error & Partial<StatusObject>) => {
+        finish({ code: e.code ?? grpcStatus.UNKNOWN, details: e.details ?? e.message });
+      });
+      stream.on('close', () => {
+        finish({ code: grpcStatus.UNKNOWN, details: 'stream closed' });
+      });
+    });
     stream.on('metadata', () => {
-      this.backoffMs = 100;
-      this.o.logger.info({ ...log, loaded: this.held.size }, 'connected to scheduler');
+      this.connected(stream);
     });
+    if (this.channelIsReady()) this.connected(stream);
     stream.on('data', (op: ModelOperationMessage) => {
-      this.backoffMs = 100;
-      this.handle(op);
-    });
-    stream.on('error', () => undefined);
-    stream.on('close', () => {
-      if (this.stream !== stream) return;
-      this.stream = undefined;
-      if (this.stopped) {
-        this.closed?.();
-        return;
+      this.connected(stream);
+      try {
+        this.handle(op);
+      } catch (e) {
+        this.o.logger.error({ ...this.log, err: String(e) }, 'could not handle op; ignored');
       }
-      this.o.logger.warn(
-        { ...log, retryInMs: this.backoffMs },
-        'scheduler stream ended; reconnecting',
-      );
-      this.retry = setTimeout(() => {
-        this.connect();
-      }, this.backoffMs);
-      this.backoffMs = Math.min(5000, this.backoffMs * 2);
     });
+  }
+
+  /** The channel reached READY: the stream of this replica, if open, is connected. */
+  channelReady(): void {
+    if (this.stream) this.connected(this.stream);
+  }
+
+  private connected(stream: ClientReadableStream<ModelOperationMessage>): void {
+    if (this.stream !== stream || this.connectedAt !== undefined) return;
+    this.connectedAt = Date.now();
+    this.o.logger.info(
+      {
+        ...this.log,
+        scheduler: this.address,
+        reconnect: this.everConnected,
+        loadedModels: this.loaded().map((m) => `${m.name}:${m.version}`),
+        availableMemoryBytes: this.available(),
+      },
+      this.everConnected ? 'reconnected to scheduler' : 'connected to scheduler',
+    );
+    this.everConnected = true;
+  }
+
+  private ended(
+    stream: ClientReadableStream<ModelOperationMessage>,
+    st: Pick<StatusObject, 'code' | 'details'>,
+  ): void {
+    if (this.stream !== stream) return;
+    this.stream = undefined;
+    if (this.stopped) return;
+    if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_MS) {
+      this.backoffMs = RECONNECT_BACKOFF_MS.initial;
+    }
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(RECONNECT_BACKOFF_MS.max, this.backoffMs * 2);
+    this.o.logger.warn(
+      {
+        ...this.log,
+        scheduler: this.address,
+        code: nameOf(grpcStatus, st.code),
+        details: st.details,
+        retryInMs: delay,
+      },
+      this.connectedAt === undefined
+        ? 'could not subscribe to scheduler; retrying'
+        : 'scheduler stream ended; reconnecting',
+    );
+    this.retry = setTimeout(() => {
+      this.connect();
+    }, delay);
   }
 
   private handle(op: ModelOperationMessage): void {
     const mv = op.modelVersion;
     const name = mv?.model?.meta?.name;
     if (!mv || !name) {
-      this.o.logger.warn({ op }, 'ignoring malformed op');
+      this.o.logger.warn(
+        { ...this.log, operation: nameOf(Operation, op.operation) },
+        'ignoring malformed op: no model name',
+      );
       return;
     }
     const key = `${name}:${mv.version}`;
-    clearTimeout(this.pending.get(key));
-    if (op.operation === Operation.LOAD_MODEL) {
-      this.pending.set(
-        key,
-        setTimeout(() => {
-          this.pending.delete(key);
-          this.load(name, mv);
-        }, this.o.loadMs),
-      );
-    } else if (op.operation === Operation.UNLOAD_MODEL) {
-      this.pending.set(
-        key,
-        setTimeout(() => {
-          this.pending.delete(key);
-          this.held.delete(key);
-          this.report(name, mv.version, Event.UNLOADED, '');
-        }, this.o.unloadMs ?? 10),
-      );
+    switch (op.operation) {
+      case Operation.LOAD_MODEL: {
+        this.cancel(key);
+        this.pending.set(key, {
+          kind: 'load',
+          timer: setTimeout(() => {
+            this.pending.delete(key);
+            this.load(key, name, mv);
+          }, this.o.loadMs),
+        });
+        return;
+      }
+      case Operation.UNLOAD_MODEL: {
+        // A load still in progress is abandoned: no LOADED for it.
+        this.cancel(key);
+        this.pending.set(key, {
+          kind: 'unload',
+          timer: setTimeout(() => {
+            this.pending.delete(key);
+            this.held.delete(key);
+            this.report(name, mv.version, Event.UNLOADED, '');
+          }, this.o.unloadMs ?? 10),
+        });
+        return;
+      }
+      case Operation.UNKNOWN_EVENT:
+      case Operation.UNRECOGNIZED:
+      default:
+        this.o.logger.warn(
+          { ...this.log, model: name, version: mv.version, operation: op.operation },
+          'ignoring op with an unknown operation',
+        );
     }
   }
 
-  private load(name: string, mv: ModelVersion): void {
+  private cancel(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(key);
+    this.o.logger.info({ ...this.log, model: key, cancelled: p.kind }, 'pending op superseded');
+  }
+
+  private load(key: string, name: string, mv: ModelVersion): void {
     const uri = mv.model?.modelSpec?.uri ?? '';
     const memory = mv.model?.modelSpec?.memoryBytes ?? 0;
-    if (this.o.failUri?.test(uri)) {
+    const failUri = this.o.failUri;
+    if (failUri) failUri.lastIndex = 0; // a /g or /y pattern would otherwise remember the last match
+    const available = this.available(key);
+    if (failUri?.test(uri)) {
       this.report(
         name,
         mv.version,
         Event.LOAD_FAILED,
         `simulated load failure: uri ${uri} matches --fail-uri`,
       );
-    } else if (memory > this.available) {
+    } else if (memory > available) {
       this.report(
         name,
         mv.version,
         Event.LOAD_FAIL_MEMORY,
-        `not enough memory: model needs ${memory} bytes, ${this.available} available`,
+        `not enough memory on ${this.o.server}-${this.idx}: model needs ${memory} bytes, ${available} available`,
       );
     } else {
-      this.held.set(`${name}:${mv.version}`, { model: mv, memory });
+      this.held.delete(key); // a reload moves it to the end
+      this.held.set(key, { model: mv, name, memory });
       this.report(name, mv.version, Event.LOADED, '');
     }
   }
 
   private report(modelName: string, modelVersion: number, event: Event, message: string): void {
-    const msg: ModelEventMessage = {
-      serverName: this.o.server,
-      replicaIdx: this.idx,
-      modelName,
-      modelVersion,
-      event,
-      message,
-      availableMemoryBytes: this.available,
+    const availableMemoryBytes = this.available();
+    const info = {
+      ...this.log,
+      model: modelName,
+      version: modelVersion,
+      event: nameOf(Event, event),
+      availableMemoryBytes,
+      ...(message ? { message } : {}),
     };
-    this.client.agentEvent(msg, (err) => {
-      if (err) {
-        this.o.logger.warn(
-          { model: modelName, version: modelVersion, err: err.message },
-          'AgentEvent rejected',
-        );
-      }
-    });
-    this.o.logger.info(
-      { replica: this.idx, model: modelName, version: modelVersion, event: Event[event] },
-      'reported',
+    const call = this.client.agentEvent(
+      {
+        serverName: this.o.server,
+        replicaIdx: this.idx,
+        modelName,
+        modelVersion,
+        event,
+        message,
+        availableMemoryBytes,
+      },
+      new Metadata(),
+      { deadline: Date.now() + EVENT_DEADLINE_MS },
+      (err) => {
+        this.calls.delete(call);
+        if (err && !this.stopped) {
+          this.o.logger.warn({ ...info, err: err.message }, 'AgentEvent failed (not retried)');
+        }
+      },
     );
+    this.calls.add(call);
+    this.o.logger.info(info, 'reported');
   }
 
   drain(): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.agentDrain({ serverName: this.o.server, replicaIdx: this.idx }, (err, res) => {
-        if (err) reject(err);
-        else resolve(res.success);
-      });
+      const call = this.client.agentDrain(
+        { serverName: this.o.server, replicaIdx: this.idx },
+        new Metadata(),
+        { deadline: Date.now() + DRAIN_DEADLINE_MS },
+        (err, res) => {
+          this.calls.delete(call);
+          if (err) reject(err);
+          else resolve(res.success);
+        },
+      );
+      this.calls.add(call);
     });
   }
 
   stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
-    for (const t of this.pending.values()) clearTimeout(t);
+    this.retry = undefined;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
-    const stream = this.stream;
-    if (!stream) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.closed = resolve;
-      stream.cancel();
-    });
+    for (const c of this.calls) c.cancel();
+    this.stream?.cancel();
+    return this.streamDone;
   }
 }
 
-/** Starts the replicas; each connects (and keeps reconnecting) in the background. */
+/**
+ * Starts the replicas. Each subscribes in the background and keeps reconnecting (with back-off)
+ * until `stop()`, so the scheduler need not be up yet.
+ */
 export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<SimulatedAgent> {
-  const client = new AgentServiceClient(
-    `${o.schedulerHost}:${o.agentPort}`,
-    credentials.createInsecure(),
+  const bad = o.replicaIdxs.find((idx) => !Number.isInteger(idx) || idx < 0);
+  if (bad !== undefined) return Promise.reject(new Error(`replica index ${bad} is not valid`));
+  const address = `${o.schedulerHost}:${o.agentPort}`;
+  const client = new AgentServiceClient(address, credentials.createInsecure(), {
+    // The channel's own reconnect back-off (default 1 s × 1.6 up to 120 s) would otherwise make
+    // every Subscribe retry fail fast for minutes after a long scheduler outage.
+    'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.initial,
+    'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
+  });
+  // Subscribe is server-streaming and the scheduler sends no headers until it has an op, so a
+  // connect is seen through the channel being (or becoming) READY while the stream is open.
+  const channel = client.getChannel();
+  const isReady = () => channel.getConnectivityState(false) === connectivityState.READY;
+  const replicas = new Map(
+    o.replicaIdxs.map((idx) => [idx, new Replica(client, address, idx, o, isReady)]),
   );
-  const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(client, idx, o)]));
-  for (const r of replicas.values()) r.connect();
   const replica = (idx: number) => {
     const r = replicas.get(idx);
     if (!r) throw new Error(`this agent has no replica ${idx}`);
     return r;
   };
+  let closed = false;
+  const watch = () => {
+    if (closed) return;
+    const state = channel.getConnectivityState(false);
+    if (state === connectivityState.READY) for (const r of replicas.values()) r.channelReady();
+    if (state === connectivityState.SHUTDOWN) return;
+    channel.watchConnectivityState(state, Infinity, watch);
+  };
+  for (const r of replicas.values()) r.connect();
+  watch();
+
   return Promise.resolve({
     loaded: (idx) => replica(idx).loaded(),
     drain: (idx) => replica(idx).drain(),
     stop: async () => {
       await Promise.all([...replicas.values()].map((r) => r.stop()));
+      closed = true;
       client.close();
     },
   });

@@ -9,7 +9,13 @@ import {
   ModelStatus_ModelState as MS,
   ModelReplicaStatus_ModelReplicaState as RS,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
-import { connectFakeAgent, describe as op, Event, type FakeAgent } from '../support/fake-agent.js';
+import {
+  connectFakeAgent,
+  describe as op,
+  Event,
+  type FakeAgent,
+  type FakeAgentExtras,
+} from '../support/fake-agent.js';
 import {
   call,
   collect,
@@ -22,8 +28,8 @@ import {
 
 let h: Harness;
 let agents: FakeAgent[] = [];
-const agent = (server: string, idx: number, o: Parameters<typeof connectFakeAgent>[3] = {}) => {
-  const a = connectFakeAgent(h.agentAddress, server, idx, o);
+const agent = async (server: string, idx: number, o: FakeAgentExtras = {}) => {
+  const a = await connectFakeAgent({ ...o, address: h.agentAddress, server, replicaIdx: idx });
   agents.push(a);
   return a;
 };
@@ -49,7 +55,7 @@ afterEach(async () => {
 
 describe('agent protocol', () => {
   it('#28 #29 sends LOAD_MODEL with the definition and version; LOADED makes it Available', async () => {
-    const a = agent('p1', 0);
+    const a = await agent('p1', 0);
     await joined('p1', 1);
     await load(model('m28', { memoryBytes: 100, server: 'p1' }));
     const o = await a.nextOp();
@@ -73,7 +79,7 @@ describe('agent protocol', () => {
   });
 
   it('#30 #31 LOAD_FAILED gives ModelFailed with the reason; a stale LOADED is INTERNAL', async () => {
-    const a = agent('p2', 0);
+    const a = await agent('p2', 0);
     await joined('p2', 1);
     await load(model('m30', { server: 'p2' }));
     const o = await a.nextOp();
@@ -90,7 +96,7 @@ describe('agent protocol', () => {
   });
 
   it('#32 events for unknown models or versions are rejected naming the field', async () => {
-    const a = agent('p3', 0);
+    const a = await agent('p3', 0);
     await joined('p3', 1);
     await assert.rejects(
       a.send({ modelName: 'ghost', modelVersion: 1, event: Event.LOADED }),
@@ -115,7 +121,7 @@ describe('agent protocol', () => {
   });
 
   it('#35 #37 UnloadModel sends UNLOAD_MODEL; UNLOADED makes it Terminated; unknown is FAILED_PRECONDITION', async () => {
-    const a = agent('p4', 0);
+    const a = await agent('p4', 0);
     await joined('p4', 1);
     await load(model('m35', { server: 'p4' }));
     await a.loaded(await a.nextOp());
@@ -137,8 +143,8 @@ describe('agent protocol', () => {
   });
 
   it('#48 a replica that disconnects has its models placed on the other replica', async () => {
-    const a0 = agent('p5', 0);
-    const a1 = agent('p5', 1);
+    const a0 = await agent('p5', 0);
+    const a1 = await agent('p5', 1);
     await joined('p5', 2);
     await load(model('m48', { server: 'p5' }));
     const holder = (await status(h, 'm48')).versions[0]?.modelReplicaState[0] ? a0 : a1;
@@ -157,7 +163,7 @@ describe('agent protocol', () => {
   });
 
   it('#55 a replica re-announcing a model after a restart makes it Available without a load', async () => {
-    const a = agent('p6', 0, {
+    const a = await agent('p6', 0, {
       loadedModels: [{ model: model('m55', { server: 'p6' }).model, version: 3 }],
     });
     await waitFor(
@@ -169,9 +175,9 @@ describe('agent protocol', () => {
   });
 
   it('#56 a second stream for a connected replica waits until the first ends', async () => {
-    const first = agent('p7', 0);
+    const first = await agent('p7', 0);
     await joined('p7', 1);
-    const second = agent('p7', 0);
+    const second = await agent('p7', 0);
     await load(model('m56', { server: 'p7' }));
     assert.equal(op(await first.nextOp()), 'load m56:1');
     await second.expectNoOp(100);
@@ -181,11 +187,11 @@ describe('agent protocol', () => {
   });
 
   it('#57 AgentDrain moves models and answers once they are Available elsewhere', async () => {
-    const a0 = agent('p8', 0);
+    const a0 = await agent('p8', 0);
     await joined('p8', 1);
     await load(model('m57', { server: 'p8' }));
     await a0.loaded(await a0.nextOp());
-    const a1 = agent('p8', 1);
+    const a1 = await agent('p8', 1);
     await joined('p8', 2);
     const drained = a0.drain();
     const o = await a1.nextOp();

@@ -169,7 +169,11 @@ describe('validation', () => {
 
 describe('status streams', () => {
   it('#62 #63 SubscribeModelStatus sends current state, then every change; ModelStatus{} lists all', async () => {
-    const a: FakeAgent = connectFakeAgent(h.agentAddress, 'st', 0);
+    const a: FakeAgent = await connectFakeAgent({
+      address: h.agentAddress,
+      server: 'st',
+      replicaIdx: 0,
+    });
     await load(model('st-a', { server: 'st' }));
     const sub = h.client.subscribeModelStatus({ subscriberName: 'ctl' });
     const seen: ModelStatusResponse[] = [];
@@ -194,7 +198,7 @@ describe('status streams', () => {
     const seen: ServerStatusResponse[] = [];
     sub.on('data', (m: ServerStatusResponse) => seen.push(m));
     sub.on('error', () => undefined);
-    const a = connectFakeAgent(h.agentAddress, 'push', 0);
+    const a = await connectFakeAgent({ address: h.agentAddress, server: 'push', replicaIdx: 0 });
     await waitFor('connect pushed', () =>
       seen.some((s) => s.serverName === 'push' && s.availableReplicas === 1),
     );
@@ -202,7 +206,7 @@ describe('status streams', () => {
       seen.find((s) => s.serverName === 'push')?.type,
       ServerStatusResponse_Type.StatusUpdate,
     );
-    const b = connectFakeAgent(h.agentAddress, 'push', 1);
+    const b = await connectFakeAgent({ address: h.agentAddress, server: 'push', replicaIdx: 1 });
     await waitFor('second replica pushed', () =>
       seen.some((s) => s.serverName === 'push' && s.availableReplicas === 2),
     );
@@ -220,7 +224,7 @@ describe('status streams', () => {
       servers: [{ name: 'scl', expectedReplicas: 2, minReplicas: 0, maxReplicas: 3, shared: true }],
       isFirstSync: false,
     });
-    const a = connectFakeAgent(h.agentAddress, 'scl', 0);
+    const a = await connectFakeAgent({ address: h.agentAddress, server: 'scl', replicaIdx: 0 });
     const sub = h.client.subscribeServerStatus({ subscriberName: 'ctl' });
     const seen: ServerStatusResponse[] = [];
     sub.on('data', (m: ServerStatusResponse) => seen.push(m));
