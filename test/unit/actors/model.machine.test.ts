@@ -4,18 +4,9 @@ import { initialTransition, transition } from 'xstate';
 import { modelVersionMachine } from '../../../src/actors/model/model.machine.js';
 import type { ReplicasChanged } from '../../../src/actors/model/model.events.js';
 import { modelStateOf } from '../../../src/actors/supervisor/views.js';
-import type { ReplicaSummary } from '../../../src/domain/model.js';
+import { summarizeReplicas, type ReplicaSummary } from '../../../src/domain/model.js';
 
-const none: ReplicaSummary = {
-  available: 0,
-  loading: 0,
-  failed: 0,
-  unloading: 0,
-  unloadFailed: 0,
-  draining: 0,
-  failedReason: '',
-  unloadFailedReason: '',
-};
+const none: ReplicaSummary = summarizeReplicas([]);
 
 const changed = (
   o: Partial<Omit<ReplicasChanged, 'summary'>> & { summary?: Partial<ReplicaSummary> },
