@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -40,11 +41,39 @@ const realTimers: Timers = {
   },
 };
 
+let xidCounter = randomBytes(3).readUIntBE(0, 3);
+const XID_MACHINE = randomBytes(5);
+const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
+
+/** A 20-character id in the shape of Seldon's xids: seconds, 5 random bytes, a counter, base32hex. */
+export function newXid(): string {
+  const b = Buffer.alloc(12);
+  b.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, 0);
+  XID_MACHINE.copy(b, 4);
+  xidCounter = (xidCounter + 1) & 0xffffff;
+  b.writeUIntBE(xidCounter, 9, 3);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of b) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32HEX[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  return out + BASE32HEX[(value << (5 - bits)) & 31];
+}
+
 /** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const agents = new AgentService({ log: log.child({ component: 'agent' }) });
   const system = createSchedulerSystem({
     agents: agents.gateway,
+    dataflow: { send: () => 'no dataflow engines yet' },
+    newUid: newXid,
     timers: config.timers ?? realTimers,
     deletedTtlMs: config.deletedTtlMs,
     drainTimeoutMs: config.drainTimeoutMs,

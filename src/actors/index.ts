@@ -5,10 +5,21 @@ import { serverMachine } from './server/server.machine.js';
 
 export { createSchedulerSystem } from './system.js';
 export type { DrainOutcome, SchedulerSystem, SchedulerSystemDeps, Timers } from './system.js';
-export type { AgentGateway, AgentOp, Changes, ScalingRequest } from './gateways.js';
+export type {
+  AgentGateway,
+  AgentOp,
+  Changes,
+  DataflowGateway,
+  DataflowOp,
+  DataflowReport,
+  ScalingRequest,
+} from './gateways.js';
 export type {
   AgentReport,
+  ExperimentView,
   LoadedModel,
+  PipelineVersionView,
+  PipelineView,
   ModelView,
   ReplicaJoin,
   ReplicaView,

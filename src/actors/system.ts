@@ -1,10 +1,19 @@
-import { unavailable } from '../domain/errors.js';
+import { SchedulerError, unavailable } from '../domain/errors.js';
 import type { ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';
-import type { AgentGateway, Changes } from './gateways.js';
+import type { ExperimentDefinition } from '../domain/experiment.js';
+import type { PipelineDefinition } from '../domain/pipeline.js';
+import type { AgentGateway, Changes, DataflowGateway, DataflowReport } from './gateways.js';
 import { createActor } from 'xstate';
 import { supervisorLogic, type SupervisorEvent } from './supervisor/supervisor.actor.js';
-import type { AgentReport, ModelView, ReplicaJoin, ServerStatusView } from './supervisor/views.js';
+import type {
+  AgentReport,
+  ExperimentView,
+  ModelView,
+  PipelineView,
+  ReplicaJoin,
+  ServerStatusView,
+} from './supervisor/views.js';
 
 /** Clock and timers, injected so the core has none of its own. */
 export interface Timers {
@@ -15,7 +24,10 @@ export interface Timers {
 
 export interface SchedulerSystemDeps {
   agents: AgentGateway;
+  dataflow: DataflowGateway;
   timers: Timers;
+  /** A fresh unique id for a pipeline version (Seldon uses 20-character xids). */
+  newUid: () => string;
   /** How long deleted models stay listed with deleted=true (default 24 h). */
   deletedTtlMs?: number | undefined;
   /** Back-off after an agent load failure: first delay and cap (defaults 1 s and 60 s). */
@@ -51,10 +63,38 @@ export interface SchedulerSystem {
   listModels(allVersions: boolean): ModelView[];
   server(name: string): ServerStatusView | undefined;
   listServers(): ServerStatusView[];
+  /**
+   * LoadPipeline: validates (Seldon's rules and messages), then creates the pipeline or a new version;
+   * an identical spec is a no-op.
+   * @throws SchedulerError FailedPrecondition with Seldon's text when the pipeline is invalid.
+   */
+  loadPipeline(def: PipelineDefinition): void;
+  /** @throws SchedulerError FailedPrecondition when unknown, terminated or still terminating. */
+  unloadPipeline(name: string): void;
+  pipeline(name: string, allVersions: boolean): PipelineView | undefined;
+  listPipelines(allVersions: boolean): PipelineView[];
+  /** @throws SchedulerError FailedPrecondition with Seldon's text when the experiment is invalid. */
+  startExperiment(def: ExperimentDefinition): void;
+  /** @throws SchedulerError FailedPrecondition `Experiment not found <name>`. */
+  stopExperiment(name: string): void;
+  experiment(name: string): ExperimentView | undefined;
+  listExperiments(): ExperimentView[];
+  /** A dataflow engine subscribed (its stream is registered with the dataflow gateway). */
+  engineJoined(name: string): void;
+  engineLeft(name: string): void;
+  /**
+   * An engine's PipelineUpdateEvent. Stale ones (old timestamp, engine not asked) are ignored.
+   * @throws SchedulerError Internal when the pipeline, version or uid is unknown.
+   */
+  dataflowEvent(report: DataflowReport): void;
   /** Calls `listener` after every command that changed something; returns the unsubscribe. */
   subscribe(listener: (changes: Changes) => void): () => void;
   stop(): void;
 }
+
+const notYet = (): never => {
+  throw new SchedulerError('Unimplemented', 'pipelines and experiments are not implemented yet');
+};
 
 export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSystem {
   const { timers } = deps;
@@ -166,6 +206,17 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         check();
       });
     },
+    loadPipeline: notYet,
+    unloadPipeline: notYet,
+    pipeline: () => undefined,
+    listPipelines: () => [],
+    startExperiment: notYet,
+    stopExperiment: notYet,
+    experiment: () => undefined,
+    listExperiments: () => [],
+    engineJoined: notYet,
+    engineLeft: notYet,
+    dataflowEvent: notYet,
     model: (name, all) => supervisor.model(name, all),
     listModels: (all) => supervisor.listModels(all),
     server: (name) => supervisor.server(name),

@@ -1,10 +1,12 @@
 import { createSchedulerSystem, type SchedulerSystem } from '../../src/actors/index.js';
 import type { ModelDefinition } from '../../src/domain/model.js';
-import { RecordingAgents } from './recording-agents.js';
+import { RecordingAgents, RecordingEngines } from './recording-agents.js';
 
 /** A scheduler system with recording agents and a hand-driven clock, for unit tests. */
 export class TestWorld {
   readonly agents = new RecordingAgents();
+  readonly engines = new RecordingEngines();
+  private uids = 0;
   now = 1_000;
   private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
   readonly system: SchedulerSystem;
@@ -12,6 +14,8 @@ export class TestWorld {
   constructor(opts: { drainTimeoutMs?: number; deletedTtlMs?: number } = {}) {
     this.system = createSchedulerSystem({
       agents: this.agents,
+      dataflow: this.engines,
+      newUid: () => `uid${String(++this.uids).padStart(17, '0')}`,
       timers: {
         now: () => this.now,
         after: (ms, fn) => {

@@ -618,6 +618,8 @@ export class Supervisor {
         server,
         expectedReplicas,
       })),
+      pipelines: [],
+      experiments: [],
     };
     this.scaling = new Map();
     this.changedModels = new Set();

@@ -1,4 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
+import type { ExperimentDefinition } from '../../domain/experiment.js';
+import type { PipelineDefinition, PipelineState } from '../../domain/pipeline.js';
 import type { ModelDefinition, ModelState, ReplicaState, RuntimeInfo } from '../../domain/model.js';
 import type { ReplicaConfig } from '../../domain/server.js';
 import type { modelVersionMachine } from '../model/model.machine.js';
@@ -87,4 +89,34 @@ export function modelStateOf(s: SnapshotFrom<typeof modelVersionMachine>): Model
 /** The ModelReplicaState of a replica snapshot. */
 export function replicaStateOf(s: SnapshotFrom<typeof replicaMachine>): ReplicaState {
   return s.value;
+}
+
+/** One version of a pipeline, as status calls report it. */
+export interface PipelineVersionView {
+  version: number;
+  uid: string;
+  definition: PipelineDefinition;
+  state: PipelineState;
+  reason: string;
+  /** Epoch ms of the last change of `state`, `reason` or `modelsReady`. */
+  lastChangeAt: number;
+  /** Every step's model is Available. */
+  modelsReady: boolean;
+}
+
+export interface PipelineView {
+  name: string;
+  deleted: boolean;
+  /** Ascending; only the latest unless all versions were asked for. */
+  versions: PipelineVersionView[];
+}
+
+export interface ExperimentView {
+  definition: ExperimentDefinition;
+  /** Traffic is being split (every referenced resource can take it). */
+  active: boolean;
+  candidatesReady: boolean;
+  mirrorReady: boolean;
+  statusDescription: string;
+  deleted: boolean;
 }
