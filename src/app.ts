@@ -59,12 +59,12 @@ export function newXid(): string {
     value = (value << 8) | byte;
     bits += 8;
     while (bits >= 5) {
-      out += BASE32HEX[(value >>> (bits - 5)) & 31];
+      out += BASE32HEX.charAt((value >>> (bits - 5)) & 31);
       bits -= 5;
     }
     value &= (1 << bits) - 1;
   }
-  return out + BASE32HEX[(value << (5 - bits)) & 31];
+  return out + BASE32HEX.charAt((value << (5 - bits)) & 31);
 }
 
 /** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
