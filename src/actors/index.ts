@@ -1,4 +1,6 @@
+import { experimentMachine } from './experiment/experiment.machine.js';
 import { modelVersionMachine } from './model/model.machine.js';
+import { pipelineVersionMachine } from './pipeline/pipeline.machine.js';
 import { replicaMachine } from './replica/replica.machine.js';
 import { serverReplicaMachine } from './server/server-replica.machine.js';
 import { serverMachine } from './server/server.machine.js';
@@ -27,7 +29,14 @@ export type {
   ServerStatusView,
   VersionView,
 } from './supervisor/views.js';
-export { modelVersionMachine, replicaMachine, serverMachine, serverReplicaMachine };
+export {
+  experimentMachine,
+  modelVersionMachine,
+  pipelineVersionMachine,
+  replicaMachine,
+  serverMachine,
+  serverReplicaMachine,
+};
 
 /** Every machine, by id, for the statechart generator. */
 export const machines = {
@@ -35,4 +44,6 @@ export const machines = {
   modelReplica: replicaMachine,
   server: serverMachine,
   serverReplica: serverReplicaMachine,
+  pipelineVersion: pipelineVersionMachine,
+  experiment: experimentMachine,
 } as const;

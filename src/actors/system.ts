@@ -1,4 +1,4 @@
-import { SchedulerError, unavailable } from '../domain/errors.js';
+import { unavailable } from '../domain/errors.js';
 import type { ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';
 import type { ExperimentDefinition } from '../domain/experiment.js';
@@ -33,6 +33,8 @@ export interface SchedulerSystemDeps {
   /** Back-off after an agent load failure: first delay and cap (defaults 1 s and 60 s). */
   retryBaseMs?: number | undefined;
   retryMaxMs?: number | undefined;
+  /** Delay before a pipeline version that failed on its engines is offered again (default 1 min). */
+  retryFailedPipelineMs?: number | undefined;
   /** Longest an AgentDrain waits for its models to be Available elsewhere (default 60 s). */
   drainTimeoutMs?: number | undefined;
 }
@@ -72,6 +74,8 @@ export interface SchedulerSystem {
   /** @throws SchedulerError FailedPrecondition when unknown, terminated or still terminating. */
   unloadPipeline(name: string): void;
   pipeline(name: string, allVersions: boolean): PipelineView | undefined;
+  /** One version of a pipeline (status pushes name the version that changed). */
+  pipelineVersion(name: string, version: number): PipelineView | undefined;
   listPipelines(allVersions: boolean): PipelineView[];
   /** @throws SchedulerError FailedPrecondition with Seldon's text when the experiment is invalid. */
   startExperiment(def: ExperimentDefinition): void;
@@ -92,23 +96,23 @@ export interface SchedulerSystem {
   stop(): void;
 }
 
-const notYet = (): never => {
-  throw new SchedulerError('Unimplemented', 'pipelines and experiments are not implemented yet');
-};
-
 export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSystem {
   const { timers } = deps;
   const actor = createActor(supervisorLogic, {
     input: {
       agents: deps.agents,
+      dataflow: deps.dataflow,
+      newUid: deps.newUid,
       now: () => timers.now(),
       deletedTtlMs: deps.deletedTtlMs ?? 24 * 3600_000,
       retryBaseMs: deps.retryBaseMs ?? 1000,
       retryMaxMs: deps.retryMaxMs ?? 60_000,
+      retryFailedMs: deps.retryFailedPipelineMs ?? 60_000,
+      maxFailedRetries: 10,
     },
   }).start();
   /** Reads go straight to the supervisor's state; only commands go through the mailbox. */
-  const supervisor = actor.getSnapshot().context;
+  const { placement: supervisor, pipelines } = actor.getSnapshot().context;
   const same = (c: Changes) => c;
   const listeners = new Set<(c: Changes) => void>();
   let cancelTick: (() => void) | undefined;
@@ -116,7 +120,13 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
   let stopped = false;
 
   const publish = (changes: Changes) => {
-    if (changes.models.length + changes.servers.length + changes.scaling.length === 0) return;
+    const size =
+      changes.models.length +
+      changes.servers.length +
+      changes.scaling.length +
+      changes.pipelines.length +
+      changes.experiments.length;
+    if (size === 0) return;
     for (const l of [...listeners]) l(changes);
   };
 
@@ -137,7 +147,10 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
 
   const armTick = () => {
     if (stopped) return;
-    const next = supervisor.nextDueAt();
+    const dues = [supervisor.nextDueAt(), pipelines.nextDueAt()].filter(
+      (d): d is number => d !== undefined,
+    );
+    const next = dues.length === 0 ? undefined : Math.min(...dues);
     if (next === tickAt) return;
     cancelTick?.();
     tickAt = next;
@@ -206,17 +219,32 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         check();
       });
     },
-    loadPipeline: notYet,
-    unloadPipeline: notYet,
-    pipeline: () => undefined,
-    listPipelines: () => [],
-    startExperiment: notYet,
-    stopExperiment: notYet,
-    experiment: () => undefined,
-    listExperiments: () => [],
-    engineJoined: notYet,
-    engineLeft: notYet,
-    dataflowEvent: notYet,
+    loadPipeline: (definition) => {
+      send({ type: 'pipeline.load', definition, reply: reply() }, same);
+    },
+    unloadPipeline: (name) => {
+      send({ type: 'pipeline.unload', name, reply: reply() }, same);
+    },
+    pipeline: (name, all) => pipelines.pipeline(name, all),
+    pipelineVersion: (name, version) => pipelines.pipelineVersion(name, version),
+    listPipelines: (all) => pipelines.listPipelines(all),
+    startExperiment: (definition) => {
+      send({ type: 'experiment.start', definition, reply: reply() }, same);
+    },
+    stopExperiment: (name) => {
+      send({ type: 'experiment.stop', name, reply: reply() }, same);
+    },
+    experiment: (name) => pipelines.experiment(name),
+    listExperiments: () => pipelines.listExperiments(),
+    engineJoined: (engine) => {
+      send({ type: 'dataflow.engineJoined', engine, reply: reply() }, same);
+    },
+    engineLeft: (engine) => {
+      send({ type: 'dataflow.engineLeft', engine, reply: reply() }, same);
+    },
+    dataflowEvent: (report) => {
+      send({ type: 'dataflow.event', report, reply: reply() }, same);
+    },
     model: (name, all) => supervisor.model(name, all),
     listModels: (all) => supervisor.listModels(all),
     server: (name) => supervisor.server(name),

@@ -1,5 +1,6 @@
 import { createSchedulerSystem, type SchedulerSystem } from '../../src/actors/index.js';
 import type { ModelDefinition } from '../../src/domain/model.js';
+import type { PipelineDefinition } from '../../src/domain/pipeline.js';
 import { RecordingAgents, RecordingEngines } from './recording-agents.js';
 
 /** A scheduler system with recording agents and a hand-driven clock, for unit tests. */
@@ -118,6 +119,50 @@ export class TestWorld {
     return done;
   }
 
+  /** A dataflow engine subscribes. */
+  engineJoin(engine: string): void {
+    this.system.engineJoined(engine);
+  }
+
+  /** Answers every recorded dataflow op (of `engine`, or all) as an engine would. */
+  engineAckAll(o: { engine?: string; success?: boolean; reason?: string } = {}): string[] {
+    const done: string[] = [];
+    const mine = (e: string) => o.engine === undefined || e === o.engine;
+    for (
+      let ops = this.engines.ops.filter((x) => mine(x.engine));
+      ops.length > 0;
+      ops = this.engines.ops.filter((x) => mine(x.engine))
+    ) {
+      this.engines.ops.splice(
+        0,
+        this.engines.ops.length,
+        ...this.engines.ops.filter((x) => !mine(x.engine)),
+      );
+      for (const { engine, op } of ops) {
+        done.push(`${op.op} ${op.definition.name}:${op.version}@${engine}`);
+        this.now += 1;
+        this.system.dataflowEvent({
+          engine,
+          op: op.op,
+          pipeline: op.definition.name,
+          version: op.version,
+          uid: op.uid,
+          timestamp: op.timestamp,
+          success: o.success ?? true,
+          reason: o.reason ?? '',
+        });
+      }
+    }
+    return done;
+  }
+
+  /** The latest version of a pipeline as `status reason modelsReady`. */
+  pipelineState(name: string): string {
+    const v = this.system.pipeline(name, false)?.versions[0];
+    if (!v) throw new Error(`no pipeline ${name}`);
+    return `${v.state}|${v.reason}|${v.modelsReady ? 'modelsReady' : 'modelsNotReady'}`;
+  }
+
   latest(name: string) {
     const v = this.system.model(name, false)?.versions[0];
     if (!v) throw new Error(`no model ${name}`);
@@ -160,4 +205,26 @@ export function def(
   if (o.generation !== undefined)
     d.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
   return d;
+}
+
+/** A raw (not yet normalised) pipeline: `steps` maps step name to its inputs. */
+export function pipe(
+  name: string,
+  steps: Record<string, string[]>,
+  o: { output?: string[]; triggers?: Record<string, string[]>; generation?: number } = {},
+): PipelineDefinition {
+  const p: PipelineDefinition = {
+    name,
+    steps: Object.entries(steps).map(([step, inputs]) => ({
+      name: step,
+      inputs,
+      triggers: o.triggers?.[step] ?? [],
+      tensorMap: {},
+      inputsJoin: 'inner',
+      triggersJoin: 'inner',
+    })),
+  };
+  if (o.output) p.output = { steps: o.output, joinWindowMs: 0, stepsJoin: 'inner', tensorMap: {} };
+  if (o.generation !== undefined) p.kubernetesMeta = { namespace: 'ns', generation: o.generation };
+  return p;
 }

@@ -1,7 +1,10 @@
 import { fromTransition } from 'xstate';
+import type { ExperimentDefinition } from '../../domain/experiment.js';
 import type { ModelDefinition } from '../../domain/model.js';
+import type { PipelineDefinition } from '../../domain/pipeline.js';
 import type { ServerDeclaration } from '../../domain/server.js';
-import type { Changes } from '../gateways.js';
+import type { Changes, DataflowReport } from '../gateways.js';
+import { PipelineSupervisor, type PipelineSupervisorOptions } from './pipelines.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 import type { AgentReport, ReplicaJoin } from './views.js';
 
@@ -23,48 +26,95 @@ export type SupervisorEvent = { reply: Reply } & (
   | { type: 'agent.replicaLeft'; server: string; idx: number }
   | { type: 'agent.event'; report: AgentReport }
   | { type: 'agent.drain'; server: string; idx: number }
+  | { type: 'pipeline.load'; definition: PipelineDefinition }
+  | { type: 'pipeline.unload'; name: string }
+  | { type: 'experiment.start'; definition: ExperimentDefinition }
+  | { type: 'experiment.stop'; name: string }
+  | { type: 'dataflow.engineJoined'; engine: string }
+  | { type: 'dataflow.engineLeft'; engine: string }
+  | { type: 'dataflow.event'; report: DataflowReport }
   | { type: 'clock.tick' }
 );
 
-function apply(
-  s: Supervisor,
-  e: SupervisorEvent,
-): Changes | { changes: Changes; models: string[] } {
+/** The supervisor's state: placement of models, and the pipelines and experiments built on them. */
+export interface Core {
+  readonly placement: Supervisor;
+  readonly pipelines: PipelineSupervisor;
+}
+
+export type CoreOptions = SupervisorOptions & Omit<PipelineSupervisorOptions, 'models'>;
+
+/** Merges two commands' changes (models first, then what pipelines and experiments made of them). */
+export function mergeChanges(a: Changes, b: Changes): Changes {
+  return {
+    models: [...a.models, ...b.models],
+    servers: [...a.servers, ...b.servers],
+    scaling: [...a.scaling, ...b.scaling],
+    pipelines: [...a.pipelines, ...b.pipelines],
+    experiments: [...a.experiments, ...b.experiments],
+  };
+}
+
+/** Runs a placement command, then lets pipelines and experiments follow the models it changed. */
+const followModels = (core: Core, changes: Changes): Changes =>
+  mergeChanges(changes, core.pipelines.modelsChanged(changes.models));
+
+function apply(core: Core, e: SupervisorEvent): Changes | { changes: Changes; models: string[] } {
+  const { placement: s, pipelines: p } = core;
   switch (e.type) {
     case 'model.load':
-      return s.loadModel(e.definition);
+      return followModels(core, s.loadModel(e.definition));
     case 'model.unload':
-      return s.unloadModel(e.name, e.kubernetesMeta);
+      return followModels(core, s.unloadModel(e.name, e.kubernetesMeta));
     case 'server.notify':
-      return s.serverNotify(e.declarations);
+      return followModels(core, s.serverNotify(e.declarations));
     case 'agent.replicaJoined':
-      return s.replicaJoined(e);
+      return followModels(core, s.replicaJoined(e));
     case 'agent.replicaLeft':
-      return s.replicaLeft(e.server, e.idx);
+      return followModels(core, s.replicaLeft(e.server, e.idx));
     case 'agent.event':
-      return s.agentEvent(e.report);
-    case 'agent.drain':
-      return s.drain(e.server, e.idx);
+      return followModels(core, s.agentEvent(e.report));
+    case 'agent.drain': {
+      const { changes, models } = s.drain(e.server, e.idx);
+      return { changes: followModels(core, changes), models };
+    }
+    case 'pipeline.load':
+      return p.loadPipeline(e.definition);
+    case 'pipeline.unload':
+      return p.unloadPipeline(e.name);
+    case 'experiment.start':
+      return p.startExperiment(e.definition);
+    case 'experiment.stop':
+      return p.stopExperiment(e.name);
+    case 'dataflow.engineJoined':
+      return p.engineJoined(e.engine);
+    case 'dataflow.engineLeft':
+      return p.engineLeft(e.engine);
+    case 'dataflow.event':
+      return p.dataflowEvent(e.report);
     case 'clock.tick':
-      return s.tick().changes;
+      return mergeChanges(followModels(core, s.tick().changes), p.tick());
   }
 }
 
 /**
- * The supervisor actor: its mailbox takes one command at a time, so placement has a single writer.
- * A failing command (bad input, a mismatched agent report) answers with its error and leaves the
- * actor running.
+ * The supervisor actor: its mailbox takes one command at a time, so placement, pipelines and
+ * experiments have a single writer. A failing command (bad input, a mismatched agent report) answers
+ * with its error and leaves the actor running.
  */
 export const supervisorLogic = fromTransition(
-  (supervisor: Supervisor, event: SupervisorEvent) => {
+  (core: Core, event: SupervisorEvent) => {
     // XState's own events (such as the stop signal) carry no reply and change nothing.
-    if (!('reply' in event)) return supervisor;
+    if (!('reply' in event)) return core;
     try {
-      event.reply.outcome = { ok: true, value: apply(supervisor, event) };
+      event.reply.outcome = { ok: true, value: apply(core, event) };
     } catch (error) {
       event.reply.outcome = { ok: false, error };
     }
-    return supervisor;
+    return core;
   },
-  ({ input }: { input: SupervisorOptions }) => new Supervisor(input),
+  ({ input }: { input: CoreOptions }): Core => {
+    const placement = new Supervisor(input);
+    return { placement, pipelines: new PipelineSupervisor({ ...input, models: placement }) };
+  },
 );

@@ -392,6 +392,27 @@ export class Supervisor {
     return false;
   }
 
+  /** Some version of the model is ModelAvailable (a pipeline step can run). */
+  anyAvailable(name: string): boolean {
+    const m = this.models.get(name);
+    return m?.versions.some((v) => modelStateOf(v.actor.getSnapshot()) === 'available') ?? false;
+  }
+
+  /** The model's latest version is ModelAvailable (an experiment candidate is ready). */
+  latestAvailable(name: string): boolean {
+    return this.latestStateOf(name) === 'available';
+  }
+
+  /** Traffic can reach the model: a version is Available or the latest has an Available replica. */
+  routable(name: string): boolean {
+    const m = this.models.get(name);
+    const latest = m && latestOf(m);
+    return (
+      this.anyAvailable(name) ||
+      (latest !== undefined && latest.actor.getSnapshot().context.availableReplicas > 0)
+    );
+  }
+
   /** The latest version's state, for waiters. */
   latestStateOf(name: string): ModelState | undefined {
     const m = this.models.get(name);
