@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isSchedulerError } from '../../src/domain/errors.js';
 import { requiredMemory } from '../../src/domain/model.js';
-import { def, TestWorld } from '../support/system.js';
+import type { ExperimentDefinition } from '../../src/domain/experiment.js';
+import { def, pipe, TestWorld } from '../support/system.js';
 
 const NUM_RUNS = Number(process.env['FC_NUM_RUNS'] ?? 100);
 const OVERCOMMIT = 10;
@@ -30,7 +31,48 @@ type Command =
     }
   | { kind: 'unload'; name: string }
   | { kind: 'reply'; pick: number; ok: boolean }
-  | { kind: 'tick'; ms: number };
+  | { kind: 'tick'; ms: number }
+  | { kind: 'pipelineLoad'; name: string; variant: number }
+  | { kind: 'pipelineUnload'; name: string }
+  | { kind: 'experimentStart'; name: string; variant: number }
+  | { kind: 'experimentStop'; name: string }
+  | { kind: 'engineJoin'; engine: string }
+  | { kind: 'engineLeave'; engine: string }
+  | { kind: 'engineReply'; pick: number; ok: boolean };
+
+const pipelineNames = ['p1', 'p2'] as const;
+/** Step graphs a pipeline may have (step name → inputs); steps run the models of the same name. */
+const PIPELINES: Record<string, string[]>[] = [
+  { m1: [], m2: ['m1'] },
+  { m2: [] },
+  { m3: [], m4: ['m3.outputs.t'] },
+];
+const experimentNames = ['e1', 'e2'] as const;
+/** Experiments: over models, with a default and a mirror, or over the pipelines. */
+const EXPERIMENTS: Omit<ExperimentDefinition, 'name'>[] = [
+  {
+    candidates: [
+      { name: 'm1', weight: 1 },
+      { name: 'm2', weight: 1 },
+    ],
+    default: 'm1',
+    resourceType: 'model',
+  },
+  {
+    candidates: [{ name: 'm3', weight: 1 }],
+    mirror: { name: 'm4', percent: 10 },
+    resourceType: 'model',
+  },
+  {
+    candidates: [
+      { name: 'p1', weight: 1 },
+      { name: 'p2', weight: 1 },
+    ],
+    default: 'p1',
+    resourceType: 'pipeline',
+  },
+];
+const engine = fc.constantFrom('df-0', 'df-1');
 
 const server = fc.constantFrom(...servers);
 const idx = fc.integer({ min: 0, max: 2 });
@@ -70,12 +112,65 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.constantFrom(500, 5000) }),
+    arbitrary: fc.record({
+      kind: fc.constant('tick' as const),
+      ms: fc.constantFrom(500, 5000, 60_000),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('pipelineLoad' as const),
+      name: fc.constantFrom(...pipelineNames),
+      variant: fc.nat({ max: PIPELINES.length - 1 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('pipelineUnload' as const),
+      name: fc.constantFrom(...pipelineNames),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('experimentStart' as const),
+      name: fc.constantFrom(...experimentNames),
+      variant: fc.nat({ max: EXPERIMENTS.length - 1 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('experimentStop' as const),
+      name: fc.constantFrom(...experimentNames),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('engineJoin' as const), engine }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('engineLeave' as const), engine }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('engineReply' as const),
+      pick: fc.nat(),
+      ok: fc.boolean(),
+    }),
   },
 );
 
+/** Runs a command the scheduler may refuse with FAILED_PRECONDITION (and nothing else). */
+function refusable(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!isSchedulerError(e) || e.code !== 'FailedPrecondition') throw e;
+  }
+}
+
 /** Agents that really hold memory: what they load counts until they unload it. */
 export class World extends TestWorld {
+  readonly connectedEngines = new Set<string>();
   readonly held = new Map<string, Map<string, number>>();
   readonly capacity = new Map<string, number>();
 
@@ -174,10 +269,104 @@ export function step(w: World, c: Command): void {
     case 'tick':
       w.advance(c.ms);
       return;
+    case 'pipelineLoad':
+      w.system.loadPipeline(pipe(c.name, PIPELINES[c.variant] ?? {}));
+      return;
+    case 'pipelineUnload':
+      refusable(() => {
+        w.system.unloadPipeline(c.name);
+      });
+      return;
+    case 'experimentStart': {
+      const e = EXPERIMENTS[c.variant];
+      if (e) {
+        refusable(() => {
+          w.system.startExperiment({ ...e, name: c.name });
+        });
+      }
+      return;
+    }
+    case 'experimentStop':
+      refusable(() => {
+        w.system.stopExperiment(c.name);
+      });
+      return;
+    case 'engineJoin':
+      if (w.connectedEngines.has(c.engine)) return;
+      w.connectedEngines.add(c.engine);
+      w.system.engineJoined(c.engine);
+      return;
+    case 'engineLeave':
+      if (!w.connectedEngines.delete(c.engine)) return;
+      w.engines.ops.splice(
+        0,
+        w.engines.ops.length,
+        ...w.engines.ops.filter((o) => o.engine !== c.engine),
+      );
+      w.system.engineLeft(c.engine);
+      return;
+    case 'engineReply': {
+      // Engines answer in any order; an answer to an op the scheduler moved past is ignored.
+      const [o] = w.engines.ops.splice(c.pick % Math.max(1, w.engines.ops.length), 1);
+      if (!o) return;
+      try {
+        w.system.dataflowEvent({
+          engine: o.engine,
+          op: o.op.op,
+          pipeline: o.op.definition.name,
+          version: o.op.version,
+          uid: o.op.uid,
+          timestamp: o.op.timestamp,
+          success: c.ok,
+          reason: c.ok ? '' : 'no',
+        });
+      } catch (e) {
+        // The pipeline was re-created since (a new uid): the answer is refused, as Seldon does.
+        if (!isSchedulerError(e) || e.code !== 'Internal') throw e;
+      }
+      return;
+    }
+  }
+}
+
+function checkPipelinesAndExperiments(w: World): void {
+  const models = new Map(w.system.listModels(true).map((m) => [m.name, m.versions]));
+  const anyAvailable = (m: string) => (models.get(m) ?? []).some((v) => v.state === 'available');
+  const latestState = (m: string) => models.get(m)?.at(-1)?.state;
+  for (const p of w.system.listPipelines(true)) {
+    assert.ok(
+      p.versions.filter((v) => v.state === 'ready').length <= 1,
+      `${p.name}: two versions ready`,
+    );
+    for (const v of p.versions) {
+      if (v.state === 'terminated') continue;
+      const want = v.definition.steps.every((s) => anyAvailable(s.name));
+      assert.equal(v.modelsReady, want, `${p.name}:${v.version} modelsReady ${v.modelsReady}`);
+    }
+  }
+  const pipelineReady = (name: string) =>
+    w.system.pipeline(name, false)?.versions[0]?.state === 'ready';
+  for (const e of w.system.listExperiments()) {
+    if (e.deleted) continue;
+    const d = e.definition;
+    const ready = (n: string) =>
+      d.resourceType === 'model' ? latestState(n) === 'available' : pipelineReady(n);
+    assert.equal(
+      e.candidatesReady,
+      d.candidates.every((c) => ready(c.name)),
+      `${d.name} candidates`,
+    );
+    assert.equal(e.mirrorReady, d.mirror === undefined || ready(d.mirror.name), `${d.name} mirror`);
+    if (e.active && d.resourceType === 'model') {
+      for (const c of d.candidates) {
+        assert.ok(models.has(c.name), `${d.name} active with ${c.name} missing`);
+      }
+    }
   }
 }
 
 function checkInvariants(w: World): void {
+  checkPipelinesAndExperiments(w);
   // No agent ever holds more than its memory plus over-commit.
   for (const [key, held] of w.held) {
     const cap = Math.floor((w.capacity.get(key) ?? 0) * (1 + OVERCOMMIT / 100));
@@ -223,6 +412,17 @@ function quiesce(w: World): void {
   for (let i = 0; i < 1000 && w.agents.ops.length > 0; i++)
     step(w, { kind: 'reply', pick: 0, ok: true });
   assert.equal(w.agents.ops.length, 0, 'agents never went quiet');
+  for (let i = 0; i < 1000 && w.engines.ops.length > 0; i++)
+    step(w, { kind: 'engineReply', pick: 0, ok: true });
+  assert.equal(w.engines.ops.length, 0, 'engines never went quiet');
+  // With every answer in, no pipeline version waits for an engine.
+  for (const p of w.system.listPipelines(true)) {
+    for (const v of p.versions) {
+      const waiting = ['creating', 'terminate', 'terminating'].includes(v.state);
+      const unsent = v.state === 'create' && w.connectedEngines.size > 0;
+      assert.ok(!waiting && !unsent, `${p.name}:${v.version} still ${v.state} (${v.reason})`);
+    }
+  }
 }
 
 /** Runs one command sequence, checking the invariants after every step and at quiescence. */
