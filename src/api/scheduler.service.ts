@@ -1,17 +1,23 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { SchedulerSystem } from '../actors/index.js';
-import { failedPrecondition, SchedulerError } from '../domain/errors.js';
+import { failedPrecondition, invalidSpec } from '../domain/errors.js';
 import { checkModelName, checkServerName } from '../domain/names.js';
 import {
   ControlPlaneResponse_Event,
+  type ExperimentStatusResponse,
   type ModelStatusResponse,
+  type PipelineStatusResponse,
   type SchedulerServer,
   type ServerStatusResponse,
 } from '../gen/mlops/scheduler/scheduler.js';
+import { experimentFromProto } from '../wire/experiment.js';
 import { modelFromProto } from '../wire/model.js';
+import { pipelineFromProto } from '../wire/pipeline.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { serverStream, unary } from '../wire/grpc.js';
+import { experimentStatusToProto } from './mappers/experiment.js';
 import { modelStatusToProto } from './mappers/model.js';
+import { pipelineStatusToProto } from './mappers/pipeline.js';
 import {
   scalingRequestToProto,
   serverNotifyFromProto,
@@ -28,8 +34,10 @@ export interface SchedulerServiceDeps {
 
 const P = '/seldon.mlops.scheduler.Scheduler/';
 
-const notYet = (what: string) => () => {
-  throw new SchedulerError('Unimplemented', `${what} are not supported by this scheduler yet`);
+/** A name a request must carry (unload, status); its syntax is checked where resources are created. */
+const requireName = (field: string, name: string | undefined): string => {
+  if (!name) throw invalidSpec(field, 'must not be empty');
+  return name;
 };
 
 /**
@@ -44,6 +52,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
   const limits = deps.streamLimits ?? DEFAULT_STREAM_LIMITS;
   const modelSubs = new Set<StatusSubscriber<ModelStatusResponse>>();
   const serverSubs = new Set<StatusSubscriber<ServerStatusResponse>>();
+  const pipelineSubs = new Set<StatusSubscriber<PipelineStatusResponse>>();
+  const experimentSubs = new Set<StatusSubscriber<ExperimentStatusResponse>>();
   const controlPlane = new Set<ServerWritableStream<unknown, unknown>>();
 
   const modelMessage = (name: string) => {
@@ -55,7 +65,24 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
     return s && serverStatusToProto(s);
   };
 
+  const pipelineMessage = (name: string, version: number) => {
+    const p = system.pipelineVersion(name, version);
+    return p && pipelineStatusToProto(p);
+  };
+  const experimentMessage = (name: string) => {
+    const e = system.experiment(name);
+    return e && experimentStatusToProto(e);
+  };
+
   const unsubscribe = system.subscribe((changes) => {
+    for (const sub of pipelineSubs) {
+      for (const { name, version } of changes.pipelines) {
+        sub.push(`${name}:${version}`, () => pipelineMessage(name, version));
+      }
+    }
+    for (const sub of experimentSubs) {
+      for (const e of changes.experiments) sub.push(e, () => experimentMessage(e));
+    }
     for (const sub of modelSubs) for (const m of changes.models) sub.push(m, () => modelMessage(m));
     for (const sub of serverSubs) {
       for (const s of changes.servers) sub.push(s, () => serverMessage(s));
@@ -142,25 +169,76 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       call.on('cancelled', drop);
       call.on('close', drop);
     }),
-    loadPipeline: unary(`${P}LoadPipeline`, log, notYet('pipelines')),
-    unloadPipeline: unary(`${P}UnloadPipeline`, log, notYet('pipelines')),
-    pipelineStatus: serverStream(`${P}PipelineStatus`, log, notYet('pipelines')),
-    subscribePipelineStatus: serverStream(`${P}SubscribePipelineStatus`, log, notYet('pipelines')),
-    startExperiment: unary(`${P}StartExperiment`, log, notYet('experiments')),
-    stopExperiment: unary(`${P}StopExperiment`, log, notYet('experiments')),
-    experimentStatus: serverStream(`${P}ExperimentStatus`, log, notYet('experiments')),
-    subscribeExperimentStatus: serverStream(
-      `${P}SubscribeExperimentStatus`,
-      log,
-      notYet('experiments'),
-    ),
+    loadPipeline: unary(`${P}LoadPipeline`, log, (req) => {
+      system.loadPipeline(pipelineFromProto('pipeline', req.pipeline));
+      return {};
+    }),
+    unloadPipeline: unary(`${P}UnloadPipeline`, log, (req) => {
+      system.unloadPipeline(requireName('name', req.name));
+      return {};
+    }),
+    pipelineStatus: serverStream(`${P}PipelineStatus`, log, (req, call) => {
+      if (req.name !== undefined) {
+        const name = requireName('name', req.name);
+        const p = system.pipeline(name, req.allVersions);
+        if (!p) throw failedPrecondition(`pipeline ${name} not found`, { pipeline: name });
+        call.write(pipelineStatusToProto(p));
+      } else {
+        for (const p of system.listPipelines(req.allVersions)) call.write(pipelineStatusToProto(p));
+      }
+      call.end();
+    }),
+    subscribePipelineStatus: serverStream(`${P}SubscribePipelineStatus`, log, (req, call) => {
+      log.info({ subscriber: req.subscriberName }, 'pipeline status subscriber joined');
+      subscribe(
+        pipelineSubs,
+        call,
+        system
+          .listPipelines(false)
+          .flatMap((p) =>
+            p.versions.map((v): [string, () => PipelineStatusResponse | undefined] => [
+              `${p.name}:${v.version}`,
+              () => pipelineMessage(p.name, v.version),
+            ]),
+          ),
+      );
+    }),
+    startExperiment: unary(`${P}StartExperiment`, log, (req) => {
+      system.startExperiment(experimentFromProto('experiment', req.experiment));
+      return {};
+    }),
+    stopExperiment: unary(`${P}StopExperiment`, log, (req) => {
+      system.stopExperiment(requireName('name', req.name));
+      return {};
+    }),
+    experimentStatus: serverStream(`${P}ExperimentStatus`, log, (req, call) => {
+      if (req.name !== undefined) {
+        const name = requireName('name', req.name);
+        const e = system.experiment(name);
+        if (!e) throw failedPrecondition(`Experiment not found ${name}`, { experiment: name });
+        call.write(experimentStatusToProto(e));
+      } else {
+        for (const e of system.listExperiments()) call.write(experimentStatusToProto(e));
+      }
+      call.end();
+    }),
+    subscribeExperimentStatus: serverStream(`${P}SubscribeExperimentStatus`, log, (req, call) => {
+      log.info({ subscriber: req.subscriberName }, 'experiment status subscriber joined');
+      subscribe(
+        experimentSubs,
+        call,
+        system
+          .listExperiments()
+          .map((e) => [e.definition.name, () => experimentMessage(e.definition.name)]),
+      );
+    }),
   };
 
   return {
     implementation,
     close: () => {
       unsubscribe();
-      for (const s of [...modelSubs, ...serverSubs]) s.end();
+      for (const s of [...modelSubs, ...serverSubs, ...pipelineSubs, ...experimentSubs]) s.end();
       for (const c of controlPlane) c.end();
       controlPlane.clear();
     },

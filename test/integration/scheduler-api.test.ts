@@ -153,12 +153,7 @@ describe('validation', () => {
     assert.equal(s.availableReplicas, 0);
   });
 
-  it('pipelines and experiments answer UNIMPLEMENTED, and SchedulerStatus answers', async () => {
-    await rejectsWith(
-      call(h.client.loadPipeline.bind(h.client), {}),
-      grpcStatus.UNIMPLEMENTED,
-      /pipelines/,
-    );
+  it('#42 SchedulerStatus answers with the application version', async () => {
     const res: { applicationVersion: string } = await call(
       h.client.schedulerStatus.bind(h.client),
       { subscriberName: 't' },

@@ -205,7 +205,7 @@ export class PipelineSupervisor {
     }
     const it = v.iteration;
     // Answers to an older send, or from an engine not asked, are ignored (Seldon parity).
-    if (!it || it.timestamp !== r.timestamp || !it.engines.has(r.engine)) return this.finish();
+    if (it?.timestamp !== r.timestamp || !it.engines.has(r.engine)) return this.finish();
     const answer: EngineAnswer = r.success ? { ok: true } : { ok: false, reason: r.reason };
     const at = this.opts.now();
     if (it.kind === 'delete') {

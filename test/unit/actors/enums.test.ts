@@ -2,12 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AnyStateMachine, StateNode } from 'xstate';
-import { modelVersionMachine, replicaMachine } from '../../../src/actors/index.js';
+import {
+  modelVersionMachine,
+  pipelineVersionMachine,
+  replicaMachine,
+} from '../../../src/actors/index.js';
 import { modelStateToProto, replicaStateToProto } from '../../../src/api/mappers/model.js';
+import { pipelineStateToProto } from '../../../src/api/mappers/pipeline.js';
+import { PIPELINE_STATES } from '../../../src/domain/pipeline.js';
 import { MODEL_STATES, REPLICA_STATES } from '../../../src/domain/model.js';
 import {
   ModelReplicaStatus_ModelReplicaState as ProtoReplica,
   ModelStatus_ModelState as ProtoModel,
+  PipelineVersionState_PipelineStatus as ProtoPipeline,
 } from '../../../src/gen/mlops/scheduler/scheduler.js';
 
 const leaves = (m: AnyStateMachine): string[] => {
@@ -34,6 +41,14 @@ describe('statecharts mirror the proto enums', () => {
     assert.deepEqual(
       MODEL_STATES.map(modelStateToProto).sort((a, b) => a - b),
       protoValues(ProtoModel),
+    );
+  });
+
+  it('pipeline version: PipelineVersionState.PipelineStatus (0, "not set", is no state)', () => {
+    assert.deepEqual(leaves(pipelineVersionMachine), [...PIPELINE_STATES].sort());
+    assert.deepEqual(
+      PIPELINE_STATES.map(pipelineStateToProto).sort((a, b) => a - b),
+      protoValues(ProtoPipeline).slice(1),
     );
   });
 });
