@@ -9,6 +9,7 @@
  * | actors/         | domain/, placement/, xstate                                                |
  * | store/          | domain/, its own ports.ts, actors/index.ts (only store/redis: ioredis)     |
  * | api/, agent/    | domain/, actors/index.ts, wire/, gen/, @grpc/* (not each other)            |
+ * | dataflow/       | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
  * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
@@ -66,7 +67,7 @@ module.exports = {
       from: { path: '^src/store/' },
       to: {
         path: [
-          '^src/(api|agent|wire|gen|sim|placement|config|observability)/',
+          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability)/',
           '^src/(app|main)\\.ts$',
         ],
       },
@@ -95,23 +96,24 @@ module.exports = {
     // ── the edges ────────────────────────────────────────────────────────────────────────────
     {
       name: 'edges-use-the-facade',
-      comment: 'api/ and agent/ reach the core only through actors/index.ts.',
+      comment: 'api/, agent/ and dataflow/ reach the core only through actors/index.ts.',
       severity: 'error',
-      from: { path: '^src/(api|agent)/' },
+      from: { path: '^src/(api|agent|dataflow)/' },
       to: { path: '^src/actors/', pathNot: '^src/actors/index\\.ts$' },
     },
     {
       name: 'edges-not-each-other',
-      comment: 'api/ and agent/ are independent adapters; shared mapping lives in wire/.',
+      comment:
+        'api/, agent/ and dataflow/ are independent adapters; shared mapping lives in wire/.',
       severity: 'error',
-      from: { path: '^src/(api|agent)/' },
-      to: { path: '^src/(api|agent)/', pathNot: '^src/$1/' },
+      from: { path: '^src/(api|agent|dataflow)/' },
+      to: { path: '^src/(api|agent|dataflow)/', pathNot: '^src/$1/' },
     },
     {
       name: 'edges-not-placement-or-store-impls',
       comment: 'The edges do not place models or persist them: they send commands to the system.',
       severity: 'error',
-      from: { path: '^src/(api|agent|wire)/' },
+      from: { path: '^src/(api|agent|dataflow|wire)/' },
       to: { path: ['^src/placement/', '^src/store/'], pathNot: '^src/store/ports\\.ts$' },
     },
     {
@@ -119,7 +121,7 @@ module.exports = {
       comment: 'wire/ maps proto ⇄ domain for both edges, so it depends on neither.',
       severity: 'error',
       from: { path: '^src/wire/' },
-      to: { path: ['^src/(actors|api|agent|sim)/', '^src/(app|main)\\.ts$'] },
+      to: { path: ['^src/(actors|api|agent|dataflow|sim)/', '^src/(app|main)\\.ts$'] },
     },
     {
       name: 'sim-speaks-protocols-only',
@@ -147,7 +149,10 @@ module.exports = {
       name: 'gen-only-at-edges',
       comment: 'Proto types stay at the edge (style.md §10.9); the core speaks domain types.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/(api|agent|wire|sim|gen)/', '^src/(app|main)\\.ts$'] },
+      from: {
+        path: '^src/',
+        pathNot: ['^src/(api|agent|dataflow|wire|sim|gen)/', '^src/(app|main)\\.ts$'],
+      },
       to: { path: '^src/gen/' },
     },
   ],

@@ -13,6 +13,7 @@ import { defineConfig } from 'eslint/config';
 const GEN_ALLOWED = [
   'src/api/**',
   'src/agent/**',
+  'src/dataflow/**',
   'src/wire/**',
   'src/sim/**',
   'src/app.ts',

@@ -9,7 +9,9 @@ import { createSchedulerSystem, type SchedulerSystem, type Timers } from './acto
 import { AgentService } from './agent/agent.service.js';
 import { createSchedulerService } from './api/scheduler.service.js';
 import type { Config } from './config/config.js';
+import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
+import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
 import { SchedulerService } from './gen/mlops/scheduler/scheduler.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -70,15 +72,17 @@ export function newXid(): string {
 /** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const agents = new AgentService({ log: log.child({ component: 'agent' }) });
+  const engines = new ChainerService({ log: log.child({ component: 'dataflow' }) });
   const system = createSchedulerSystem({
     agents: agents.gateway,
-    dataflow: { send: () => 'no dataflow engines yet' },
+    dataflow: engines.gateway,
     newUid: newXid,
     timers: config.timers ?? realTimers,
     deletedTtlMs: config.deletedTtlMs,
     drainTimeoutMs: config.drainTimeoutMs,
   });
   agents.attach(system);
+  engines.attach(system);
   const scheduler = createSchedulerService({
     system,
     log: log.child({ component: 'api' }),
@@ -89,11 +93,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     '': 'SERVING',
     'seldon.mlops.scheduler.Scheduler': 'SERVING',
     'seldon.mlops.agent.AgentService': 'SERVING',
+    'seldon.mlops.chainer.Chainer': 'SERVING',
   });
   const reflection = new ReflectionService(
-    loadSync(['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto'], {
-      includeDirs: [PROTO_DIR],
-    }),
+    loadSync(
+      ['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto', 'mlops/chainer/chainer.proto'],
+      { includeDirs: [PROTO_DIR] },
+    ),
   );
 
   const schedulerServer = grpcServer();
@@ -105,8 +111,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   agentServer.addService(AgentServiceService, agents.implementation());
   health.addToServer(agentServer);
 
-  // The dataflow (Chainer) service arrives with pipelines; the port already answers health checks.
   const dataflowServer = grpcServer();
+  dataflowServer.addService(ChainerServiceDefinition, engines.implementation());
   health.addToServer(dataflowServer);
 
   const metrics = createMetrics(system);
@@ -157,6 +163,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         health.setStatus('', 'NOT_SERVING');
         scheduler.close();
         agents.close();
+        engines.close();
         system.stop();
         await Promise.all([
           shutdown(schedulerServer, graceMs),

@@ -4,6 +4,7 @@ import { startApp } from './app.js';
 import { DEFAULTS, parseLogLevel, parsePort, parseStore, type Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
+import { startSimulatedDataflow } from './sim/dataflow.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -189,6 +190,42 @@ program
         logger: log,
       });
       onSignals(() => agent.stop());
+    },
+  );
+
+program
+  .command('dataflow')
+  .description('run a simulated dataflow engine (speaks the Chainer protocol)')
+  .option('--scheduler-host <host>', 'scheduler address', '127.0.0.1')
+  .option(
+    '--dataflow-port <port>',
+    "scheduler's dataflow (Chainer) port",
+    opt((v) => parsePort('--dataflow-port', v)),
+    DEFAULTS.dataflowPort,
+  )
+  .option('--name <name>', 'engine name', 'dataflow-0')
+  .option(
+    '--fail-pipeline <regex>',
+    'pipelines whose name matches report a failure',
+    opt((v) => new RegExp(v)),
+  )
+  .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
+  .action(
+    (o: {
+      schedulerHost: string;
+      dataflowPort: number;
+      name: string;
+      failPipeline?: RegExp;
+      logLevel: string;
+    }) => {
+      const engine = startSimulatedDataflow({
+        schedulerHost: o.schedulerHost,
+        dataflowPort: o.dataflowPort,
+        name: o.name,
+        ...(o.failPipeline ? { failPipeline: o.failPipeline } : {}),
+        logger: createLogger(o.logLevel, 'mlsched-dataflow'),
+      });
+      onSignals(() => engine.stop());
     },
   );
 
