@@ -13,12 +13,8 @@ import {
 } from '../gen/mlops/agent/agent.js';
 import { toServiceError, type ErrorLogger } from '../wire/errors.js';
 import { unary } from '../wire/grpc.js';
-import {
-  announcedModelFromProto,
-  LIMITS,
-  modelToProto,
-  runtimeInfoFromProto,
-} from '../wire/model.js';
+import { LIMITS } from '../wire/limits.js';
+import { announcedModelFromProto, modelToProto, runtimeInfoFromProto } from '../wire/model.js';
 
 type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage>;
 

@@ -24,7 +24,7 @@ import {
   type PipelineUpdateMessage,
   type PipelineUpdateStatusMessage,
 } from '../gen/mlops/chainer/chainer.js';
-import { LIMITS } from '../wire/model.js';
+import { LIMITS } from '../wire/limits.js';
 
 /** The first part of every topic name (Seldon's default `--kafka-topic-prefix`). */
 const TOPIC_PREFIX = 'seldon';

@@ -13,7 +13,7 @@ const SERVER_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
  */
 export function checkModelName(field: string, name: string | undefined): string {
   const n = name ?? '';
-  if (!MODEL_NAME.test(n) || n.length > MAX_NAME_LENGTH) {
+  if (!isDnsLabel(n)) {
     throw invalidSpec(
       field,
       `Model ${n} does not have a valid name - it must be alphanumeric and not contains dots (.)` +
@@ -21,6 +21,25 @@ export function checkModelName(field: string, name: string | undefined): string 
     );
   }
   return n;
+}
+
+/** Lower-case alphanumerics and '-', no dots, at most {@link MAX_NAME_LENGTH} characters. */
+export const isDnsLabel = (name: string): boolean =>
+  MODEL_NAME.test(name) && name.length <= MAX_NAME_LENGTH;
+
+/**
+ * Checks a pipeline name as Seldon does (rule 1 of LoadPipeline: a DNS label, so no dots).
+ * @throws SchedulerError InvalidSpec naming `field`, with the reference's text (typo included).
+ */
+export function checkPipelineName(field: string, name: string): string {
+  if (!isDnsLabel(name)) {
+    throw invalidSpec(
+      field,
+      `pipeline ${name} does not have a valid name - it must be alphanmumeric and cannot contain dots (.)` +
+        (name.length > MAX_NAME_LENGTH ? ` and at most ${MAX_NAME_LENGTH} characters` : ''),
+    );
+  }
+  return name;
 }
 
 /**

@@ -4,18 +4,12 @@
  */
 import { invalidSpec } from '../domain/errors.js';
 import type { ExperimentDefinition, ResourceType } from '../domain/experiment.js';
-import { checkModelName, MAX_NAME_LENGTH } from '../domain/names.js';
+import { checkModelName, checkPipelineName, isDnsLabel, MAX_NAME_LENGTH } from '../domain/names.js';
 import {
   ResourceType as ProtoResourceType,
   type Experiment,
 } from '../gen/mlops/scheduler/scheduler.js';
-import {
-  checkList,
-  checkPipelineName,
-  checkUint32,
-  isDnsLabel,
-  kubernetesMetaFromProto,
-} from './pipeline.js';
+import { checkList, checkUint32, kubernetesMetaFromProto } from './limits.js';
 
 /**
  * Checks an experiment name: a DNS label, like model and pipeline names (the reference accepts any

@@ -16,32 +16,7 @@ import type {
   ModelRuntimeInfo,
   ModelSpec as ProtoModelSpec,
 } from '../gen/mlops/scheduler/scheduler.js';
-
-/** Upper bounds past which a value is treated as a mistake, not a wish. */
-export const LIMITS = {
-  replicas: 100_000,
-  /** 1 PiB per replica. */
-  memoryBytes: 2 ** 50,
-  stringLength: 4096,
-  listLength: 1000,
-} as const;
-
-const text = (field: string, v: string | undefined): string | undefined => {
-  if (v !== undefined && v.length > LIMITS.stringLength) {
-    throw invalidSpec(
-      field,
-      `is ${v.length} characters long; at most ${LIMITS.stringLength} allowed`,
-    );
-  }
-  return v;
-};
-
-const list = <T>(field: string, v: T[]): T[] => {
-  if (v.length > LIMITS.listLength) {
-    throw invalidSpec(field, `has ${v.length} entries; at most ${LIMITS.listLength} allowed`);
-  }
-  return v;
-};
+import { checkList, checkText, kubernetesMetaFromProto, LIMITS } from './limits.js';
 
 /**
  * Decodes and validates a `Model` from a client (LoadModel).
@@ -54,22 +29,21 @@ export function modelFromProto(prefix: string, model: Model | undefined): ModelD
   const spec = specFromProto(`${prefix}.modelSpec`, model.modelSpec);
   const def: ModelDefinition = { meta: { name }, spec };
   const meta = model.meta;
-  if (meta?.kind !== undefined) def.meta.kind = text(`${prefix}.meta.kind`, meta.kind) ?? '';
+  if (meta?.kind !== undefined) def.meta.kind = checkText(`${prefix}.meta.kind`, meta.kind);
   if (meta?.version !== undefined) {
-    def.meta.version = text(`${prefix}.meta.version`, meta.version) ?? '';
+    def.meta.version = checkText(`${prefix}.meta.version`, meta.version);
   }
   if (meta?.kubernetesMeta) {
-    def.meta.kubernetesMeta = {
-      namespace:
-        text(`${prefix}.meta.kubernetesMeta.namespace`, meta.kubernetesMeta.namespace) ?? '',
-      generation: meta.kubernetesMeta.generation,
-    };
+    def.meta.kubernetesMeta = kubernetesMetaFromProto(
+      `${prefix}.meta.kubernetesMeta`,
+      meta.kubernetesMeta,
+    );
   }
   def.deployment = deploymentFromProto(`${prefix}.deploymentSpec`, model.deploymentSpec);
   if (model.streamSpec) {
     def.stream = {
-      inputTopic: text(`${prefix}.streamSpec.inputTopic`, model.streamSpec.inputTopic) ?? '',
-      outputTopic: text(`${prefix}.streamSpec.outputTopic`, model.streamSpec.outputTopic) ?? '',
+      inputTopic: checkText(`${prefix}.streamSpec.inputTopic`, model.streamSpec.inputTopic),
+      outputTopic: checkText(`${prefix}.streamSpec.outputTopic`, model.streamSpec.outputTopic),
     };
   }
   return def;
@@ -87,18 +61,18 @@ function deploymentFromProto(field: string, d: Model['deploymentSpec']): Deploym
 }
 
 function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
-  const uri = text(`${field}.uri`, s.uri) ?? '';
+  const uri = checkText(`${field}.uri`, s.uri);
   if (uri.trim() === '')
     throw invalidSpec(`${field}.uri`, 'must name the storage URI of the model');
   const spec: ModelSpec = {
     uri,
-    requirements: list(`${field}.requirements`, s.requirements).map((r, i) => {
+    requirements: checkList(`${field}.requirements`, s.requirements).map((r, i) => {
       if (r.trim() === '') throw invalidSpec(`${field}.requirements[${i}]`, 'must not be empty');
-      return text(`${field}.requirements[${i}]`, r) ?? '';
+      return checkText(`${field}.requirements[${i}]`, r);
     }),
-    parameters: list(`${field}.parameters`, s.parameters).map((p, i) => ({
-      name: text(`${field}.parameters[${i}].name`, p.name) ?? '',
-      value: text(`${field}.parameters[${i}].value`, p.value) ?? '',
+    parameters: checkList(`${field}.parameters`, s.parameters).map((p, i) => ({
+      name: checkText(`${field}.parameters[${i}].name`, p.name),
+      value: checkText(`${field}.parameters[${i}].value`, p.value),
     })),
   };
   if (s.artifactVersion !== undefined) spec.artifactVersion = s.artifactVersion;
@@ -112,14 +86,14 @@ function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
   if (sc) {
     spec.storageConfig = {
       kind: sc.$case === 'storageSecretName' ? 'secretName' : 'rcloneConfig',
-      value: text(`${field}.storageConfig`, sc.value) ?? '',
+      value: checkText(`${field}.storageConfig`, sc.value),
     };
   }
   const info = s.modelRuntimeInfo && runtimeInfoFromProto(s.modelRuntimeInfo);
   if (info) spec.runtimeInfo = info;
   const ms = s.modelSpec;
   if (ms?.$case === 'explainer') {
-    spec.explainer = { type: text(`${field}.explainer.type`, ms.value.type) ?? '' };
+    spec.explainer = { type: checkText(`${field}.explainer.type`, ms.value.type) };
     if (ms.value.modelRef !== undefined) spec.explainer.modelRef = ms.value.modelRef;
     if (ms.value.pipelineRef !== undefined) spec.explainer.pipelineRef = ms.value.pipelineRef;
   } else if (ms?.$case === 'llm') {

@@ -4,8 +4,7 @@
  * pipeline rules (normalisation, references, cycles) are domain/pipeline.ts `preparePipeline`.
  */
 import { invalidSpec } from '../domain/errors.js';
-import type { KubernetesMeta } from '../domain/model.js';
-import { checkInt, checkModelName, MAX_NAME_LENGTH } from '../domain/names.js';
+import { checkModelName, checkPipelineName } from '../domain/names.js';
 import type {
   BatchSpec,
   JoinType,
@@ -19,65 +18,12 @@ import {
   PipelineOutput_JoinOp,
   PipelineStep_JoinOp,
   type Batch,
-  type KubernetesMeta as ProtoKubernetesMeta,
   type Pipeline,
   type PipelineInput,
   type PipelineOutput,
   type PipelineStep,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { LIMITS } from './model.js';
-
-// ── Limits shared with wire/experiment.ts ──────────────────────────────────────────────────────
-
-const UINT32_MAX = 0xffff_ffff;
-
-/** A string within {@link LIMITS}. @throws SchedulerError InvalidSpec naming `field`. */
-export function checkText(field: string, v: string): string {
-  if (v.length > LIMITS.stringLength) {
-    throw invalidSpec(
-      field,
-      `is ${v.length} characters long; at most ${LIMITS.stringLength} allowed`,
-    );
-  }
-  return v;
-}
-
-/** A list within {@link LIMITS}. @throws SchedulerError InvalidSpec naming `field`. */
-export function checkList<T>(field: string, v: readonly T[]): readonly T[] {
-  if (v.length > LIMITS.listLength) {
-    throw invalidSpec(field, `has ${v.length} entries; at most ${LIMITS.listLength} allowed`);
-  }
-  return v;
-}
-
-/** A proto uint32 (whole, 0..2^32-1). @throws SchedulerError InvalidSpec naming `field`. */
-export const checkUint32 = (field: string, v: number): number => checkInt(field, v, 0, UINT32_MAX);
-
-/** Kubernetes metadata as the domain keeps it. @throws SchedulerError InvalidSpec (namespace). */
-export function kubernetesMetaFromProto(field: string, m: ProtoKubernetesMeta): KubernetesMeta {
-  return { namespace: checkText(`${field}.namespace`, m.namespace), generation: m.generation };
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Lower-case alphanumerics and '-', no dots, at most {@link MAX_NAME_LENGTH} characters. */
-export const isDnsLabel = (name: string): boolean =>
-  DNS_LABEL.test(name) && name.length <= MAX_NAME_LENGTH;
-
-/**
- * Checks a pipeline name as Seldon does (rule 1 of LoadPipeline: a DNS label, so no dots).
- * @throws SchedulerError InvalidSpec naming `field`, with the reference's text (typo included).
- */
-export function checkPipelineName(field: string, name: string): string {
-  if (!isDnsLabel(name)) {
-    throw invalidSpec(
-      field,
-      `pipeline ${name} does not have a valid name - it must be alphanmumeric and cannot contain dots (.)` +
-        (name.length > MAX_NAME_LENGTH ? ` and at most ${MAX_NAME_LENGTH} characters` : ''),
-    );
-  }
-  return name;
-}
+import { checkList, checkText, checkUint32, kubernetesMetaFromProto } from './limits.js';
 
 // ── Pipeline ───────────────────────────────────────────────────────────────────────────────────
 

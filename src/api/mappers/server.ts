@@ -7,7 +7,7 @@ import {
   type ServerNotifyRequest,
   type ServerStatusResponse,
 } from '../../gen/mlops/scheduler/scheduler.js';
-import { LIMITS } from '../../wire/model.js';
+import { LIMITS } from '../../wire/limits.js';
 
 /**
  * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.

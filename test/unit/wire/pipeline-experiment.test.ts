@@ -22,7 +22,7 @@ import {
   type Pipeline,
 } from '../../../src/gen/mlops/scheduler/scheduler.js';
 import { experimentFromProto } from '../../../src/wire/experiment.js';
-import { LIMITS } from '../../../src/wire/model.js';
+import { LIMITS } from '../../../src/wire/limits.js';
 import { pipelineFromProto, pipelineToProto } from '../../../src/wire/pipeline.js';
 
 const protoStep = (name: string, more: Partial<PipelineStep> = {}): PipelineStep => ({
