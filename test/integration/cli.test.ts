@@ -4,26 +4,14 @@
  * the simulated load time; killing the agent that holds it moves it to the other replica.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { seedClient } from '../support/seed-client.js';
 import { waitFor } from '../support/harness.js';
-
-const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
-const children: ChildProcess[] = [];
-
-function mlsched(...args: string[]): ChildProcess {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stderr.resume();
-  children.push(p);
-  return p;
-}
+import { killAll, mlsched, serve } from '../support/processes.js';
 
 after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
 });
 
 interface Status {
@@ -38,29 +26,7 @@ interface Status {
 
 describe('mlsched serve + mlsched agent', () => {
   it('loads a model, moves it when its agent dies, and shuts down cleanly', async (t) => {
-    const server = mlsched(
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--store',
-      'memory',
-      '--scheduler-port',
-      '0',
-      '--agent-port',
-      '0',
-      '--dataflow-port',
-      '0',
-      '--http-port',
-      '0',
-    );
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
-    const ports = JSON.parse(line) as {
-      event: string;
-      scheduler: number;
-      agent: number;
-      dataflow: number;
-      http: number;
-    };
+    const { server, ports } = await serve();
     assert.equal(ports.event, 'listening');
     for (const p of [ports.scheduler, ports.agent, ports.dataflow, ports.http]) assert.ok(p > 0);
 

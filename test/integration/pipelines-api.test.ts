@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   PipelineStep_JoinOp,
   PipelineVersionState_PipelineStatus as PS,
@@ -12,16 +12,16 @@ import {
   type Pipeline,
   type PipelineStatusResponse,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
-import { call, collect, startScheduler, waitFor, type Harness } from '../support/harness.js';
+import {
+  call,
+  collect,
+  rejectsWith,
+  startScheduler,
+  waitFor,
+  type Harness,
+} from '../support/harness.js';
 
 let h: Harness;
-const rejectsWith = (p: Promise<unknown>, code: grpcStatus, details: string | RegExp) =>
-  assert.rejects(p, (e: ServiceError) => {
-    assert.equal(e.code, code, `code of ${e.details}`);
-    if (typeof details === 'string') assert.equal(e.details, details);
-    else assert.match(e.details, details);
-    return true;
-  });
 const pipeline = (name: string, steps: Record<string, string[]>): Pipeline => ({
   name,
   uid: '',

@@ -6,26 +6,14 @@
  * false within a second, as seen on the Subscribe streams.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { seedClient } from '../support/seed-client.js';
 import { waitFor } from '../support/harness.js';
-
-const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
-const children: ChildProcess[] = [];
-
-function mlsched(...args: string[]): ChildProcess {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stderr.resume();
-  children.push(p);
-  return p;
-}
+import { killAll, mlsched, serve } from '../support/processes.js';
 
 after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
 });
 
 interface PipelineStatus {
@@ -42,23 +30,7 @@ type Stream = NodeJS.EventEmitter & { cancel(): void };
 
 describe('mlsched serve + agent + dataflow: a pipeline and an experiment', () => {
   it('become ready, and follow a model that is unloaded within a second', async (t) => {
-    const server = mlsched(
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--store',
-      'memory',
-      '--scheduler-port',
-      '0',
-      '--agent-port',
-      '0',
-      '--dataflow-port',
-      '0',
-      '--http-port',
-      '0',
-    );
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
-    const ports = JSON.parse(line) as { scheduler: number; agent: number; dataflow: number };
+    const { server, ports } = await serve();
     mlsched(
       'agent',
       '--agent-port',
@@ -187,6 +159,6 @@ describe('mlsched serve + agent + dataflow: a pipeline and an experiment', () =>
     server.kill('SIGTERM');
     const [code] = (await exited) as [number];
     assert.equal(code, 0);
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    killAll('SIGTERM');
   });
 });

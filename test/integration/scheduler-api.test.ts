@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status as grpcStatus } from '@grpc/grpc-js';
 import { HealthClient } from '../support/health.js';
 import {
   ControlPlaneResponse_Event,
@@ -18,6 +18,7 @@ import {
   call,
   collect,
   model,
+  rejectsWith,
   startScheduler,
   status,
   waitFor,
@@ -27,13 +28,6 @@ import {
 let h: Harness;
 const load = (req: Parameters<Harness['client']['loadModel']>[0]) =>
   call(h.client.loadModel.bind(h.client), req);
-const rejectsWith = (p: Promise<unknown>, code: grpcStatus, details: string | RegExp) =>
-  assert.rejects(p, (e: ServiceError) => {
-    assert.equal(e.code, code, `code of ${e.details}`);
-    if (typeof details === 'string') assert.equal(e.details, details);
-    else assert.match(e.details, details);
-    return true;
-  });
 
 before(async () => {
   h = await startScheduler();

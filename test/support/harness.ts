@@ -1,4 +1,6 @@
-import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import type { status as grpcStatus } from '@grpc/grpc-js';
+import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { startApp, type App } from '../../src/app.js';
 import type { Timers } from '../../src/actors/index.js';
 import {
@@ -154,3 +156,12 @@ export async function status(
   if (!res) throw new Error(`no status for ${name}`);
   return res;
 }
+
+/** Asserts that a call fails with the gRPC `code` and exactly `details` (or details matching it). */
+export const rejectsWith = (p: Promise<unknown>, code: grpcStatus, details: string | RegExp) =>
+  assert.rejects(p, (e: ServiceError) => {
+    assert.equal(e.code, code, `code of ${e.details}`);
+    if (typeof details === 'string') assert.equal(e.details, details);
+    else assert.match(e.details, details);
+    return true;
+  });

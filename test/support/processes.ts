@@ -1,0 +1,51 @@
+/** Runs `mlsched` commands as child processes, as a user would, and cleans them up. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+/** Starts `mlsched <args>`; stderr (the logs) is drained, stdout left to the caller. */
+export function mlsched(...args: string[]): ChildProcess {
+  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stderr.resume();
+  children.push(p);
+  return p;
+}
+
+/** Kills every process these helpers started that is still running (for `after`). */
+export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+}
+
+export interface Ports {
+  event: string;
+  scheduler: number;
+  agent: number;
+  dataflow: number;
+  http: number;
+}
+
+/** `mlsched serve` on free loopback ports with the memory store; resolves with its listening line. */
+export async function serve(): Promise<{ server: ChildProcess; ports: Ports }> {
+  const server = mlsched(
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--store',
+    'memory',
+    '--scheduler-port',
+    '0',
+    '--agent-port',
+    '0',
+    '--dataflow-port',
+    '0',
+    '--http-port',
+    '0',
+  );
+  if (!server.stdout) throw new Error('no stdout');
+  const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+  return { server, ports: JSON.parse(line) as Ports };
+}
