@@ -1,7 +1,12 @@
 /** Events of a pipeline version. Every event carries the time the supervisor saw it (`at`, epoch ms). */
 export type PipelineVersionEvent =
   | { type: 'dataflow.createSent'; at: number; reason: string }
-  | { type: 'dataflow.reported'; at: number; outcome: 'ready' | 'failed' | 'pending'; reason: string }
+  | {
+      type: 'dataflow.reported';
+      at: number;
+      outcome: 'ready' | 'failed' | 'pending';
+      reason: string;
+    }
   | { type: 'dataflow.unavailable'; at: number; reason: string }
   | { type: 'dataflow.deleteSent'; at: number }
   | { type: 'dataflow.deleted'; at: number; reason: string }

@@ -1,4 +1,5 @@
-import { assign, setup } from 'xstate';
+import { assign, setup, type SnapshotFrom } from 'xstate';
+import type { PipelineState } from '../../domain/pipeline.js';
 import type {
   PipelineVersionContext,
   PipelineVersionEvent,
@@ -6,6 +7,14 @@ import type {
 } from './pipeline.events.js';
 
 type Ev<T extends PipelineVersionEvent['type']> = Extract<PipelineVersionEvent, { type: T }>;
+
+/** modelsReady follows the step models until the version is terminated. */
+const followModels = {
+  actions: {
+    type: 'setModelsReady',
+    params: ({ event }: { event: { ready: boolean } }) => ({ ready: event.ready }),
+  },
+} as const;
 
 const note = {
   type: 'note',
@@ -17,18 +26,10 @@ const note = {
 
 /** How a running version follows the engines' answers to the current create. */
 const reported = [
-  { guard: 'allReady', target: '#pipelineVersion.ready', actions: note },
-  { guard: 'allFailed', target: '#pipelineVersion.failed', actions: note },
-  { target: '#pipelineVersion.creating', actions: note },
+  { guard: 'allReady', target: '#pipelineVersion.live.ready', actions: note },
+  { guard: 'allFailed', target: '#pipelineVersion.live.failed', actions: note },
+  { target: '#pipelineVersion.live.creating', actions: note },
 ] as const;
-
-/** Transitions shared by every state in which the version runs (or should run) on an engine. */
-const running = {
-  'dataflow.createSent': { target: '#pipelineVersion.creating', actions: note },
-  'dataflow.reported': reported,
-  'dataflow.unavailable': { target: '#pipelineVersion.create', actions: note },
-  'pipeline.unload': { target: '#pipelineVersion.terminate', actions: note },
-} as const;
 
 /**
  * One version of a pipeline: `PipelineVersionState.PipelineStatus` as a statechart, driven by the
@@ -52,56 +53,73 @@ export const pipelineVersionMachine = setup({
 }).createMachine({
   id: 'pipelineVersion',
   context: ({ input }) => ({ ...input, reason: '' }),
-  initial: 'create',
-  on: {
-    'models.changed': {
-      actions: {
-        type: 'setModelsReady',
-        params: ({ event }) => ({ ready: event.ready }),
-      },
-    },
-  },
+  initial: 'live',
   states: {
-    create: {
-      description: 'Loaded; waiting to be sent to a dataflow engine (none may be connected).',
-      on: running,
-    },
-    creating: {
-      description: 'Sent to its engine; waiting for the acknowledgement.',
-      on: running,
-    },
-    ready: {
-      description: 'The engine runs its dataflow.',
-      on: running,
-    },
-    failed: {
-      description: 'Every engine asked failed to create it; retried later while it is the latest.',
-      on: running,
-    },
-    terminate: {
-      description: 'Unloaded, or replaced by a newer ready version; its delete is not sent yet.',
+    live: {
+      description: 'Loaded and meant to run on a dataflow engine.',
+      initial: 'create',
       on: {
-        'dataflow.deleteSent': {
-          target: 'terminating',
-          actions: { type: 'note', params: ({ event }) => ({ at: event.at, reason: '' }) },
-        },
-        'dataflow.unavailable': { target: 'terminated', actions: note },
-        'pipeline.unload': { actions: note },
+        'dataflow.createSent': { target: '.creating', actions: note },
+        'dataflow.unavailable': { target: '.create', actions: note },
+        'pipeline.unload': { target: 'retiring', actions: note },
+        'models.changed': followModels,
       },
-    },
-    terminating: {
-      description: 'Its engines were told to delete it; waiting for their acknowledgement.',
-      on: {
-        'dataflow.deleted': { target: 'terminated', actions: note },
-        'dataflow.unavailable': { target: 'terminated', actions: note },
-        'dataflow.deleteSent': {
-          actions: { type: 'note', params: ({ event }) => ({ at: event.at, reason: '' }) },
+      states: {
+        create: {
+          description: 'Waiting to be sent to a dataflow engine (none may be connected).',
+        },
+        creating: {
+          description: 'Sent to its engine; waiting for the acknowledgement.',
+          on: { 'dataflow.reported': reported },
+        },
+        ready: {
+          description: 'The engine runs its dataflow.',
+          on: { 'dataflow.reported': reported },
+        },
+        failed: {
+          description:
+            'Every engine asked failed to create it; retried later while it is the latest.',
         },
       },
     },
-    terminated: {
-      description: 'Gone from every engine. Terminal.',
-      type: 'final',
+    retiring: {
+      description: 'Unloaded, or replaced by a newer ready version.',
+      initial: 'terminate',
+      states: {
+        terminate: {
+          description: 'Its delete is not sent to the engines yet.',
+          on: {
+            'dataflow.deleteSent': {
+              target: 'terminating',
+              actions: { type: 'note', params: ({ event }) => ({ at: event.at, reason: '' }) },
+            },
+            'dataflow.unavailable': { target: 'terminated', actions: note },
+            'pipeline.unload': { actions: note },
+            'models.changed': followModels,
+          },
+        },
+        terminating: {
+          description: 'Its engines were told to delete it; waiting for their acknowledgement.',
+          on: {
+            'dataflow.deleted': { target: 'terminated', actions: note },
+            'models.changed': followModels,
+            'dataflow.unavailable': { target: 'terminated', actions: note },
+            'dataflow.deleteSent': {
+              actions: { type: 'note', params: ({ event }) => ({ at: event.at, reason: '' }) },
+            },
+          },
+        },
+        terminated: {
+          description: 'Gone from every engine. Terminal.',
+          type: 'final',
+        },
+      },
     },
   },
 });
+
+/** The version's state as the proto enum names it (the leaf of the statechart). */
+export function pipelineStateOf(snap: SnapshotFrom<typeof pipelineVersionMachine>): PipelineState {
+  const v = snap.value;
+  return 'live' in v ? v.live : v.retiring;
+}

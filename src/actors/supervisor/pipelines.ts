@@ -10,7 +10,7 @@ import {
 } from '../../domain/pipeline.js';
 import { experimentMachine } from '../experiment/experiment.machine.js';
 import type { Changes, DataflowGateway, DataflowReport } from '../gateways.js';
-import { pipelineVersionMachine } from '../pipeline/pipeline.machine.js';
+import { pipelineStateOf, pipelineVersionMachine } from '../pipeline/pipeline.machine.js';
 import type { ExperimentView, PipelineVersionView, PipelineView } from './views.js';
 
 /** What pipelines and experiments need to know about models. */
@@ -73,7 +73,7 @@ interface ExperimentEntry {
   deletedAt: number;
 }
 
-const stateOf = (v: VersionEntry): PipelineState => v.actor.getSnapshot().value;
+const stateOf = (v: VersionEntry): PipelineState => pipelineStateOf(v.actor.getSnapshot());
 const isRetiring = (s: PipelineState) =>
   s === 'terminate' || s === 'terminating' || s === 'terminated';
 const latestOf = (p: PipelineEntry): VersionEntry | undefined => p.versions[p.versions.length - 1];
@@ -391,7 +391,13 @@ export class PipelineSupervisor {
   private addVersion(p: PipelineEntry, version: number, def: PipelineDefinition): void {
     const uid = this.opts.newUid();
     const actor = createActor(pipelineVersionMachine, {
-      input: { name: p.name, version, uid, at: this.opts.now(), modelsReady: this.modelsReady(def) },
+      input: {
+        name: p.name,
+        version,
+        uid,
+        at: this.opts.now(),
+        modelsReady: this.modelsReady(def),
+      },
     }).start();
     const v: VersionEntry = {
       version,
@@ -624,7 +630,7 @@ function viewVersion(v: VersionEntry): PipelineVersionView {
     version: v.version,
     uid: v.uid,
     definition: v.definition,
-    state: snap.value,
+    state: pipelineStateOf(snap),
     reason: snap.context.reason,
     lastChangeAt: snap.context.at,
     modelsReady: snap.context.modelsReady,
