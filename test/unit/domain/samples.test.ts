@@ -5,57 +5,21 @@
  * The samples live outside the repository: set SELDON_SAMPLES when they are not beside it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isSchedulerError, type SchedulerErrorCode } from '../../../src/domain/errors.js';
+import { isSchedulerError } from '../../../src/domain/errors.js';
 import { checkExperiment } from '../../../src/domain/experiment.js';
 import { preparePipeline, type PipelineDefinition } from '../../../src/domain/pipeline.js';
 import { experimentFromProto } from '../../../src/wire/experiment.js';
 import { pipelineFromProto } from '../../../src/wire/pipeline.js';
-import { experimentManifest, pipelineManifest, SAMPLES_DIR } from '../../support/manifests.js';
-
-type Outcome = { decode: string } | { code: SchedulerErrorCode; message: string };
-
-const invalidName = (name: string): Outcome => ({
-  code: 'InvalidSpec',
-  message: `pipeline.name: pipeline ${name} does not have a valid name - it must be alphanmumeric and cannot contain dots (.)`,
-});
-
-/** The documented failures (§7); every other sample is valid. */
-const PIPELINE_FAILURES: Readonly<Record<string, Outcome>> = {
-  'error-bad-spec.yaml': { decode: 'json: unknown field "input"' },
-  'error-empty-input.yaml': {
-    code: 'FailedPrecondition',
-    message: 'pipeline iris-pipeline step second has an empty input',
-  },
-  'error-empty-trigger.yaml': {
-    code: 'FailedPrecondition',
-    message: 'pipeline iris-pipeline step third has an empty trigger',
-  },
-  'error-step-name.yaml': {
-    code: 'FailedPrecondition',
-    message: 'pipeline iris must not have a step name with the same name as pipeline name',
-  },
-  'triggers_join_inputs.yaml': invalidName('triggers_join_inputs'),
-  'triggers_join_internal.yaml': invalidName('triggers_join_internal'),
-};
-
-const EXPERIMENT_FAILURES: Readonly<Record<string, Outcome>> = {
-  'error-bad-spec.yaml': { decode: 'json: unknown field "candidate"' },
-};
-
-const dir = (kind: string): string => join(SAMPLES_DIR, kind);
-const missing = existsSync(dir('pipelines'))
-  ? false
-  : `Seldon samples not found at ${SAMPLES_DIR}; set SELDON_SAMPLES`;
-const yamlFiles = (kind: string): string[] =>
-  missing
-    ? []
-    : readdirSync(dir(kind))
-        .filter((f) => f.endsWith('.yaml'))
-        .sort();
-const read = (kind: string, file: string): string => readFileSync(join(dir(kind), file), 'utf8');
+import { experimentManifest, pipelineManifest } from '../../support/manifests.js';
+import {
+  EXPERIMENT_FAILURES,
+  missing,
+  PIPELINE_FAILURES,
+  read,
+  yamlFiles,
+  type Outcome,
+} from '../../support/samples.js';
 
 const loadPipeline = (text: string): PipelineDefinition =>
   preparePipeline(pipelineFromProto('pipeline', pipelineManifest(text)));

@@ -1,0 +1,52 @@
+/**
+ * Seldon's sample Pipeline and Experiment manifests (seldon-pipelines-experiments.md §7) and what
+ * the reference does with each. The samples live outside the repository: set SELDON_SAMPLES when
+ * they are not beside it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SchedulerErrorCode } from '../../src/domain/errors.js';
+import { SAMPLES_DIR } from './manifests.js';
+
+export type Outcome = { decode: string } | { code: SchedulerErrorCode; message: string };
+
+const invalidName = (name: string): Outcome => ({
+  code: 'InvalidSpec',
+  message: `pipeline.name: pipeline ${name} does not have a valid name - it must be alphanmumeric and cannot contain dots (.)`,
+});
+
+/** The documented failures (§7); every other sample is valid. */
+export const PIPELINE_FAILURES: Readonly<Record<string, Outcome>> = {
+  'error-bad-spec.yaml': { decode: 'json: unknown field "input"' },
+  'error-empty-input.yaml': {
+    code: 'FailedPrecondition',
+    message: 'pipeline iris-pipeline step second has an empty input',
+  },
+  'error-empty-trigger.yaml': {
+    code: 'FailedPrecondition',
+    message: 'pipeline iris-pipeline step third has an empty trigger',
+  },
+  'error-step-name.yaml': {
+    code: 'FailedPrecondition',
+    message: 'pipeline iris must not have a step name with the same name as pipeline name',
+  },
+  'triggers_join_inputs.yaml': invalidName('triggers_join_inputs'),
+  'triggers_join_internal.yaml': invalidName('triggers_join_internal'),
+};
+
+export const EXPERIMENT_FAILURES: Readonly<Record<string, Outcome>> = {
+  'error-bad-spec.yaml': { decode: 'json: unknown field "candidate"' },
+};
+
+const dir = (kind: string): string => join(SAMPLES_DIR, kind);
+export const missing = existsSync(dir('pipelines'))
+  ? false
+  : `Seldon samples not found at ${SAMPLES_DIR}; set SELDON_SAMPLES`;
+export const yamlFiles = (kind: string): string[] =>
+  missing
+    ? []
+    : readdirSync(dir(kind))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort();
+export const read = (kind: string, file: string): string =>
+  readFileSync(join(dir(kind), file), 'utf8');
