@@ -136,7 +136,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify(
-          { models: system.listModels(false), servers: system.listServers() },
+          {
+            models: system.listModels(false),
+            servers: system.listServers(),
+            pipelines: system.listPipelines(false),
+            experiments: system.listExperiments(),
+            dataflowEngines: system.listEngines(),
+          },
           null,
           2,
         ),

@@ -86,6 +86,8 @@ export interface SchedulerSystem {
   /** A dataflow engine subscribed (its stream is registered with the dataflow gateway). */
   engineJoined(name: string): void;
   engineLeft(name: string): void;
+  /** Connected dataflow engines, in the order they joined. */
+  listEngines(): string[];
   /**
    * An engine's PipelineUpdateEvent. Stale ones (old timestamp, engine not asked) are ignored.
    * @throws SchedulerError Internal when the pipeline, version or uid is unknown.
@@ -242,6 +244,7 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     engineLeft: (engine) => {
       send({ type: 'dataflow.engineLeft', engine, reply: reply() }, same);
     },
+    listEngines: () => pipelines.listEngines(),
     dataflowEvent: (report) => {
       send({ type: 'dataflow.event', report, reply: reply() }, same);
     },

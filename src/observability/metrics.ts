@@ -1,6 +1,7 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SchedulerSystem } from '../actors/index.js';
 import { MODEL_STATES } from '../domain/model.js';
+import { PIPELINE_STATES } from '../domain/pipeline.js';
 
 /** Prometheus metrics, read from the system's views at scrape time. */
 export function createMetrics(system: SchedulerSystem): Registry {
@@ -48,6 +49,47 @@ export function createMetrics(system: SchedulerSystem): Registry {
           );
         }
       }
+    },
+  });
+  new Gauge({
+    name: 'mlsched_pipelines',
+    help: 'Pipelines by the state of their latest version',
+    labelNames: ['state', 'deleted', 'models_ready'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of PIPELINE_STATES)
+        this.set({ state: s, deleted: 'false', models_ready: 'true' }, 0);
+      for (const p of system.listPipelines(false)) {
+        const v = p.versions[0];
+        if (v) {
+          this.inc({
+            state: v.state,
+            deleted: String(p.deleted),
+            models_ready: String(v.modelsReady),
+          });
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'mlsched_experiments',
+    help: 'Experiments by whether they are active (stopped ones are deleted="true")',
+    labelNames: ['active', 'deleted'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of system.listExperiments()) {
+        this.inc({ active: String(e.active), deleted: String(e.deleted) });
+      }
+    },
+  });
+  new Gauge({
+    name: 'mlsched_dataflow_engines',
+    help: 'Connected dataflow engines',
+    registers: [registry],
+    collect() {
+      this.set(system.listEngines().length);
     },
   });
   return registry;

@@ -197,3 +197,24 @@ describe('experiments over gRPC', () => {
     s.cancel();
   });
 });
+
+describe('pipelines and experiments on the HTTP port', () => {
+  it('/metrics counts them by state and /api/state lists them', async () => {
+    await loadPipeline(pipeline('http-p', { m1: [] }));
+    await startExperiment('http-e', ['m1']);
+    const base = `http://127.0.0.1:${h.app.ports.http}`;
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(
+      metrics,
+      /mlsched_pipelines\{state="create",deleted="false",models_ready="false"\} [1-9]/,
+    );
+    assert.match(metrics, /mlsched_experiments\{active="false",deleted="false"\} [1-9]/);
+    assert.match(metrics, /mlsched_dataflow_engines 0/);
+    const state = (await (await fetch(`${base}/api/state`)).json()) as {
+      pipelines: { name: string }[];
+      experiments: { definition: { name: string } }[];
+    };
+    assert.ok(state.pipelines.some((p) => p.name === 'http-p'));
+    assert.ok(state.experiments.some((e) => e.definition.name === 'http-e'));
+  });
+});

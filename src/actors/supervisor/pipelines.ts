@@ -374,6 +374,10 @@ export class PipelineSupervisor {
     return p && v && { name, deleted: p.deleted, versions: [viewVersion(v)] };
   }
 
+  listEngines(): string[] {
+    return [...this.engines];
+  }
+
   experiment(name: string): ExperimentView | undefined {
     const e = this.experiments.get(name);
     return e && viewExperiment(e);
