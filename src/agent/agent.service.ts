@@ -245,7 +245,9 @@ function eventKind(e: AgentEventKind): AgentReport['event'] {
     case AgentEventKind.RSYNC:
       return 'other';
     case AgentEventKind.UNRECOGNIZED:
-      throw invalidSpec('event', `unknown event value`);
+    default:
+      // The binary decoder passes numbers outside the enum through as they are.
+      throw invalidSpec('event', `unknown event value ${String(e)}`);
   }
 }
 

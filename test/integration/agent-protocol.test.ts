@@ -118,6 +118,15 @@ describe('agent protocol', () => {
       a.send({ modelName: 'ghost', modelVersion: 0, event: Event.LOADED }),
       /modelVersion/,
     );
+    // A number outside the enum, as a newer agent could send it.
+    await assert.rejects(
+      a.send({ modelName: 'ghost', modelVersion: 1, event: 42 as Event }),
+      (e: ServiceError) => {
+        assert.equal(e.code, grpcStatus.INVALID_ARGUMENT);
+        assert.equal(e.details, 'event: unknown event value 42');
+        return true;
+      },
+    );
   });
 
   it('#35 #37 UnloadModel sends UNLOAD_MODEL; UNLOADED makes it Terminated; unknown is FAILED_PRECONDITION', async () => {
