@@ -119,8 +119,10 @@ describe('agent protocol', () => {
       /modelVersion/,
     );
     // A number outside the enum, as a newer agent could send it.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- deliberately bad input
+    const outsideTheEnum: Event = Number('42');
     await assert.rejects(
-      a.send({ modelName: 'ghost', modelVersion: 1, event: 42 as Event }),
+      a.send({ modelName: 'ghost', modelVersion: 1, event: outsideTheEnum }),
       (e: ServiceError) => {
         assert.equal(e.code, grpcStatus.INVALID_ARGUMENT);
         assert.equal(e.details, 'event: unknown event value 42');
