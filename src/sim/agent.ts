@@ -5,13 +5,10 @@
  * (`loadedModels`) whenever it reconnects, so a restarted scheduler gets it back without reloading.
  */
 import {
-  connectivityState,
   credentials,
   Metadata,
-  status as grpcStatus,
   type ClientReadableStream,
   type ClientUnaryCall,
-  type StatusObject,
 } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
@@ -20,12 +17,9 @@ import {
   type ModelOperationMessage,
   type ModelVersion,
 } from '../gen/mlops/agent/agent.js';
+import { RECONNECT_CHANNEL_OPTIONS, ReconnectingStream, type SimLogger } from './reconnect.js';
 
-export interface SimLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export { RECONNECT_BACKOFF_MS, type SimLogger } from './reconnect.js';
 
 export interface SimulatedAgentOptions {
   /** Scheduler host only, e.g. '127.0.0.1'. */
@@ -58,10 +52,6 @@ export interface SimulatedAgent {
   stop(): Promise<void>;
 }
 
-/** Reconnect back-off: doubles from the first to the last. */
-export const RECONNECT_BACKOFF_MS = { initial: 100, max: 5000 } as const;
-/** A stream that lived this long after connecting counts as a successful connect (back-off reset). */
-const STABLE_MS = 1000;
 /** Deadline of each AgentEvent / AgentDrain call. AgentDrain legitimately takes seconds. */
 const EVENT_DEADLINE_MS = 10_000;
 const DRAIN_DEADLINE_MS = 120_000;
@@ -126,24 +116,35 @@ class Replica {
   private readonly held = new Map<string, Held>();
   private readonly pending = new Map<string, Pending>();
   private readonly calls = new Set<ClientUnaryCall>();
-  private stream: ClientReadableStream<ModelOperationMessage> | undefined;
-  /** Resolves when the current stream has finished (status received or closed). */
-  private streamDone: Promise<void> = Promise.resolve();
-  private connectedAt: number | undefined;
-  private everConnected = false;
-  private backoffMs: number = RECONNECT_BACKOFF_MS.initial;
-  private retry: NodeJS.Timeout | undefined;
+  /** Subscribes afresh on every reconnect, re-announcing what is loaded. */
+  private readonly subscription: ReconnectingStream<ModelOperationMessage>;
   private stopped = false;
   private readonly log: { server: string; replica: number };
 
   constructor(
     private readonly client: AgentServiceClient,
-    private readonly address: string,
+    address: string,
     private readonly idx: number,
     private readonly o: SimulatedAgentOptions,
-    private readonly channelIsReady: () => boolean,
   ) {
     this.log = { server: o.server, replica: idx };
+    this.subscription = new ReconnectingStream({
+      open: () => this.subscribe(),
+      client,
+      onMessage: (op) => {
+        try {
+          this.handle(op);
+        } catch (e) {
+          this.o.logger.error({ ...this.log, err: String(e) }, 'could not handle op; ignored');
+        }
+      },
+      logger: o.logger,
+      log: { ...this.log, scheduler: address },
+      connectedLog: () => ({
+        loadedModels: this.loaded().map((m) => `${m.name}:${m.version}`),
+        availableMemoryBytes: this.available(),
+      }),
+    });
   }
 
   loaded(): { name: string; version: number }[] {
@@ -158,11 +159,14 @@ class Replica {
     return Math.max(0, Math.floor(total - used));
   }
 
-  connect(): void {
-    if (this.stopped) return;
-    this.retry = undefined;
-    this.connectedAt = undefined;
-    const stream = this.client.subscribe({
+  /** Subscribes in the background, reconnecting until `stop()`. */
+  start(): void {
+    this.subscription.start();
+  }
+
+  /** Subscribes with this replica's config and what it holds now. */
+  private subscribe(): ClientReadableStream<ModelOperationMessage> {
+    return this.client.subscribe({
       serverName: this.o.server,
       shared: true,
       replicaIdx: this.idx,
@@ -177,85 +181,6 @@ class Replica {
       loadedModels: [...this.held.values()].map((h) => h.model),
       availableMemoryBytes: this.available(),
     });
-    this.stream = stream;
-    this.streamDone = new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (st: Pick<StatusObject, 'code' | 'details'>) => {
-        if (done) return;
-        done = true;
-        this.ended(stream, st);
-        resolve();
-      };
-      stream.on('status', finish);
-      stream.on('error', (e: Error & Partial<StatusObject>) => {
-        finish({ code: e.code ?? grpcStatus.UNKNOWN, details: e.details ?? e.message });
-      });
-      stream.on('close', () => {
-        finish({ code: grpcStatus.UNKNOWN, details: 'stream closed' });
-      });
-    });
-    stream.on('metadata', () => {
-      this.connected(stream);
-    });
-    if (this.channelIsReady()) this.connected(stream);
-    stream.on('data', (op: ModelOperationMessage) => {
-      this.connected(stream);
-      try {
-        this.handle(op);
-      } catch (e) {
-        this.o.logger.error({ ...this.log, err: String(e) }, 'could not handle op; ignored');
-      }
-    });
-  }
-
-  /** The channel reached READY: the stream of this replica, if open, is connected. */
-  channelReady(): void {
-    if (this.stream) this.connected(this.stream);
-  }
-
-  private connected(stream: ClientReadableStream<ModelOperationMessage>): void {
-    if (this.stream !== stream || this.connectedAt !== undefined) return;
-    this.connectedAt = Date.now();
-    this.o.logger.info(
-      {
-        ...this.log,
-        scheduler: this.address,
-        reconnect: this.everConnected,
-        loadedModels: this.loaded().map((m) => `${m.name}:${m.version}`),
-        availableMemoryBytes: this.available(),
-      },
-      this.everConnected ? 'reconnected to scheduler' : 'connected to scheduler',
-    );
-    this.everConnected = true;
-  }
-
-  private ended(
-    stream: ClientReadableStream<ModelOperationMessage>,
-    st: Pick<StatusObject, 'code' | 'details'>,
-  ): void {
-    if (this.stream !== stream) return;
-    this.stream = undefined;
-    if (this.stopped) return;
-    if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_MS) {
-      this.backoffMs = RECONNECT_BACKOFF_MS.initial;
-    }
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(RECONNECT_BACKOFF_MS.max, this.backoffMs * 2);
-    this.o.logger.warn(
-      {
-        ...this.log,
-        scheduler: this.address,
-        code: nameOf(grpcStatus, st.code),
-        details: st.details,
-        retryInMs: delay,
-      },
-      this.connectedAt === undefined
-        ? 'could not subscribe to scheduler; retrying'
-        : 'scheduler stream ended; reconnecting',
-    );
-    this.retry = setTimeout(() => {
-      this.connect();
-    }, delay);
   }
 
   private handle(op: ModelOperationMessage): void {
@@ -390,13 +315,10 @@ class Replica {
 
   stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retry);
-    this.retry = undefined;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     for (const c of this.calls) c.cancel();
-    this.stream?.cancel();
-    return this.streamDone;
+    return this.subscription.stop();
   }
 }
 
@@ -408,41 +330,24 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<Simulated
   const bad = o.replicaIdxs.find((idx) => !Number.isInteger(idx) || idx < 0);
   if (bad !== undefined) return Promise.reject(new Error(`replica index ${bad} is not valid`));
   const address = `${o.schedulerHost}:${o.agentPort}`;
-  const client = new AgentServiceClient(address, credentials.createInsecure(), {
-    // The channel's own reconnect back-off (default 1 s × 1.6 up to 120 s) would otherwise make
-    // every Subscribe retry fail fast for minutes after a long scheduler outage.
-    'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.initial,
-    'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
-  });
-  // Subscribe is server-streaming and the scheduler sends no headers until it has an op, so a
-  // connect is seen through the channel being (or becoming) READY while the stream is open.
-  const channel = client.getChannel();
-  const isReady = () => channel.getConnectivityState(false) === connectivityState.READY;
-  const replicas = new Map(
-    o.replicaIdxs.map((idx) => [idx, new Replica(client, address, idx, o, isReady)]),
+  const client = new AgentServiceClient(
+    address,
+    credentials.createInsecure(),
+    RECONNECT_CHANNEL_OPTIONS,
   );
+  const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(client, address, idx, o)]));
   const replica = (idx: number) => {
     const r = replicas.get(idx);
     if (!r) throw new Error(`this agent has no replica ${idx}`);
     return r;
   };
-  let closed = false;
-  const watch = () => {
-    if (closed) return;
-    const state = channel.getConnectivityState(false);
-    if (state === connectivityState.READY) for (const r of replicas.values()) r.channelReady();
-    if (state === connectivityState.SHUTDOWN) return;
-    channel.watchConnectivityState(state, Infinity, watch);
-  };
-  for (const r of replicas.values()) r.connect();
-  watch();
+  for (const r of replicas.values()) r.start();
 
   return Promise.resolve({
     loaded: (idx) => replica(idx).loaded(),
     drain: (idx) => replica(idx).drain(),
     stop: async () => {
       await Promise.all([...replicas.values()].map((r) => r.stop()));
-      closed = true;
       client.close();
     },
   });

@@ -5,13 +5,11 @@
  * reflection).
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   credentials,
   Server,
-  ServerCredentials,
   status as grpcStatus,
-  type ServerWritableStream,
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
@@ -36,36 +34,16 @@ import {
 } from '../../src/sim/dataflow.js';
 import { startScheduler, waitFor } from '../support/harness.js';
 import { HealthClient, ReflectionClient } from '../support/health.js';
+import {
+  bind,
+  cleanupsAfterEach,
+  recorder,
+  StandInServer,
+  startStandIn,
+  type Line,
+} from '../support/stand-in-server.js';
 
-interface Line {
-  level: 'info' | 'warn' | 'error';
-  obj: object;
-  msg: string;
-}
-/** A logger that keeps what it is told. */
-function recorder() {
-  const lines: Line[] = [];
-  const at =
-    (level: Line['level']) =>
-    (obj: object, msg = '') => {
-      lines.push({ level, obj, msg });
-    };
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function bind(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => {
-      if (err) reject(err);
-      else resolve(p);
-    });
-  });
-}
+const cleanups = cleanupsAfterEach();
 
 const definition: PipelineDefinition = {
   name: 'chain',
@@ -318,26 +296,17 @@ describe('ChainerService', () => {
 
 // ── the simulated engine ────────────────────────────────────────────────────────────────────
 
-type UpdateStream = ServerWritableStream<PipelineSubscriptionRequest, PipelineUpdateMessage>;
-
-/** A stand-in scheduler dataflow port: records subscriptions and acks, pushes what it is told. */
-class StandIn {
-  readonly subscribes: PipelineSubscriptionRequest[] = [];
+/**
+ * A stand-in scheduler dataflow port: records subscriptions (the open stream of each engine) and
+ * acks, pushes what it is told.
+ */
+class StandIn extends StandInServer<PipelineSubscriptionRequest, PipelineUpdateMessage, string> {
   readonly acks: PipelineUpdateStatusMessage[] = [];
-  readonly streams = new Map<string, UpdateStream>();
-  cancelled = 0;
-  readonly server = new Server();
-  port = 0;
 
-  private constructor() {
+  constructor() {
+    super((req) => req.name);
     const impl: ChainerServer = {
-      subscribePipelineUpdates: (s: UpdateStream) => {
-        this.subscribes.push(s.request);
-        this.streams.set(s.request.name, s);
-        s.on('cancelled', () => {
-          this.cancelled++;
-        });
-      },
+      subscribePipelineUpdates: this.subscribe,
       pipelineUpdateEvent: (c, cb) => {
         this.acks.push(c.request);
         cb(null, {});
@@ -346,17 +315,9 @@ class StandIn {
     this.server.addService(ChainerServiceDefinition, impl);
   }
 
-  static async start(port = 0): Promise<StandIn> {
-    const s = new StandIn();
-    s.port = await bind(s.server, port);
-    return s;
-  }
-
   /** Pushes a message to an engine's open stream. */
   send(engine: string, op: DataflowOp | PipelineUpdateMessage): void {
-    const s = this.streams.get(engine);
-    if (!s) throw new Error(`engine ${engine} has not subscribed`);
-    s.write('definition' in op ? toUpdateMessage(op) : op);
+    this.streamOf(engine, `engine ${engine}`).write('definition' in op ? toUpdateMessage(op) : op);
   }
 
   /** The first acknowledgement for that pipeline, op and timestamp. */
@@ -368,20 +329,9 @@ class StandIn {
       ),
     );
   }
-
-  /** Drops every connection at once, as a crashed scheduler would. */
-  kill(): void {
-    this.server.forceShutdown();
-  }
 }
 
-async function standIn(port = 0): Promise<StandIn> {
-  const s = await StandIn.start(port);
-  cleanups.push(() => {
-    s.kill();
-  });
-  return s;
-}
+const standIn = (port = 0) => startStandIn(new StandIn(), cleanups, port);
 
 function simEngine(
   s: StandIn | number,
@@ -400,17 +350,11 @@ function simEngine(
   return Object.assign(engine, { lines });
 }
 
-const subscribed = (s: StandIn, n: number) =>
-  waitFor(
-    `${n} subscription(s)`,
-    () => (s.subscribes.length >= n && s.streams.size > 0) || undefined,
-  );
-
 describe('simulated dataflow engine against a stand-in Chainer server', () => {
   it('subscribes by name and acks a Create, echoing its timestamp and naming itself', async () => {
     const s = await standIn();
     const e = simEngine(s);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     assert.deepEqual(s.subscribes, [{ name: 'df-1' }]);
     s.send('df-1', createOp({ version: 4, timestamp: 42 }));
     const ack = await s.ack('chain', Op.Create, 42);
@@ -442,7 +386,7 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
   it('fails Creates of pipelines matching failPipeline, and acks Deletes', async () => {
     const s = await standIn();
     simEngine(s, { failPipeline: /^bad/g });
-    await subscribed(s, 1);
+    await s.subscribed(1);
     const bad = createOp({ definition: { name: 'bad-one', steps: [] } });
     s.send('df-1', { ...bad, timestamp: 1 });
     s.send('df-1', { ...bad, timestamp: 2 }); // a /g pattern matches every time
@@ -462,7 +406,7 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
   it('ignores messages that are neither Create nor Delete (logged) and keeps working', async () => {
     const s = await standIn();
     const e = simEngine(s);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     const base = toUpdateMessage(createOp());
     for (const op of [Op.Unknown, Op.Rebalance, Op.Ready]) s.send('df-1', { ...base, op });
     s.send('df-1', createOp({ timestamp: 9 }));
@@ -477,11 +421,11 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
   it('reconnects to a restarted scheduler and acks on the new connection', async () => {
     const s = await standIn();
     const e = simEngine(s);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     const port = s.port;
     s.kill();
     const again = await standIn(port);
-    await subscribed(again, 1);
+    await again.subscribed(1);
     assert.deepEqual(again.subscribes, [{ name: 'df-1' }]);
     again.send('df-1', createOp({ timestamp: 11 }));
     await again.ack('chain', Op.Create, 11);
@@ -493,7 +437,7 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
   });
 
   it('keeps retrying with a doubling back-off while nothing listens, then connects', async () => {
-    const probe = await StandIn.start(0);
+    const probe = await new StandIn().listen(0);
     const port = probe.port;
     probe.kill();
     const e = simEngine(port);
@@ -508,13 +452,13 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
       .filter((d) => d !== undefined);
     assert.deepEqual(delays.slice(0, 2), [100, 200]);
     const s = await standIn(port);
-    await subscribed(s, 1);
+    await s.subscribed(1);
   });
 
   it('stop() cancels the stream and pending acks, and never reconnects', async () => {
     const s = await standIn();
     const e = simEngine(s, { ackDelayMs: 100 });
-    await subscribed(s, 1);
+    await s.subscribed(1);
     s.send('df-1', createOp());
     await waitFor('the Create received', () => e.lines.some((l) => l.msg === 'received'));
     await e.stop();

@@ -4,8 +4,8 @@
  * reconnect and re-announce), then against the real scheduler end to end.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
-import { Server, ServerCredentials, credentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { describe, it } from 'node:test';
+import { credentials } from '@grpc/grpc-js';
 import { startApp } from '../../src/app.js';
 import {
   AgentServiceService,
@@ -29,30 +29,26 @@ import {
   type SimulatedAgentOptions,
 } from '../../src/sim/agent.js';
 import { call, collect, model, startScheduler, status, waitFor } from '../support/harness.js';
+import {
+  cleanupsAfterEach,
+  recorder,
+  StandInServer,
+  startStandIn,
+  type Line,
+} from '../support/stand-in-server.js';
 
-type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage>;
-
-/** A stand-in scheduler agent port: records subscribes and events, and pushes the ops it is told. */
-class StandIn {
-  readonly subscribes: AgentSubscribeRequest[] = [];
+/**
+ * A stand-in scheduler agent port: records subscribes (the open Subscribe stream of each replica),
+ * events and drains, and pushes the ops it is told.
+ */
+class StandIn extends StandInServer<AgentSubscribeRequest, ModelOperationMessage, number> {
   readonly events: ModelEventMessage[] = [];
   readonly drains: AgentDrainRequest[] = [];
-  /** The open Subscribe stream of each replica. */
-  readonly streams = new Map<number, OpStream>();
-  cancelled = 0;
 
-  readonly server = new Server();
-  port = 0;
-
-  private constructor() {
+  constructor() {
+    super((req) => req.replicaIdx);
     const impl: AgentServiceServer = {
-      subscribe: (s: OpStream) => {
-        this.subscribes.push(s.request);
-        this.streams.set(s.request.replicaIdx, s);
-        s.on('cancelled', () => {
-          this.cancelled++;
-        });
-      },
+      subscribe: this.subscribe,
       agentEvent: (c, cb) => {
         this.events.push(c.request);
         cb(null, {});
@@ -68,22 +64,13 @@ class StandIn {
     this.server.addService(AgentServiceService, impl);
   }
 
-  static async start(port = 0): Promise<StandIn> {
-    const s = new StandIn();
-    s.port = await new Promise<number>((resolve, reject) => {
-      s.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => {
-        if (err) reject(err);
-        else resolve(p);
-      });
-    });
-    return s;
-  }
-
   /** Pushes an op to a replica's open stream. */
   send(replicaIdx: number, op: Partial<ModelOperationMessage>): void {
-    const s = this.streams.get(replicaIdx);
-    if (!s) throw new Error(`replica ${replicaIdx} has not subscribed`);
-    s.write({ operation: Operation.UNKNOWN_EVENT, autoscalingEnabled: false, ...op });
+    this.streamOf(replicaIdx, `replica ${replicaIdx}`).write({
+      operation: Operation.UNKNOWN_EVENT,
+      autoscalingEnabled: false,
+      ...op,
+    });
   }
 
   load(replicaIdx: number, mv: ModelVersion): void {
@@ -100,11 +87,6 @@ class StandIn {
       this.events.find((x) => `${x.modelName}:${x.modelVersion}` === model && x.event === e),
     );
   }
-
-  /** Drops every connection at once, as a crashed scheduler would. */
-  kill(): void {
-    this.server.forceShutdown();
-  }
 }
 
 /** A ModelVersion as the scheduler sends it in ops. */
@@ -114,33 +96,9 @@ function mv(name: string, o: { uri?: string; memoryBytes?: number; version?: num
   return { model: m, version: o.version ?? 1 };
 }
 
-interface Line {
-  level: 'info' | 'warn' | 'error';
-  obj: object;
-  msg: string;
-}
-function recorder() {
-  const lines: Line[] = [];
-  const at =
-    (level: Line['level']) =>
-    (obj: object, msg = '') => {
-      lines.push({ level, obj, msg });
-    };
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
-}
+const cleanups = cleanupsAfterEach();
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function standIn(port = 0): Promise<StandIn> {
-  const s = await StandIn.start(port);
-  cleanups.push(() => {
-    s.kill();
-  });
-  return s;
-}
+const standIn = (port = 0) => startStandIn(new StandIn(), cleanups, port);
 
 async function simAgent(
   s: StandIn,
@@ -163,9 +121,6 @@ async function simAgent(
   cleanups.push(() => a.stop());
   return Object.assign(a, { lines });
 }
-
-const subscribed = (s: StandIn, n: number) =>
-  waitFor(`${n} subscribe(s)`, () => s.subscribes.length >= n && s.streams.size > 0);
 
 describe('simulated agent against a stand-in AgentService', () => {
   it('subscribes each replica with its config and answers a LOAD with LOADED', async () => {
@@ -209,7 +164,7 @@ describe('simulated agent against a stand-in AgentService', () => {
   it('fails a load whose uri matches failUri, and one that does not fit in memory', async () => {
     const s = await standIn();
     const a = await simAgent(s, { failUri: /broken/g });
-    await subscribed(s, 1);
+    await s.subscribed(1);
     s.load(0, mv('bad', { uri: 'gs://broken/x' }));
     const failed = await s.event('bad:1', Event.LOAD_FAILED);
     assert.equal(failed.message, 'simulated load failure: uri gs://broken/x matches --fail-uri');
@@ -231,7 +186,7 @@ describe('simulated agent against a stand-in AgentService', () => {
   it('UNLOAD frees memory, and cancels a load still in progress (no LOADED for it)', async () => {
     const s = await standIn();
     const a = await simAgent(s, { loadMs: 60 });
-    await subscribed(s, 1);
+    await s.subscribed(1);
     s.load(0, mv('kept', { memoryBytes: 300 }));
     assert.equal((await s.event('kept:1', Event.LOADED)).availableMemoryBytes, 800);
 
@@ -255,7 +210,7 @@ describe('simulated agent against a stand-in AgentService', () => {
   it('ignores malformed ops (logged) and keeps working', async () => {
     const s = await standIn();
     const a = await simAgent(s);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     s.send(0, { operation: Operation.LOAD_MODEL });
     s.send(0, { operation: Operation.LOAD_MODEL, modelVersion: { version: 1 } });
     // -1 on the wire: a value the protocol does not define.
@@ -281,7 +236,7 @@ describe('simulated agent against a stand-in AgentService', () => {
   it('reconnects to a restarted scheduler and re-announces what it has loaded', async () => {
     const s = await standIn();
     const a = await simAgent(s);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     const m1 = mv('m1', { memoryBytes: 300, uri: 'gs://models/m1' });
     s.load(0, m1);
     await s.event('m1:1', Event.LOADED);
@@ -289,7 +244,7 @@ describe('simulated agent against a stand-in AgentService', () => {
     s.kill();
 
     const again = await standIn(port);
-    await subscribed(again, 1);
+    await again.subscribed(1);
     const req = again.subscribes[0];
     const onTheWire = ModelVersion.decode(ModelVersion.encode(m1).finish());
     assert.deepEqual(req?.loadedModels, [onTheWire], 'the whole definition is re-announced');
@@ -308,7 +263,7 @@ describe('simulated agent against a stand-in AgentService', () => {
   });
 
   it('keeps retrying while nothing listens, then connects', async () => {
-    const probe = await StandIn.start(0);
+    const probe = await new StandIn().listen(0);
     const port = probe.port;
     probe.kill();
     const { lines, logger } = recorder();
@@ -331,14 +286,14 @@ describe('simulated agent against a stand-in AgentService', () => {
     const delays = lines.map((l) => (l.obj as { retryInMs?: number }).retryInMs).filter(Boolean);
     assert.deepEqual(delays.slice(0, 2), [100, 200], 'back-off doubles from 100 ms');
     const s = await standIn(port);
-    await subscribed(s, 1);
+    await s.subscribed(1);
     assert.equal(s.subscribes[0]?.availableMemoryBytes, 1000);
   });
 
   it('stop() ends the stream and never reconnects', async () => {
     const s = await standIn();
     const a = await simAgent(s, { loadMs: 1000 });
-    await subscribed(s, 1);
+    await s.subscribed(1);
     s.load(0, mv('slow'));
     await a.stop();
     await waitFor('stream cancelled at the server', () => s.cancelled === 1);
