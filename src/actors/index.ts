@@ -5,8 +5,14 @@ import { replicaMachine } from './replica/replica.machine.js';
 import { serverReplicaMachine } from './server/server-replica.machine.js';
 import { serverMachine } from './server/server.machine.js';
 
-export { createSchedulerSystem } from './system.js';
-export type { DrainOutcome, SchedulerSystem, SchedulerSystemDeps, Timers } from './system.js';
+export { changedKeys, createSchedulerSystem } from './system.js';
+export type {
+  DrainOutcome,
+  PersistedResource,
+  SchedulerSystem,
+  SchedulerSystemDeps,
+  Timers,
+} from './system.js';
 export type {
   AgentGateway,
   AgentOp,

@@ -5,7 +5,13 @@ import type { ExperimentDefinition } from '../domain/experiment.js';
 import type { PipelineDefinition } from '../domain/pipeline.js';
 import type { AgentGateway, Changes, DataflowGateway, DataflowReport } from './gateways.js';
 import { createActor } from 'xstate';
+import type {
+  ExperimentRecord,
+  PipelineRecord,
+  PipelineSupervisor,
+} from './supervisor/pipelines.js';
 import { supervisorLogic, type SupervisorEvent } from './supervisor/supervisor.actor.js';
+import type { ModelRecord, ServerRecord, Supervisor } from './supervisor/supervisor.js';
 import type {
   AgentReport,
   ExperimentView,
@@ -35,8 +41,31 @@ export interface SchedulerSystemDeps {
   retryMaxMs?: number | undefined;
   /** Delay before a pipeline version that failed on its engines is offered again (default 1 min). */
   retryFailedPipelineMs?: number | undefined;
+  /** After a restart, how long restored replicas wait for their agents (default 10 s). */
+  reconnectGraceMs?: number | undefined;
+  /** Records to restore (from {@link SchedulerSystem.exportRecord}), applied before any command. */
+  restore?: readonly PersistedResource[] | undefined;
   /** Longest an AgentDrain waits for its models to be Available elsewhere (default 60 s). */
   drainTimeoutMs?: number | undefined;
+}
+
+/**
+ * One resource's persisted state: `key` is `model:<name>`, `server:<name>`, `pipeline:<name>` or
+ * `experiment:<name>`; `value` is plain JSON (actors as XState persisted snapshots).
+ */
+export interface PersistedResource {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/** The record keys a change touches (what a persistence subscriber rewrites). */
+export function changedKeys(changes: Changes): string[] {
+  return [
+    ...changes.models.map((n) => `model:${n}`),
+    ...changes.servers.map((n) => `server:${n}`),
+    ...changes.pipelines.map((p) => `pipeline:${p.name}`),
+    ...changes.experiments.map((n) => `experiment:${n}`),
+  ];
 }
 
 /** The outcome of a drain: `unmoved` lists the models not Available elsewhere when it returned. */
@@ -93,6 +122,10 @@ export interface SchedulerSystem {
    * @throws SchedulerError Internal when the pipeline, version or uid is unknown.
    */
   dataflowEvent(report: DataflowReport): void;
+  /** The current persisted state of a record key, or undefined when the resource is gone. */
+  exportRecord(key: string): unknown;
+  /** Every record key that currently has state (for a full write). */
+  recordKeys(): string[];
   /** Calls `listener` after every command that changed something; returns the unsubscribe. */
   subscribe(listener: (changes: Changes) => void): () => void;
   stop(): void;
@@ -110,11 +143,13 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
       retryBaseMs: deps.retryBaseMs ?? 1000,
       retryMaxMs: deps.retryMaxMs ?? 60_000,
       retryFailedMs: deps.retryFailedPipelineMs ?? 60_000,
+      reconnectGraceMs: deps.reconnectGraceMs ?? 10_000,
       maxFailedRetries: 10,
     },
   }).start();
   /** Reads go straight to the supervisor's state; only commands go through the mailbox. */
   const { placement: supervisor, pipelines } = actor.getSnapshot().context;
+  if (deps.restore && deps.restore.length > 0) restore(supervisor, pipelines, deps.restore);
   const same = (c: Changes) => c;
   const listeners = new Set<(c: Changes) => void>();
   let cancelTick: (() => void) | undefined;
@@ -248,6 +283,28 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     dataflowEvent: (report) => {
       send({ type: 'dataflow.event', report, reply: reply() }, same);
     },
+    exportRecord: (key) => {
+      const colon = key.indexOf(':');
+      const name = key.slice(colon + 1);
+      switch (key.slice(0, colon)) {
+        case 'model':
+          return supervisor.exportModel(name);
+        case 'server':
+          return supervisor.exportServer(name);
+        case 'pipeline':
+          return pipelines.exportPipeline(name);
+        case 'experiment':
+          return pipelines.exportExperiment(name);
+        default:
+          return undefined;
+      }
+    },
+    recordKeys: () => [
+      ...supervisor.listModels(false).map((m) => `model:${m.name}`),
+      ...supervisor.listServers().map((sv) => `server:${sv.name}`),
+      ...pipelines.listPipelines(false).map((p) => `pipeline:${p.name}`),
+      ...pipelines.listExperiments().map((e) => `experiment:${e.definition.name}`),
+    ],
     model: (name, all) => supervisor.model(name, all),
     listModels: (all) => supervisor.listModels(all),
     server: (name) => supervisor.server(name),
@@ -263,4 +320,19 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
       listeners.clear();
     },
   };
+}
+
+/**
+ * Restores records by kind: servers and models first, then pipelines and experiments (which follow
+ * the models). Unknown kinds are ignored; records are trusted (they were written by exportRecord).
+ */
+function restore(
+  supervisor: Supervisor,
+  pipelines: PipelineSupervisor,
+  records: readonly PersistedResource[],
+): void {
+  const of = <T>(kind: string) =>
+    records.filter((r) => r.key.startsWith(`${kind}:`)).map((r) => r.value as T);
+  supervisor.restore(of<ServerRecord>('server'), of<ModelRecord>('model'));
+  pipelines.restore(of<PipelineRecord>('pipeline'), of<ExperimentRecord>('experiment'));
 }

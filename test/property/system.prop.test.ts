@@ -407,6 +407,14 @@ function checkInvariants(w: World): void {
   }
 }
 
+/** A world restored from its records looks the same to every client and exports the same records. */
+function checkRestore(w: World): void {
+  const records = w.records();
+  const restored = new TestWorld({ restore: records, now: w.now });
+  assert.deepEqual(restored.views(), w.views(), 'restored views differ');
+  assert.deepEqual(restored.records(), records, 'restored records differ');
+}
+
 /** Answers every outstanding op until the agents are quiet. */
 function quiesce(w: World): void {
   for (let i = 0; i < 1000 && w.agents.ops.length > 0; i++)
@@ -432,8 +440,10 @@ export function runScenario(commands: readonly Command[]): void {
     step(w, c);
     checkInvariants(w);
   }
+  checkRestore(w);
   quiesce(w);
   checkInvariants(w);
+  checkRestore(w);
   for (const m of w.system.listModels(true)) {
     if (!m.deleted) continue;
     for (const v of m.versions) {

@@ -1,4 +1,8 @@
-import { createSchedulerSystem, type SchedulerSystem } from '../../src/actors/index.js';
+import {
+  createSchedulerSystem,
+  type PersistedResource,
+  type SchedulerSystem,
+} from '../../src/actors/index.js';
 import type { ModelDefinition } from '../../src/domain/model.js';
 import type { PipelineDefinition } from '../../src/domain/pipeline.js';
 import { RecordingAgents, RecordingEngines } from './recording-agents.js';
@@ -12,7 +16,16 @@ export class TestWorld {
   private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
   readonly system: SchedulerSystem;
 
-  constructor(opts: { drainTimeoutMs?: number; deletedTtlMs?: number } = {}) {
+  constructor(
+    opts: {
+      drainTimeoutMs?: number;
+      deletedTtlMs?: number;
+      reconnectGraceMs?: number;
+      restore?: PersistedResource[];
+      now?: number;
+    } = {},
+  ) {
+    if (opts.now !== undefined) this.now = opts.now;
     this.system = createSchedulerSystem({
       agents: this.agents,
       dataflow: this.engines,
@@ -161,6 +174,26 @@ export class TestWorld {
     const v = this.system.pipeline(name, false)?.versions[0];
     if (!v) throw new Error(`no pipeline ${name}`);
     return `${v.state}|${v.reason}|${v.modelsReady ? 'modelsReady' : 'modelsNotReady'}`;
+  }
+
+  /** Every record as a persistence subscriber would write it (JSON round trip included). */
+  records(): PersistedResource[] {
+    return this.system.recordKeys().map((key) => ({
+      key,
+      value: JSON.parse(JSON.stringify(this.system.exportRecord(key))) as unknown,
+    }));
+  }
+
+  /** Everything the status calls can see, for comparing a world with its restored copy. */
+  views(): unknown {
+    const all = {
+      models: this.system.listModels(true),
+      servers: this.system.listServers(),
+      pipelines: this.system.listPipelines(true),
+      experiments: this.system.listExperiments(),
+    };
+    // As clients see them: a field set to undefined and a missing one are the same on the wire.
+    return JSON.parse(JSON.stringify(all)) as unknown;
   }
 
   latest(name: string) {

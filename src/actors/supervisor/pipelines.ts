@@ -1,4 +1,4 @@
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type Snapshot } from 'xstate';
 import { failedPrecondition, internal } from '../../domain/errors.js';
 import { checkExperiment, type ExperimentDefinition } from '../../domain/experiment.js';
 import {
@@ -55,6 +55,8 @@ interface VersionEntry {
   definition: PipelineDefinition;
   readonly actor: Actor<typeof pipelineVersionMachine>;
   iteration: Iteration | undefined;
+  /** The timestamp of the last send to an engine (kept across restarts). */
+  lastTimestamp: number;
   retry: { attempts: number; dueAt: number };
 }
 
@@ -71,6 +73,30 @@ interface ExperimentEntry {
   readonly actor: Actor<typeof experimentMachine>;
   deleted: boolean;
   deletedAt: number;
+}
+
+/** The persisted form of a pipeline (record `pipeline:<name>`). */
+export interface PipelineRecord {
+  name: string;
+  deleted: boolean;
+  deletedAt: number;
+  versions: {
+    version: number;
+    uid: string;
+    definition: PipelineDefinition;
+    actor: unknown;
+    retry: { attempts: number; dueAt: number };
+    /** The timestamp of the last send, so new sends after a restart never reuse one. */
+    lastTimestamp: number;
+  }[];
+}
+
+/** The persisted form of an experiment (record `experiment:<name>`). */
+export interface ExperimentRecord {
+  definition: ExperimentDefinition;
+  deleted: boolean;
+  deletedAt: number;
+  actor: unknown;
 }
 
 const stateOf = (v: VersionEntry): PipelineState => pipelineStateOf(v.actor.getSnapshot());
@@ -316,7 +342,10 @@ export class PipelineSupervisor {
     for (const p of [...this.pipelines.values()]) {
       const latest = latestOf(p);
       if (p.deleted && latest && stateOf(latest) === 'terminated') {
-        if (now - p.deletedAt >= this.opts.deletedTtlMs) this.dropPipeline(p);
+        if (now - p.deletedAt >= this.opts.deletedTtlMs) {
+          this.dropPipeline(p);
+          this.changedPipelines.set(`${p.name}:0`, { name: p.name, version: 0 });
+        }
         continue;
       }
       if (latest && latest.retry.dueAt > 0 && latest.retry.dueAt <= now) {
@@ -332,6 +361,7 @@ export class PipelineSupervisor {
       if (e.deleted && now - e.deletedAt >= this.opts.deletedTtlMs) {
         e.actor.stop();
         this.experiments.delete(e.definition.name);
+        this.changedExperiments.add(e.definition.name);
       }
     }
     return this.finish();
@@ -351,6 +381,89 @@ export class PipelineSupervisor {
       if (e.deleted) due.push(e.deletedAt + this.opts.deletedTtlMs);
     }
     return due.length === 0 ? undefined : Math.min(...due);
+  }
+
+  // ───────────────────────────── persistence ─────────────────────────────
+
+  exportPipeline(name: string): PipelineRecord | undefined {
+    const p = this.pipelines.get(name);
+    if (!p) return undefined;
+    return {
+      name,
+      deleted: p.deleted,
+      deletedAt: p.deletedAt,
+      versions: p.versions.map((v) => ({
+        version: v.version,
+        uid: v.uid,
+        definition: v.definition,
+        actor: v.actor.getPersistedSnapshot(),
+        retry: { ...v.retry },
+        lastTimestamp: v.lastTimestamp,
+      })),
+    };
+  }
+
+  exportExperiment(name: string): ExperimentRecord | undefined {
+    const e = this.experiments.get(name);
+    if (!e) return undefined;
+    return {
+      definition: e.definition,
+      deleted: e.deleted,
+      deletedAt: e.deletedAt,
+      actor: e.actor.getPersistedSnapshot(),
+    };
+  }
+
+  /**
+   * Rebuilds pipelines and experiments from their records (before any command, after the models).
+   * No engine is connected yet: each version keeps its state until the first engine joins and is
+   * sent its create (or delete) again; experiments are re-evaluated against the restored models.
+   */
+  restore(pipelines: readonly PipelineRecord[], experiments: readonly ExperimentRecord[]): Changes {
+    for (const rec of pipelines) {
+      const p: PipelineEntry = {
+        name: rec.name,
+        deleted: rec.deleted,
+        deletedAt: rec.deletedAt,
+        versions: [],
+      };
+      for (const rv of rec.versions) {
+        const actor = createActor(pipelineVersionMachine, {
+          snapshot: rv.actor as Snapshot<unknown>,
+          input: { name: rec.name, version: rv.version, uid: rv.uid, at: 0, modelsReady: false },
+        }).start();
+        p.versions.push({
+          version: rv.version,
+          uid: rv.uid,
+          definition: rv.definition,
+          actor,
+          iteration: undefined,
+          lastTimestamp: rv.lastTimestamp,
+          retry: { ...rv.retry },
+        });
+        this.sendSeq = Math.max(this.sendSeq, rv.lastTimestamp);
+        for (const m of stepModels(rv.definition)) index(this.pipelinesByModel, m, rec.name);
+      }
+      this.pipelines.set(rec.name, p);
+    }
+    for (const rec of experiments) {
+      const actor = createActor(experimentMachine, {
+        snapshot: rec.actor as Snapshot<unknown>,
+        input: { name: rec.definition.name },
+      }).start();
+      this.experiments.set(rec.definition.name, {
+        definition: rec.definition,
+        actor,
+        deleted: rec.deleted,
+        deletedAt: rec.deletedAt,
+      });
+      for (const ref of referencesOf(rec.definition)) {
+        index(this.experimentsByRef, refKey(rec.definition.resourceType, ref), rec.definition.name);
+      }
+      this.staleExperiments.add(rec.definition.name);
+    }
+    // The models were restored too: modelsReady follows them.
+    return this.modelsChanged([...this.pipelinesByModel.keys()]);
   }
 
   // ───────────────────────────── views ─────────────────────────────
@@ -409,6 +522,7 @@ export class PipelineSupervisor {
       definition: def,
       actor,
       iteration: undefined,
+      lastTimestamp: 0,
       retry: { attempts: 0, dueAt: 0 },
     };
     p.versions.push(v);
@@ -437,6 +551,7 @@ export class PipelineSupervisor {
 
   private send(v: VersionEntry, kind: 'create' | 'delete', engines: string[], keepTopics = false) {
     const timestamp = ++this.sendSeq;
+    v.lastTimestamp = timestamp;
     for (const engine of engines) {
       this.opts.dataflow.send(engine, {
         op: kind,

@@ -1,4 +1,4 @@
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type Snapshot } from 'xstate';
 import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
   DEFAULT_DEPLOYMENT,
@@ -55,10 +55,34 @@ interface ModelEntry {
   retry: { attempts: number; dueAt: number };
 }
 
+/** The persisted form of a model (record `model:<name>`): plain JSON, actors as XState snapshots. */
+export interface ModelRecord {
+  name: string;
+  deleted: boolean;
+  deletedAt: number;
+  retry: { attempts: number; dueAt: number };
+  versions: {
+    version: number;
+    definition: ModelDefinition;
+    server: string;
+    actor: unknown;
+    replicas: [number, unknown][];
+  }[];
+}
+
+/** The persisted form of a server (record `server:<name>`), with its replicas as last seen. */
+export interface ServerRecord {
+  name: string;
+  actor: unknown;
+  replicas: [number, unknown][];
+}
+
 interface ServerReplicaEntry {
   readonly actor: Actor<typeof serverReplicaMachine>;
   /** Model replicas placed on this server replica (any version of any model). */
   readonly hosted: Set<ReplicaActor>;
+  /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
+  awaitingAgent: boolean;
 }
 
 interface ServerEntry {
@@ -71,10 +95,22 @@ export interface SupervisorOptions {
   now: () => number;
   /** How long deleted models stay listed (ms). */
   deletedTtlMs: number;
+  /** After a restart, how long restored replicas wait for their agents before their models move (ms). */
+  reconnectGraceMs: number;
   /** First back-off after an agent load failure (ms); doubles per attempt up to `retryMaxMs`. */
   retryBaseMs: number;
   retryMaxMs: number;
 }
+
+/** A placeholder config for restored replicas; their persisted snapshot carries the real one. */
+const EMPTY_CONFIG = {
+  inferenceSvc: '',
+  inferenceHttpPort: 0,
+  inferenceGrpcPort: 0,
+  memoryBytes: 0,
+  capabilities: [],
+  overCommitPercentage: 0,
+};
 
 const latestOf = (m: ModelEntry): VersionEntry | undefined => m.versions[m.versions.length - 1];
 
@@ -95,6 +131,8 @@ export class Supervisor {
   private scaling = new Map<string, number>();
   /** Models placed during the current command (not retried again by it). */
   private scheduled = new Set<string>();
+  /** Until when restored replicas wait for their agents (ms since epoch); 0 when none wait. */
+  private graceUntil = 0;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -183,9 +221,12 @@ export class Supervisor {
   /** An agent subscribed for one server replica, re-announcing what it has loaded. */
   replicaJoined(join: ReplicaJoin): Changes {
     const at = this.opts.now();
+    // A replica seen before (a restored one, or a stream that ended unnoticed) starts afresh: what
+    // its agent still holds comes back with the announcement below, without a reload.
+    if (this.servers.get(join.server)?.replicas.has(join.idx)) {
+      this.dropServerReplica(join.server, join.idx, true);
+    }
     const s = this.serverEntry(join.server, join.shared);
-    const previous = s.replicas.get(join.idx);
-    if (previous) this.dropServerReplica(join.server, join.idx);
     const actor = createActor(serverReplicaMachine, {
       input: {
         server: join.server,
@@ -195,7 +236,7 @@ export class Supervisor {
         at,
       },
     }).start();
-    const entry: ServerReplicaEntry = { actor, hosted: new Set() };
+    const entry: ServerReplicaEntry = { actor, hosted: new Set(), awaitingAgent: false };
     s.replicas.set(join.idx, entry);
     s.actor.send({ type: 'agent.replicaJoined', at, shared: join.shared });
     this.changedServers.add(join.server);
@@ -332,10 +373,22 @@ export class Supervisor {
    */
   tick(): { changes: Changes; nextDueAt: number | undefined } {
     const now = this.opts.now();
+    if (this.graceUntil > 0 && now >= this.graceUntil) {
+      this.graceUntil = 0;
+      // Agents that did not come back within the grace: their models are placed elsewhere.
+      for (const [name, s] of [...this.servers]) {
+        for (const [idx, rep] of [...s.replicas]) {
+          if (!rep.awaitingAgent) continue;
+          for (const model of this.dropServerReplica(name, idx)) this.schedule(model);
+          this.capacityChanged = true;
+        }
+      }
+    }
     for (const m of [...this.models.values()]) {
       if (m.deleted && !this.isActive(m) && now - m.deletedAt >= this.opts.deletedTtlMs) {
         this.forget(m);
         this.models.delete(m.name);
+        this.changedModels.add(m.name);
         continue;
       }
       if (m.retry.dueAt > 0 && m.retry.dueAt <= now) {
@@ -344,6 +397,92 @@ export class Supervisor {
       }
     }
     return { changes: this.finish(), nextDueAt: this.nextDueAt() };
+  }
+
+  // ───────────────────────────── persistence ─────────────────────────────
+
+  /** The model's persisted record, or undefined once it is gone. */
+  exportModel(name: string): ModelRecord | undefined {
+    const m = this.models.get(name);
+    if (!m) return undefined;
+    return {
+      name,
+      deleted: m.deleted,
+      deletedAt: m.deletedAt,
+      retry: { ...m.retry },
+      versions: m.versions.map((v) => ({
+        version: v.version,
+        definition: v.definition,
+        server: v.server,
+        actor: v.actor.getPersistedSnapshot(),
+        replicas: [...v.replicas].map(([idx, r]) => [idx, r.getPersistedSnapshot()]),
+      })),
+    };
+  }
+
+  /** The server's persisted record (expected config and replicas as last seen), or undefined. */
+  exportServer(name: string): ServerRecord | undefined {
+    const s = this.servers.get(name);
+    if (!s) return undefined;
+    return {
+      name,
+      actor: s.actor.getPersistedSnapshot(),
+      replicas: [...s.replicas].map(([idx, rep]) => [idx, rep.actor.getPersistedSnapshot()]),
+    };
+  }
+
+  /**
+   * Rebuilds servers and models from their records (before any command). Restored replicas wait
+   * `reconnectGraceMs` for their agents, which re-announce what they hold; the rest then move.
+   */
+  restore(servers: readonly ServerRecord[], models: readonly ModelRecord[]): void {
+    for (const rec of servers) {
+      const actor = createActor(serverMachine, {
+        snapshot: rec.actor as Snapshot<unknown>,
+        input: { name: rec.name, shared: true, at: 0 },
+      }).start();
+      const entry: ServerEntry = { actor, replicas: new Map() };
+      for (const [idx, snap] of rec.replicas) {
+        const rep = createActor(serverReplicaMachine, {
+          snapshot: snap as Snapshot<unknown>,
+          input: { server: rec.name, idx, config: EMPTY_CONFIG, availableMemoryBytes: 0, at: 0 },
+        }).start();
+        entry.replicas.set(idx, { actor: rep, hosted: new Set(), awaitingAgent: true });
+        this.graceUntil = this.opts.now() + this.opts.reconnectGraceMs;
+      }
+      this.servers.set(rec.name, entry);
+    }
+    for (const rec of models) {
+      const m: ModelEntry = {
+        name: rec.name,
+        deleted: rec.deleted,
+        deletedAt: rec.deletedAt,
+        versions: [],
+        retry: { ...rec.retry },
+      };
+      for (const rv of rec.versions) {
+        const v: VersionEntry = {
+          version: rv.version,
+          definition: rv.definition,
+          server: rv.server,
+          actor: createActor(modelVersionMachine, {
+            snapshot: rv.actor as Snapshot<unknown>,
+            input: { model: rec.name, version: rv.version },
+          }).start(),
+          replicas: new Map(),
+        };
+        for (const [idx, snap] of rv.replicas) {
+          const r = createActor(replicaMachine, {
+            snapshot: snap as Snapshot<unknown>,
+            input: { model: rec.name, version: rv.version, server: rv.server, idx },
+          }).start();
+          v.replicas.set(idx, r);
+          this.servers.get(rv.server)?.replicas.get(idx)?.hosted.add(r);
+        }
+        m.versions.push(v);
+      }
+      this.models.set(rec.name, m);
+    }
   }
 
   // ───────────────────────────── views ─────────────────────────────
@@ -581,16 +720,18 @@ export class Supervisor {
         name: ctx.name,
         shared: ctx.shared,
         expectedReplicas: ctx.expectedReplicas,
-        replicas: [...s.replicas.values()].map((rep) => {
-          const rc = rep.actor.getSnapshot().context;
-          return {
-            idx: rc.idx,
-            capabilities: rc.config.capabilities,
-            availableMemory: rc.availableMemoryBytes,
-            reservedMemory: this.reservedOn(rep),
-            draining: rep.actor.getSnapshot().hasTag('draining'),
-          };
-        }),
+        replicas: [...s.replicas.values()]
+          .filter((rep) => !rep.awaitingAgent)
+          .map((rep) => {
+            const rc = rep.actor.getSnapshot().context;
+            return {
+              idx: rc.idx,
+              capabilities: rc.config.capabilities,
+              availableMemory: rc.availableMemoryBytes,
+              reservedMemory: this.reservedOn(rep),
+              draining: rep.actor.getSnapshot().hasTag('draining'),
+            };
+          }),
       };
     });
   }
@@ -848,7 +989,7 @@ export class Supervisor {
    * Removes a server replica; its model replicas are dropped (latest versions of live models, to be
    * placed again) or marked Unloaded (retiring versions). @returns the models to place again.
    */
-  private dropServerReplica(server: string, idx: number): Set<string> {
+  private dropServerReplica(server: string, idx: number, rejoining = false): Set<string> {
     const at = this.opts.now();
     const s = this.servers.get(server);
     const rep = s?.replicas.get(idx);
@@ -871,7 +1012,7 @@ export class Supervisor {
     rep.actor.stop();
     s.replicas.delete(idx);
     s.actor.send({ type: 'agent.replicaLeft', at, remaining: s.replicas.size });
-    if (s.replicas.size === 0) {
+    if (s.replicas.size === 0 && !rejoining) {
       s.actor.stop();
       this.servers.delete(server);
     }
@@ -911,7 +1052,7 @@ export class Supervisor {
 
   /** When the next retry or purge is due (ms since epoch), or undefined. */
   nextDueAt(): number | undefined {
-    let next: number | undefined;
+    let next: number | undefined = this.graceUntil > 0 ? this.graceUntil : undefined;
     for (const m of this.models.values()) {
       const due = m.deleted
         ? this.isActive(m)
