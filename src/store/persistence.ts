@@ -1,0 +1,187 @@
+import type { PersistedResource, SchedulerSystem } from '../actors/index.js';
+import { changedKeys } from '../actors/index.js';
+import type { SnapshotStore, StoredRecord, WriteBatch } from './ports.js';
+
+/** The format of today's records; older ones are migrated on load (see `restoreRecords`). */
+export const SCHEMA_VERSION = 1;
+
+export interface PersistenceLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface PersistenceOptions {
+  log: PersistenceLog;
+  /** First delay after a failed write, doubling up to `retryMaxMs` (defaults 100 ms and 5 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** Counters for metrics and the benchmark. */
+export interface PersistenceStats {
+  batches: number;
+  records: number;
+  bytes: number;
+  failures: number;
+}
+
+/**
+ * Writes each changed resource's record to the store: changes are coalesced per key until the
+ * current write finishes (so a write costs O(changed resources)), one batch at a time, in order.
+ * A failed write is retried with back-off, always with the latest state; the scheduler keeps
+ * serving from memory meanwhile. `durable()` resolves once everything changed so far is written.
+ */
+export class Persistence {
+  private readonly dirty = new Set<string>();
+  private writing = false;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private failing = false;
+  private closed = false;
+  /** Changes seen so far (a counter), and how many of them are durable. */
+  private seen = 0;
+  private written = 0;
+  private waiters: { upTo: number; resolve: () => void }[] = [];
+  private readonly unsubscribe: () => void;
+  readonly stats: PersistenceStats = { batches: 0, records: 0, bytes: 0, failures: 0 };
+
+  constructor(
+    private readonly system: SchedulerSystem,
+    private readonly store: SnapshotStore,
+    private readonly opts: PersistenceOptions,
+  ) {
+    this.retryDelay = opts.retryBaseMs ?? 100;
+    this.unsubscribe = system.subscribe((changes) => {
+      this.mark(changedKeys(changes));
+    });
+  }
+
+  /** Writes every record the system has (after a restore, or to seed a new store). */
+  markAll(): void {
+    this.mark(this.system.recordKeys());
+  }
+
+  /** Keys waiting to be written. */
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /** False while writes fail (the latest state is retried until the store takes it). */
+  get healthy(): boolean {
+    return !this.failing;
+  }
+
+  /** Resolves once every change made before the call is in the store. */
+  durable(): Promise<void> {
+    if (this.written >= this.seen) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo: this.seen, resolve }));
+  }
+
+  /** Writes what is pending (waiting at most `graceMs`), stops listening and closes the store. */
+  async close(graceMs = 5000): Promise<void> {
+    this.unsubscribe();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.durable(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    await this.store.close();
+  }
+
+  private mark(keys: readonly string[]): void {
+    if (keys.length === 0 || this.closed) return;
+    for (const k of keys) this.dirty.add(k);
+    this.seen++;
+    this.schedule();
+  }
+
+  /** Runs a write at the end of this tick, unless one is running or waiting to retry. */
+  private schedule(): void {
+    if (this.writing || this.scheduled || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.writeNow();
+    });
+  }
+
+  private async writeNow(): Promise<void> {
+    if (this.closed || this.dirty.size === 0) return;
+    this.writing = true;
+    const upTo = this.seen;
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    const batch = this.batchOf(keys);
+    try {
+      await this.store.write(batch);
+      this.stats.batches++;
+      this.stats.records += keys.length;
+      if (this.failing) this.opts.log.info({ pending: this.dirty.size }, 'store writes resumed');
+      this.failing = false;
+      this.retryDelay = this.opts.retryBaseMs ?? 100;
+      this.written = upTo;
+      this.waiters = this.waiters.filter((w) => {
+        if (w.upTo > upTo) return true;
+        w.resolve();
+        return false;
+      });
+    } catch (e) {
+      this.stats.failures++;
+      for (const k of keys) this.dirty.add(k);
+      if (!this.failing) {
+        this.opts.log.warn(
+          { err: e instanceof Error ? e.message : String(e), pending: this.dirty.size },
+          'store write failed; serving from memory and retrying',
+        );
+      }
+      this.failing = true;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.writeNow();
+      }, this.retryDelay);
+      this.retryTimer.unref();
+      this.retryDelay = Math.min(this.retryDelay * 2, this.opts.retryMaxMs ?? 5000);
+    } finally {
+      this.writing = false;
+    }
+    if (this.dirty.size > 0) this.schedule();
+  }
+
+  /** The records of `keys` as they are now; gone resources become deletions. */
+  private batchOf(keys: readonly string[]): WriteBatch {
+    const put: StoredRecord[] = [];
+    const del: string[] = [];
+    for (const key of keys) {
+      const value = this.system.exportRecord(key);
+      if (value === undefined) {
+        del.push(key);
+        continue;
+      }
+      put.push({ key, schema: SCHEMA_VERSION, value });
+      this.stats.bytes += JSON.stringify(value).length;
+    }
+    return { put, del };
+  }
+}
+
+/**
+ * Reads every record for a restore, migrating older schemas to today's.
+ * @throws Error naming the key when a record has a schema this version cannot read.
+ */
+export async function restoreRecords(store: SnapshotStore): Promise<PersistedResource[]> {
+  const records = await store.load();
+  return records.map((r) => {
+    if (r.schema !== SCHEMA_VERSION) {
+      throw new Error(
+        `record ${r.key} has schema ${r.schema}; this scheduler reads schema ${SCHEMA_VERSION}`,
+      );
+    }
+    return { key: r.key, value: r.value };
+  });
+}
