@@ -49,7 +49,7 @@ describe('persistence', () => {
     await tick();
     assert.equal(store.batches.length, 1);
     assert.equal(store.batches[0]?.put.length, 50);
-    assert.ok(store.batches[0]?.put.every((r) => r.schema === SCHEMA_VERSION));
+    assert.ok(store.batches[0].put.every((r) => r.schema === SCHEMA_VERSION));
     store.settle();
     await tick();
     w.system.loadModel(def('m7', { replicas: 0, uri: 'gs://v2' }));
