@@ -15,6 +15,10 @@ import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/
 import { SchedulerService } from './gen/mlops/scheduler/scheduler.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { openFileStore } from './store/file/file-store.js';
+import { MemoryStore } from './store/memory/memory-store.js';
+import { Persistence, restoreRecords } from './store/persistence.js';
+import type { SnapshotStore } from './store/ports.js';
 
 export interface Ports {
   scheduler: number;
@@ -71,6 +75,12 @@ export function newXid(): string {
 
 /** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
+  const started = performance.now();
+  const store = await openStore(config);
+  const records = await restoreRecords(store).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   const agents = new AgentService({ log: log.child({ component: 'agent' }) });
   const engines = new ChainerService({ log: log.child({ component: 'dataflow' }) });
   const system = createSchedulerSystem({
@@ -80,13 +90,26 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     timers: config.timers ?? realTimers,
     deletedTtlMs: config.deletedTtlMs,
     drainTimeoutMs: config.drainTimeoutMs,
+    reconnectGraceMs: config.reconnectGraceMs,
+    restore: records,
   });
+  const persistence = new Persistence(system, store, { log: log.child({ component: 'store' }) });
+  if (records.length > 0) {
+    log.info(
+      { records: records.length, ms: Math.round(performance.now() - started) },
+      'state restored; waiting for agents to reconnect',
+    );
+  }
   agents.attach(system);
   engines.attach(system);
   const scheduler = createSchedulerService({
     system,
     log: log.child({ component: 'api' }),
     applicationVersion: config.version,
+    // An acknowledged change is durable, unless the store is failing: then the scheduler serves
+    // from memory (health says so) rather than stall every client.
+    durable: () =>
+      persistence.healthy ? withinMs(persistence.durable(), 5000) : Promise.resolve(),
   });
 
   const health = new HealthImplementation({
@@ -115,11 +138,21 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   dataflowServer.addService(ChainerServiceDefinition, engines.implementation());
   health.addToServer(dataflowServer);
 
-  const metrics = createMetrics(system);
+  const metrics = createMetrics(system, persistence);
   const http = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'SERVING' }));
+      res.end(
+        JSON.stringify({
+          status: 'SERVING',
+          store: {
+            kind: config.store.kind,
+            ...store.health(),
+            writing: persistence.healthy,
+            pendingRecords: persistence.pending,
+          },
+        }),
+      );
     } else if (req.url === '/metrics') {
       metrics.metrics().then(
         (text) => {
@@ -182,8 +215,34 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
             http.closeAllConnections();
           }),
         ]);
+        await persistence.close(graceMs);
       })()),
   };
+}
+
+/** Opens the store the configuration names. */
+async function openStore(config: Config): Promise<SnapshotStore> {
+  switch (config.store.kind) {
+    case 'memory':
+      return new MemoryStore();
+    case 'file':
+      return openFileStore(config.store.dir);
+    case 'redis':
+      throw new Error(`--store ${config.store.url}: the Redis store is not available yet`);
+  }
+}
+
+/** Resolves when `p` does or after `ms`, whichever is first. */
+function withinMs(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+  });
 }
 
 function grpcServer(): Server {

@@ -83,6 +83,17 @@ program
     DEFAULTS.httpPort,
   )
   .option('--store <store>', 'memory, file:DIR or redis://HOST:PORT[/DB]', DEFAULTS.store)
+  .option(
+    '--redis-prefix <prefix>',
+    'key prefix in Redis (several schedulers can share one)',
+    'mlsched',
+  )
+  .option(
+    '--reconnect-grace-seconds <s>',
+    'after a restart, how long restored replicas wait for their agents before their models move',
+    opt(wholeNumber('--reconnect-grace-seconds', 0)),
+    10,
+  )
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {
@@ -92,22 +103,18 @@ program
       dataflowPort: number;
       httpPort: number;
       store: string;
+      redisPrefix: string;
+      reconnectGraceSeconds: number;
       logLevel: string;
     }) => {
       const log = createLogger(o.logLevel);
-      const store = opt(parseStore)(o.store);
-      if (store.kind === 'redis') {
-        throw new InvalidArgumentError(
-          `--store: the Redis store is not available yet (issue 4); use memory or file:DIR`,
-        );
-      }
-      if (store.kind === 'file') {
-        log.warn(
-          { store: o.store },
-          'the file store is not durable yet (issue 4): state is kept in memory and lost on exit',
-        );
-      }
-      const config: Config = Object.freeze({ ...o, store, version: VERSION });
+      const { reconnectGraceSeconds, ...rest } = o;
+      const config: Config = Object.freeze({
+        ...rest,
+        store: opt(parseStore)(o.store),
+        reconnectGraceMs: reconnectGraceSeconds * 1000,
+        version: VERSION,
+      });
       const app = await startApp(config, log);
       process.stdout.write(`${JSON.stringify({ event: 'listening', ...app.ports })}\n`);
       log.info({ ports: app.ports, store: o.store, version: VERSION }, 'scheduler started');

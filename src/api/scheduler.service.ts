@@ -30,6 +30,11 @@ export interface SchedulerServiceDeps {
   log: ErrorLogger & { info(obj: object, msg?: string): void };
   applicationVersion: string;
   streamLimits?: StreamLimits;
+  /**
+   * Resolves once the changes made so far are durable (bounded by the caller); mutating calls
+   * answer only after it, so an acknowledged change survives a crash.
+   */
+  durable?: () => Promise<void>;
 }
 
 const P = '/seldon.mlops.scheduler.Scheduler/';
@@ -50,6 +55,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
 } {
   const { system, log } = deps;
   const limits = deps.streamLimits ?? DEFAULT_STREAM_LIMITS;
+  const durable = deps.durable ?? (() => Promise.resolve());
   const modelSubs = new Set<StatusSubscriber<ModelStatusResponse>>();
   const serverSubs = new Set<StatusSubscriber<ServerStatusResponse>>();
   const pipelineSubs = new Set<StatusSubscriber<PipelineStatusResponse>>();
@@ -105,17 +111,20 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
   }
 
   const implementation: SchedulerServer = {
-    serverNotify: unary(`${P}ServerNotify`, log, (req) => {
+    serverNotify: unary(`${P}ServerNotify`, log, async (req) => {
       system.serverNotify(serverNotifyFromProto(req));
+      await durable();
       return {};
     }),
-    loadModel: unary(`${P}LoadModel`, log, (req) => {
+    loadModel: unary(`${P}LoadModel`, log, async (req) => {
       system.loadModel(modelFromProto('model', req.model));
+      await durable();
       return {};
     }),
-    unloadModel: unary(`${P}UnloadModel`, log, (req) => {
+    unloadModel: unary(`${P}UnloadModel`, log, async (req) => {
       const name = checkModelName('model.name', req.model?.name);
       system.unloadModel(name, req.kubernetesMeta);
+      await durable();
       return {};
     }),
     modelStatus: serverStream(`${P}ModelStatus`, log, (req, call) => {
@@ -169,12 +178,14 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       call.on('cancelled', drop);
       call.on('close', drop);
     }),
-    loadPipeline: unary(`${P}LoadPipeline`, log, (req) => {
+    loadPipeline: unary(`${P}LoadPipeline`, log, async (req) => {
       system.loadPipeline(pipelineFromProto('pipeline', req.pipeline));
+      await durable();
       return {};
     }),
-    unloadPipeline: unary(`${P}UnloadPipeline`, log, (req) => {
+    unloadPipeline: unary(`${P}UnloadPipeline`, log, async (req) => {
       system.unloadPipeline(requireName('name', req.name));
+      await durable();
       return {};
     }),
     pipelineStatus: serverStream(`${P}PipelineStatus`, log, (req, call) => {
@@ -203,12 +214,14 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
           ),
       );
     }),
-    startExperiment: unary(`${P}StartExperiment`, log, (req) => {
+    startExperiment: unary(`${P}StartExperiment`, log, async (req) => {
       system.startExperiment(experimentFromProto('experiment', req.experiment));
+      await durable();
       return {};
     }),
-    stopExperiment: unary(`${P}StopExperiment`, log, (req) => {
+    stopExperiment: unary(`${P}StopExperiment`, log, async (req) => {
       system.stopExperiment(requireName('name', req.name));
+      await durable();
       return {};
     }),
     experimentStatus: serverStream(`${P}ExperimentStatus`, log, (req, call) => {

@@ -14,6 +14,10 @@ export interface Config {
   readonly logLevel: string;
   readonly version: string;
   readonly deletedTtlMs?: number;
+  /** After a restart, how long restored replicas wait for their agents (ms; default 10 s). */
+  readonly reconnectGraceMs?: number;
+  /** Key prefix in Redis, so several schedulers or tests can share one (default `mlsched`). */
+  readonly redisPrefix?: string;
   readonly drainTimeoutMs?: number;
   /** Tests inject a clock; production uses the real one. */
   readonly timers?: Timers;

@@ -1,10 +1,17 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SchedulerSystem } from '../actors/index.js';
 import { MODEL_STATES } from '../domain/model.js';
 import { PIPELINE_STATES } from '../domain/pipeline.js';
 
 /** Prometheus metrics, read from the system's views at scrape time. */
-export function createMetrics(system: SchedulerSystem): Registry {
+/** What the metrics read of the persistence subscriber. */
+export interface StoreStatus {
+  readonly healthy: boolean;
+  readonly pending: number;
+  readonly stats: { batches: number; records: number; bytes: number; failures: number };
+}
+
+export function createMetrics(system: SchedulerSystem, store: StoreStatus): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mlsched_process_' });
   new Gauge({
@@ -90,6 +97,42 @@ export function createMetrics(system: SchedulerSystem): Registry {
     registers: [registry],
     collect() {
       this.set(system.listEngines().length);
+    },
+  });
+  new Gauge({
+    name: 'mlsched_store_healthy',
+    help: '1 while store writes succeed; 0 while they fail and state is served from memory',
+    registers: [registry],
+    collect() {
+      this.set(store.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mlsched_store_pending_records',
+    help: 'Changed records not yet written to the store',
+    registers: [registry],
+    collect() {
+      this.set(store.pending);
+    },
+  });
+  new Counter({
+    name: 'mlsched_store_writes_total',
+    help: 'Store writes by outcome (one batch of changed records each)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'ok' }, store.stats.batches);
+      this.inc({ outcome: 'failed' }, store.stats.failures);
+    },
+  });
+  new Counter({
+    name: 'mlsched_store_records_written_total',
+    help: 'Records written to the store',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(store.stats.records);
     },
   });
   return registry;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { status as grpcStatus } from '@grpc/grpc-js';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { startApp, type App } from '../../src/app.js';
+import type { StoreSpec } from '../../src/config/config.js';
 import type { Timers } from '../../src/actors/index.js';
 import {
   SchedulerClient,
@@ -23,7 +24,14 @@ export interface Harness {
 
 /** Starts the real scheduler on free loopback ports with the memory store. */
 export async function startScheduler(
-  opts: { timers?: Timers; drainTimeoutMs?: number; deletedTtlMs?: number } = {},
+  opts: {
+    timers?: Timers;
+    drainTimeoutMs?: number;
+    deletedTtlMs?: number;
+    reconnectGraceMs?: number;
+    store?: StoreSpec;
+    redisPrefix?: string;
+  } = {},
 ): Promise<Harness> {
   const app = await startApp(
     {
