@@ -1,0 +1,250 @@
+/**
+ * Durable-state benchmark (issue 4): restart-to-serving with 10,000 models on 100 server replicas
+ * from the file store, and bytes written per model state change. Each figure comes with a baseline
+ * measured in the same run. (Redis figures join when the Redis store lands.)
+ *
+ *   npm run bench:restart -- [--models 10000] [--servers 10] [--replicas 10]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  createSchedulerSystem,
+  type AgentGateway,
+  type SchedulerSystem,
+} from '../src/actors/index.js';
+import { openFileStore } from '../src/store/file/file-store.js';
+import { Persistence, restoreRecords } from '../src/store/persistence.js';
+import type { SnapshotStore } from '../src/store/ports.js';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: '10000' },
+    servers: { type: 'string', default: '10' },
+    replicas: { type: 'string', default: '10' },
+  },
+});
+const MODELS = Number(values.models);
+const SERVERS = Number(values.servers);
+const REPLICAS = Number(values.replicas);
+const BIN = fileURLToPath(new URL('../bin/mlsched.js', import.meta.url));
+/** The benchmark's report goes to stdout. */
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const silent = { info: () => undefined, warn: () => undefined };
+
+/** Agents that take every op; `ackAll` answers them as loaded or unloaded. */
+class InstantAgents implements AgentGateway {
+  ops: { server: string; idx: number; model: string; version: number; load: boolean }[] = [];
+  isConnected(): boolean {
+    return true;
+  }
+  send(server: string, idx: number, op: Parameters<AgentGateway['send']>[2]): undefined {
+    const { name } = op.definition.meta;
+    this.ops.push({ server, idx, model: name, version: op.version, load: op.operation === 'load' });
+    return undefined;
+  }
+  ackAll(system: SchedulerSystem): void {
+    for (let ops = this.ops.splice(0); ops.length > 0; ops = this.ops.splice(0)) {
+      for (const o of ops) {
+        system.agentEvent({
+          server: o.server,
+          idx: o.idx,
+          model: o.model,
+          version: o.version,
+          event: o.load ? 'loaded' : 'unloaded',
+          message: '',
+          availableMemoryBytes: 1e12,
+        });
+      }
+    }
+  }
+}
+
+function world(): { system: SchedulerSystem; agents: InstantAgents } {
+  const agents = new InstantAgents();
+  const system = createSchedulerSystem({
+    agents,
+    dataflow: { send: () => undefined },
+    newUid: (() => {
+      let n = 0;
+      return () => `uid${String(++n).padStart(17, '0')}`;
+    })(),
+    timers: { now: () => Date.now(), after: () => () => undefined },
+  });
+  for (let s = 0; s < SERVERS; s++) {
+    for (let i = 0; i < REPLICAS; i++) {
+      system.replicaJoined({
+        server: `server-${s}`,
+        idx: i,
+        shared: true,
+        config: {
+          inferenceSvc: `server-${s}-${i}`,
+          inferenceHttpPort: 9000,
+          inferenceGrpcPort: 9500,
+          memoryBytes: 1e12,
+          capabilities: ['sklearn'],
+          overCommitPercentage: 10,
+        },
+        availableMemoryBytes: 1e12,
+        loaded: [],
+      });
+    }
+  }
+  return { system, agents };
+}
+
+const model = (name: string, uri = `gs://models/${name}`) => ({
+  meta: { name },
+  spec: { uri, requirements: ['sklearn'], parameters: [], memoryBytes: 1000 },
+  deployment: { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false },
+});
+
+/** Fills a store with MODELS Available models on SERVERS x REPLICAS replicas. */
+async function fill(store: SnapshotStore): Promise<number> {
+  const { system, agents } = world();
+  const p = new Persistence(system, store, { log: silent });
+  for (let i = 0; i < MODELS; i++) system.loadModel(model(`model-${i}`));
+  agents.ackAll(system);
+  await p.durable();
+  const records = system.recordKeys().length;
+  system.stop();
+  return records;
+}
+
+/** `mlsched serve` from start to its listening line, in ms. */
+async function startToServing(store: string, extra: string[] = []): Promise<number> {
+  const t0 = performance.now();
+  const p = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--store',
+      store,
+      '--scheduler-port',
+      '0',
+      '--agent-port',
+      '0',
+      '--dataflow-port',
+      '0',
+      '--http-port',
+      '0',
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await once(createInterface({ input: p.stdout }), 'line');
+  const ms = performance.now() - t0;
+  p.kill('SIGTERM');
+  await once(p, 'exit');
+  return ms;
+}
+
+/** In-process: load every record and rebuild the actors, in ms. */
+async function restoreInProcess(open: () => Promise<SnapshotStore>): Promise<number> {
+  const t0 = performance.now();
+  const store = await open();
+  const records = await restoreRecords(store);
+  const system = createSchedulerSystem({
+    agents: new InstantAgents(),
+    dataflow: { send: () => undefined },
+    newUid: () => 'x',
+    timers: { now: () => Date.now(), after: () => () => undefined },
+    restore: records,
+  });
+  const ms = performance.now() - t0;
+  if (system.listModels(false).length !== MODELS) throw new Error('restore lost models');
+  system.stop();
+  await store.close();
+  return ms;
+}
+
+const best = async (n: number, f: () => Promise<number>) => {
+  const runs: number[] = [];
+  for (let i = 0; i < n; i++) runs.push(await f());
+  return Math.min(...runs);
+};
+const row = (what: string, value: number, unit: string, baseline: number, baseName: string) => {
+  out(
+    `| ${what} | ${value.toFixed(1)} ${unit} | ${baseName}: ${baseline.toFixed(1)} ${unit} | ${(value / baseline).toFixed(2)}x |`,
+  );
+};
+
+async function main(): Promise<void> {
+  out(`${MODELS} models on ${SERVERS * REPLICAS} replicas\n`);
+  out('| figure | value | baseline (same run) | ratio |');
+  out('|---|---|---|---|');
+
+  const dir = mkdtempSync(join(tmpdir(), 'mlsched-bench-'));
+  try {
+    const fileStore = await openFileStore(dir);
+    await fill(fileStore);
+    await fileStore.close();
+    // Baseline: reading and parsing the same bytes as one JSON document.
+    const reader = await openFileStore(dir);
+    const bytes = JSON.stringify(await restoreRecords(reader));
+    await reader.close();
+    const raw = join(dir, 'records.json');
+    writeFileSync(raw, bytes);
+    const parse = await best(3, () => {
+      const t0 = performance.now();
+      JSON.parse(readFileSync(raw, 'utf8'));
+      return Promise.resolve(performance.now() - t0);
+    });
+    rmSync(raw);
+    row(
+      'restore in process, file store',
+      await best(3, () => restoreInProcess(() => openFileStore(dir))),
+      'ms',
+      parse,
+      'read + JSON.parse of the same records',
+    );
+    const empty = await best(3, () => startToServing('memory'));
+    row(
+      'process start to serving, file store',
+      await best(3, () => startToServing(`file:${dir}`)),
+      'ms',
+      empty,
+      'same with an empty memory store',
+    );
+
+    // Writes: bytes per model state change (a LoadModel with a new spec, then its agent's LOADED).
+    const store = await openFileStore(join(dir, 'writes'));
+    const { system, agents } = world();
+    const p = new Persistence(system, store, { log: silent });
+    for (let i = 0; i < 1000; i++) system.loadModel(model(`w-${i}`));
+    agents.ackAll(system);
+    await p.durable();
+    const bytes0 = p.stats.bytes;
+    const records0 = p.stats.records;
+    for (let i = 0; i < 1000; i++) {
+      system.loadModel(model(`w-${i}`, `gs://models/w-${i}/v2`));
+      await p.durable();
+    }
+    agents.ackAll(system);
+    await p.durable();
+    const recs = p.stats.records - records0;
+    row(
+      'bytes written per model state change',
+      (p.stats.bytes - bytes0) / recs,
+      'B',
+      JSON.stringify(model('w-0')).length,
+      'the model definition alone',
+    );
+    await p.close();
+    system.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
