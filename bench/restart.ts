@@ -1,9 +1,9 @@
 /**
  * Durable-state benchmark (issue 4): restart-to-serving with 10,000 models on 100 server replicas
- * from the file store, and bytes written per model state change. Each figure comes with a baseline
- * measured in the same run. (Redis figures join when the Redis store lands.)
+ * from the file store and from Redis, bytes written per model state change, and Redis round trips
+ * per 1,000 state changes. Each figure comes with a baseline measured in the same run.
  *
- *   npm run bench:restart -- [--models 10000] [--servers 10] [--replicas 10]
+ *   npm run bench:restart -- [--models 10000] [--servers 10] [--replicas 10] [--redis URL]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,12 +21,14 @@ import {
 import { openFileStore } from '../src/store/file/file-store.js';
 import { Persistence, restoreRecords } from '../src/store/persistence.js';
 import type { SnapshotStore } from '../src/store/ports.js';
+import { openRedisStore } from '../src/store/redis/redis-store.js';
 
 const { values } = parseArgs({
   options: {
     models: { type: 'string', default: '10000' },
     servers: { type: 'string', default: '10' },
     replicas: { type: 'string', default: '10' },
+    redis: { type: 'string', default: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' },
   },
 });
 const MODELS = Number(values.models);
@@ -217,6 +219,56 @@ async function main(): Promise<void> {
       'same with an empty memory store',
     );
 
+    const prefix = `bench-${process.pid}`;
+    try {
+      const redisStore = await openRedisStore({ url: values.redis, prefix });
+      await fill(redisStore);
+      await redisStore.close();
+      row(
+        'restore in process, Redis',
+        await best(3, () => restoreInProcess(() => openRedisStore({ url: values.redis, prefix }))),
+        'ms',
+        parse,
+        'read + JSON.parse of the same records',
+      );
+      row(
+        'process start to serving, Redis',
+        await best(3, () => startToServing(values.redis, ['--redis-prefix', prefix])),
+        'ms',
+        empty,
+        'same with an empty memory store',
+      );
+      // Round trips: 1,000 LoadModels with a new spec and their agents' LOADED (2,000 changes),
+      // one call at a time (each waits for durability, as gRPC clients do) and all at once.
+      for (const burst of [false, true]) {
+        const store = await openRedisStore({ url: values.redis, prefix: `${prefix}-w` });
+        const { system, agents } = world();
+        const p = new Persistence(system, store, { log: silent });
+        for (let i = 0; i < 1000; i++) system.loadModel(model(`w-${i}`));
+        agents.ackAll(system);
+        await p.durable();
+        const trips0 = store.roundTrips;
+        for (let i = 0; i < 1000; i++) {
+          system.loadModel(model(`w-${i}`, `gs://models/w-${i}/v${burst ? 3 : 2}`));
+          if (!burst) await p.durable();
+        }
+        agents.ackAll(system);
+        await p.durable();
+        row(
+          `Redis round trips per 1,000 state changes (${burst ? 'all at once' : 'one call at a time'})`,
+          ((store.roundTrips - trips0) / 2000) * 1000,
+          '',
+          1000,
+          'one per change',
+        );
+        await p.close();
+        system.stop();
+        await deleteRedisPrefix(`${prefix}-w`);
+      }
+    } finally {
+      await deleteRedisPrefix(prefix);
+    }
+
     // Writes: bytes per model state change (a LoadModel with a new spec, then its agent's LOADED).
     const store = await openFileStore(join(dir, 'writes'));
     const { system, agents } = world();
@@ -245,6 +297,19 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Removes the benchmark's keys (SCAN, not KEYS, so a shared Redis is not blocked). */
+async function deleteRedisPrefix(p: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(values.redis);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
 }
 
 await main();

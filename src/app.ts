@@ -76,7 +76,7 @@ export function newXid(): string {
 /** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const started = performance.now();
-  const store = await openStore(config);
+  const store = await openStore(config, log.child({ component: 'store' }));
   const records = await restoreRecords(store).catch(async (e: unknown) => {
     await store.close();
     throw e;
@@ -221,14 +221,21 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 }
 
 /** Opens the store the configuration names. */
-async function openStore(config: Config): Promise<SnapshotStore> {
+async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
   switch (config.store.kind) {
     case 'memory':
       return new MemoryStore();
     case 'file':
       return openFileStore(config.store.dir);
-    case 'redis':
-      throw new Error(`--store ${config.store.url}: the Redis store is not available yet`);
+    case 'redis': {
+      // Loaded only when used: the embedded stores need no Redis client.
+      const { openRedisStore } = await import('./store/redis/redis-store.js');
+      return openRedisStore({
+        url: config.store.url,
+        prefix: config.redisPrefix ?? 'mlsched',
+        logger: log,
+      });
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../support/harness.js';
 import { killAll, mlsched } from '../support/processes.js';
+import { deletePrefix, testRedis, uniquePrefix } from '../support/redis.js';
 import { seedClient } from '../support/seed-client.js';
 
 const SEEDS = Number(process.env['CRASH_SEEDS'] ?? 3);
@@ -254,6 +255,22 @@ describe('crash and restart', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    }
+  });
+
+  it(`Redis store: ${SEEDS} kills at random moments lose nothing acknowledged`, async () => {
+    const redis = await testRedis();
+    try {
+      for (let seed = 101; seed <= 100 + SEEDS; seed++) {
+        const prefix = uniquePrefix(`crash-${seed}`);
+        try {
+          await crashAndRestart(redis.url, seed, ['--redis-prefix', prefix]);
+        } finally {
+          await deletePrefix(redis.url, prefix);
+        }
+      }
+    } finally {
+      await redis.release();
     }
   });
 });

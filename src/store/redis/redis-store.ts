@@ -1,0 +1,452 @@
+/**
+ * The Redis {@link SnapshotStore} (`--store redis`): one string per record plus an index set under
+ * a key prefix (keys.ts), written with one MULTI/EXEC per batch and loaded with SMEMBERS + MGET.
+ *
+ * Durability is "acknowledged by Redis": `write` resolves once EXEC has succeeded. Whether that
+ * survives a crash of Redis itself depends on the server's own persistence (`appendonly yes`,
+ * `appendfsync`), which this store does not change.
+ *
+ * While Redis cannot be reached nothing queues: commands fail at once (or after `commandTimeoutMs`
+ * when the connection hangs), the client reconnects with a capped back-off, and `health()` says so
+ * until a command succeeds again.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { SnapshotStore, StoredRecord, StoreHealth, WriteBatch } from '../ports.js';
+import { checkKey, decodeRecord, encodeRecord } from './codec.js';
+import { RedisStoreError, fromRedisError, messageOf } from './errors.js';
+import { decodeKey, encodeKey, isWellFormed, keySpace, type KeySpace } from './keys.js';
+
+/** Where the store reports connectivity changes (a pino logger fits). */
+export interface RedisStoreLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+/** How to reach Redis and where to keep the records. */
+export interface RedisStoreOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...` (TLS). */
+  readonly url: string;
+  /** Key prefix of this store's keys (`<prefix>:keys`, `<prefix>:r:<key>`). Non-empty. */
+  readonly prefix: string;
+  /** Told once when Redis becomes unreachable and once when it is back. */
+  readonly logger?: RedisStoreLogger;
+  /** How long one command (or transaction) may wait for its reply. Default 2000 ms. */
+  readonly commandTimeoutMs?: number;
+  /** How long a connection attempt may take. Default 2000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect back-off: the first delay, doubled per attempt up to `reconnectMaxMs`. Default 100. */
+  readonly reconnectMinMs?: number;
+  /** Longest reconnect delay. Default 2000 ms. */
+  readonly reconnectMaxMs?: number;
+  /** How often Redis is PINGed while unreachable (to notice it is back). Default 1000 ms. */
+  readonly probeIntervalMs?: number;
+  /** Records per MGET in `load`. Default 1000. */
+  readonly loadChunkSize?: number;
+}
+
+/** MGETs sent together in one pipeline (one round trip) by `load`. */
+const MGETS_PER_PIPELINE = 50;
+
+const NO_LOGGER: RedisStoreLogger = { warn: () => undefined, info: () => undefined };
+
+/** Why the store is unhealthy: Redis unreachable (probed until back) or refusing writes. */
+interface Outage {
+  readonly kind: 'Unavailable' | 'Refused';
+  readonly detail: string;
+}
+
+/**
+ * Opens a store on the Redis at `options.url` and resolves once connected.
+ *
+ * @throws RedisStoreError `Invalid` for a URL that is not redis:// or rediss://, or an empty prefix;
+ *   `Unavailable` when Redis cannot be reached within `connectTimeoutMs` (plus one command timeout
+ *   for the handshake); `Refused` when it refuses the connection (wrong password, ...).
+ */
+export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  const where = redactUrl(options.url);
+  if (!/^rediss?:\/\//i.test(options.url)) {
+    throw new RedisStoreError('Invalid', `redis store: url ${where} is not redis:// or rediss://`);
+  }
+  if (options.prefix.length === 0 || !isWellFormed(options.prefix)) {
+    throw new RedisStoreError('Invalid', 'redis store: the key prefix must be a non-empty string');
+  }
+  const commandTimeout = options.commandTimeoutMs ?? 2_000;
+  const connectTimeout = options.connectTimeoutMs ?? 2_000;
+  const minDelay = options.reconnectMinMs ?? 100;
+  const maxDelay = options.reconnectMaxMs ?? 2_000;
+  const redisOptions = {
+    lazyConnect: true,
+    connectionName: 'mlsched-store',
+    // Fail fast instead of queueing while disconnected: the caller (persistence.ts) retries, and
+    // must learn at once that its batch is not durable.
+    enableOfflineQueue: false,
+    // Reject commands in flight when the connection drops (they may or may not have been applied)
+    // instead of resending them after the reconnect: every write settles promptly, and the caller,
+    // not ioredis, decides what to retry.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout,
+    connectTimeout,
+    retryStrategy: (attempt: number) =>
+      Math.min(minDelay * 2 ** Math.min(attempt - 1, 30), maxDelay),
+  } satisfies RedisOptions;
+  return RedisStore.connect(
+    new Redis(options.url, redisOptions),
+    {
+      where,
+      prefix: options.prefix,
+      logger: options.logger ?? NO_LOGGER,
+      probeIntervalMs: options.probeIntervalMs ?? 1_000,
+      loadChunkSize: Math.max(1, options.loadChunkSize ?? 1_000),
+    },
+    connectTimeout + commandTimeout,
+  );
+}
+
+/** What {@link RedisStore} needs besides its client (given by {@link openRedisStore}). */
+export interface StoreSettings {
+  readonly where: string;
+  readonly prefix: string;
+  readonly logger: RedisStoreLogger;
+  readonly probeIntervalMs: number;
+  readonly loadChunkSize: number;
+}
+
+/**
+ * A {@link SnapshotStore} on one ioredis connection. Create it with {@link openRedisStore}.
+ * Batches are applied in call order because each is one MULTI/EXEC written to the one connection
+ * as it is called, and nothing is ever resent.
+ */
+export class RedisStore implements SnapshotStore {
+  /** The Redis URL with its password redacted. */
+  readonly url: string;
+  /** The key prefix. */
+  readonly prefix: string;
+  private readonly keys: KeySpace;
+  private sent = 0;
+  private outage: Outage | undefined;
+  private lastError: string | undefined;
+  private closed = false;
+  /** False until the first connection succeeded: failures before that are `openFailure`'s. */
+  private opened = false;
+  private probing = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Connects `client` (created with `lazyConnect`) within `timeoutMs` and wraps it. The entry
+   * point is {@link openRedisStore}, which builds the client from the options.
+   * @throws RedisStoreError `Unavailable` or `Refused` (the client is then disconnected).
+   */
+  static async connect(
+    client: Redis,
+    settings: StoreSettings,
+    timeoutMs: number,
+  ): Promise<RedisStore> {
+    const store = new RedisStore(client, settings);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`no connection within ${timeoutMs} ms`));
+          }, timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      client.disconnect();
+      throw store.openFailure(e);
+    } finally {
+      clearTimeout(timer);
+    }
+    store.opened = true;
+    return store;
+  }
+
+  private constructor(
+    private readonly client: Redis,
+    private readonly settings: StoreSettings,
+  ) {
+    this.url = settings.where;
+    this.prefix = settings.prefix;
+    this.keys = keySpace(settings.prefix);
+    client.on('error', (e: unknown) => {
+      this.lastError = messageOf(e);
+      this.down('Unavailable', `redis unreachable: ${messageOf(e)}`, e);
+    });
+    client.on('close', () => {
+      this.down('Unavailable', `redis unreachable: connection closed${this.lastErrorSuffix()}`);
+    });
+    client.on('ready', () => {
+      this.lastError = undefined;
+      void this.probe();
+    });
+  }
+
+  /**
+   * Round trips to Redis so far: one per `write` (its MULTI/EXEC pipeline), one for the SMEMBERS
+   * of a `load` plus one per pipeline of up to 50 MGETs, and one per health PING while Redis is
+   * unreachable. Empty batches and refused (invalid, closed, offline) calls send nothing.
+   */
+  get roundTrips(): number {
+    return this.sent;
+  }
+
+  /**
+   * Every record, read with SMEMBERS of the index and then MGETs of 1000 keys (pipelined). Meant
+   * for start-up: it is not isolated from concurrent writers of the same prefix (each record read
+   * is the latest at the moment it is read).
+   *
+   * @throws RedisStoreError `Closed`, `Unavailable`, `Refused`, or `Corrupt` naming the record.
+   */
+  async load(): Promise<StoredRecord[]> {
+    this.ready('load');
+    try {
+      this.sent++;
+      const members = await this.client.smembers(this.keys.index);
+      const chunks: string[][] = [];
+      for (let i = 0; i < members.length; i += this.settings.loadChunkSize) {
+        chunks.push(members.slice(i, i + this.settings.loadChunkSize));
+      }
+      const records: StoredRecord[] = [];
+      let missing = 0;
+      for (let i = 0; i < chunks.length; i += MGETS_PER_PIPELINE) {
+        const group = chunks.slice(i, i + MGETS_PER_PIPELINE);
+        const pipeline = this.client.pipeline();
+        for (const chunk of group) pipeline.mget(chunk.map((m) => this.keys.record(m)));
+        this.sent++;
+        const replies = (await pipeline.exec()) ?? [];
+        group.forEach((chunk, c) => {
+          const values = mgetReply(replies[c]);
+          chunk.forEach((member, j) => {
+            const text = values[j];
+            if (text === null || text === undefined) missing++;
+            else records.push(decodeRecord(decodeKey(member), text));
+          });
+        });
+      }
+      if (missing > 0) {
+        this.settings.logger.warn(
+          { redis: this.url, prefix: this.prefix, missing },
+          'redis store: index members without a record were skipped (deleted meanwhile?)',
+        );
+      }
+      this.up('read');
+      return records;
+    } catch (e) {
+      throw this.failure(e, 'load', 'load');
+    }
+  }
+
+  /**
+   * Applies the batch as one MULTI/EXEC (MSET + SADD for puts, DEL + SREM for deletes) in one
+   * round trip, resolving once EXEC succeeded. Values are serialised when called.
+   *
+   * @throws RedisStoreError `Invalid` (nothing sent), `Closed`, `Unavailable` (not connected: at
+   *   once; no reply: after `commandTimeoutMs`; the batch may or may not be applied) or `Refused`
+   *   (Redis refused the transaction: nothing applied).
+   */
+  write(batch: WriteBatch): Promise<void> {
+    const pairs: string[] = [];
+    const added: string[] = [];
+    const recordKeys: string[] = [];
+    const removed: string[] = [];
+    if (this.closed) {
+      return Promise.reject(new RedisStoreError('Closed', `redis store ${this.url} is closed`));
+    }
+    try {
+      for (const record of batch.put) {
+        const text = encodeRecord(record);
+        const member = encodeKey(record.key);
+        pairs.push(this.keys.record(member), text);
+        added.push(member);
+      }
+      for (const key of batch.del) {
+        checkKey(key);
+        const member = encodeKey(key);
+        recordKeys.push(this.keys.record(member));
+        removed.push(member);
+      }
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (added.length === 0 && removed.length === 0) return Promise.resolve();
+    try {
+      this.ready('write');
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    const tx = this.client.multi();
+    if (added.length > 0) tx.mset(pairs).sadd(this.keys.index, added);
+    if (removed.length > 0) tx.del(recordKeys).srem(this.keys.index, removed);
+    this.sent++;
+    return tx
+      .exec()
+      .then((replies) => {
+        if (replies === null) throw new Error('transaction aborted');
+        for (const [error] of replies) if (error) throw error;
+        this.up('write');
+      })
+      .catch((e: unknown) => {
+        throw this.failure(e, 'write', `write of ${added.length + removed.length} changes`);
+      });
+  }
+
+  /** Ok while commands succeed; otherwise why not (`redis unreachable: ...`). */
+  health(): StoreHealth {
+    if (this.closed) return { ok: false, detail: `redis store ${this.url} is closed` };
+    if (this.outage) return { ok: false, detail: this.outage.detail };
+    return { ok: true, detail: `redis ${this.url} prefix '${this.prefix}': connected` };
+  }
+
+  /**
+   * Sends QUIT after the writes already sent (so they complete first) and closes the connection;
+   * disconnects at once when Redis is unreachable. Later `write`/`load` calls reject `Closed`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.client.status === 'ready') {
+      try {
+        await this.client.quit();
+        return;
+      } catch {
+        // Unreachable meanwhile: fall through to the hard disconnect.
+      }
+    }
+    this.client.disconnect();
+  }
+
+  /** The error of a failed first connection (the last connection error says more than ioredis's). */
+  private openFailure(e: unknown): RedisStoreError {
+    this.closed = true;
+    const reason = this.lastError ?? messageOf(e);
+    return /WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(reason)
+      ? new RedisStoreError('Refused', `redis ${this.url} refused the connection: ${reason}`, {
+          cause: e,
+        })
+      : new RedisStoreError('Unavailable', `redis unreachable (${this.url}): ${reason}`, {
+          cause: e,
+        });
+  }
+
+  // ── health ────────────────────────────────────────────────────────────────────────────────
+
+  /** @throws RedisStoreError `Closed`, or `Unavailable` while not connected (nothing is sent). */
+  private ready(what: string): void {
+    if (this.closed) {
+      throw new RedisStoreError('Closed', `redis store ${this.url} is closed`);
+    }
+    if (this.client.status !== 'ready') {
+      throw new RedisStoreError(
+        'Unavailable',
+        `redis unreachable (${this.url}): ${what} failed: not connected ` +
+          `(${this.client.status})${this.lastErrorSuffix()}`,
+      );
+    }
+  }
+
+  /** Classifies a failed command, and marks the store down when Redis is the problem. */
+  private failure(e: unknown, op: 'load' | 'write', what: string): RedisStoreError {
+    if (e instanceof RedisStoreError) return e;
+    const error = fromRedisError(e, what, this.url);
+    if (error.code === 'Unavailable') {
+      this.down('Unavailable', `redis unreachable: ${messageOf(e)}`, e);
+    } else if (op === 'write') {
+      this.down('Refused', `redis refused writes: ${messageOf(e)}`, e);
+    }
+    return error;
+  }
+
+  private lastErrorSuffix(): string {
+    return this.lastError === undefined ? '' : `: ${this.lastError}`;
+  }
+
+  /** Records an outage; logs only the transition from healthy. */
+  private down(kind: Outage['kind'], detail: string, err?: unknown): void {
+    if (this.closed || !this.opened) return;
+    const wasUp = this.outage === undefined;
+    // An unreachable Redis outranks one that refused a write: it is what must be probed for.
+    if (this.outage?.kind === 'Unavailable' && kind === 'Refused') return;
+    this.outage = { kind, detail };
+    if (wasUp) {
+      this.settings.logger.warn(
+        { redis: this.url, prefix: this.prefix, detail, ...(err === undefined ? {} : { err }) },
+        kind === 'Unavailable'
+          ? 'redis store: redis unreachable, writes fail until it is back'
+          : 'redis store: redis refuses writes',
+      );
+    }
+    if (kind === 'Unavailable') this.scheduleProbe();
+  }
+
+  /**
+   * Clears the outage after a successful command. A refusal (OOM, READONLY, ...) is only cleared
+   * by a successful write: reads and PINGs say nothing about it.
+   */
+  private up(source: 'read' | 'write' | 'probe'): void {
+    const outage = this.outage;
+    if (outage === undefined || this.closed) return;
+    if (outage.kind === 'Refused' && source !== 'write') return;
+    this.outage = undefined;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.settings.logger.info(
+      { redis: this.url, prefix: this.prefix, after: outage.detail },
+      outage.kind === 'Unavailable'
+        ? 'redis store: redis reachable again'
+        : 'redis store: redis accepts writes again',
+    );
+  }
+
+  private scheduleProbe(): void {
+    if (this.closed || this.probeTimer !== undefined || this.outage?.kind !== 'Unavailable') return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.probe();
+    }, this.settings.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** PINGs Redis while it is marked unreachable and connected (else waits for the next probe). */
+  private async probe(): Promise<void> {
+    if (this.closed || this.probing || this.outage?.kind !== 'Unavailable') return;
+    if (this.client.status !== 'ready') {
+      this.scheduleProbe();
+      return;
+    }
+    this.probing = true;
+    try {
+      this.sent++;
+      await this.client.ping();
+      this.up('probe');
+    } catch (e) {
+      this.down('Unavailable', `redis unreachable: ${messageOf(e)}`, e);
+    } finally {
+      this.probing = false;
+      this.scheduleProbe();
+    }
+  }
+}
+
+/** The values of one pipelined MGET reply. @throws its error, or when it is not an MGET reply. */
+function mgetReply(reply: [Error | null, unknown] | undefined): (string | null)[] {
+  if (reply === undefined) throw new Error('missing MGET reply');
+  const [error, values] = reply;
+  if (error) throw error;
+  if (!Array.isArray(values)) throw new Error('MGET replied with something else than an array');
+  return values as (string | null)[];
+}
+
+/** `url` with its password replaced by `***` (for messages and logs). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
