@@ -9,6 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { openFileStore } from '../../src/store/file/file-store.js';
 import type { WriteBatch } from '../../src/store/ports.js';
+import { rng } from './processes.js';
 
 /** Keys the batches cycle through. */
 export const CRASH_KEYS = 50;
@@ -19,18 +20,6 @@ export const CRASH_STORE_OPTIONS = { compactMinBytes: 64 * 1024, compactRatio: 1
 export interface CrashValue {
   readonly n: number;
   readonly payload: string;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789 é✓日🎉"\\\n';
