@@ -8,7 +8,7 @@ import { PIPELINE_STATES } from '../domain/pipeline.js';
 export interface StoreStatus {
   readonly healthy: boolean;
   readonly pending: number;
-  readonly stats: { batches: number; records: number; bytes: number; failures: number };
+  readonly stats: { batches: number; records: number; failures: number };
 }
 
 export function createMetrics(system: SchedulerSystem, store: StoreStatus): Registry {

@@ -21,7 +21,6 @@ export interface PersistenceOptions {
 export interface PersistenceStats {
   batches: number;
   records: number;
-  bytes: number;
   failures: number;
 }
 
@@ -44,7 +43,7 @@ export class Persistence {
   private written = 0;
   private waiters: { upTo: number; resolve: () => void }[] = [];
   private readonly unsubscribe: () => void;
-  readonly stats: PersistenceStats = { batches: 0, records: 0, bytes: 0, failures: 0 };
+  readonly stats: PersistenceStats = { batches: 0, records: 0, failures: 0 };
 
   constructor(
     private readonly system: SchedulerSystem,
@@ -55,11 +54,6 @@ export class Persistence {
     this.unsubscribe = system.subscribe((changes) => {
       this.mark(changedKeys(changes));
     });
-  }
-
-  /** Writes every record the system has (after a restore, or to seed a new store). */
-  markAll(): void {
-    this.mark(this.system.recordKeys());
   }
 
   /** Keys waiting to be written. */
@@ -164,7 +158,6 @@ export class Persistence {
         continue;
       }
       put.push({ key, schema: SCHEMA_VERSION, value });
-      this.stats.bytes += JSON.stringify(value).length;
     }
     return { put, del };
   }

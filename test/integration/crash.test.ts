@@ -11,10 +11,9 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../support/harness.js';
-import { freePort, killAll, mlsched, rng } from '../support/processes.js';
+import { freePort, killAll, mlsched, rng, serve } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis.js';
 import { seedClient } from '../support/seed-client.js';
 
@@ -32,32 +31,15 @@ interface Ports {
   http: number;
 }
 
-async function serve(store: string, ports: Ports, extra: string[]): Promise<ChildProcess> {
-  const p = mlsched(
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--store',
+/** The scheduler under test, restarted on the same ports and store. */
+async function start(store: string, ports: Ports, extra: string[]): Promise<ChildProcess> {
+  const { server } = await serve({
     store,
-    '--scheduler-port',
-    String(ports.scheduler),
-    '--agent-port',
-    String(ports.agent),
-    '--dataflow-port',
-    String(ports.dataflow),
-    '--http-port',
-    String(ports.http),
-    '--reconnect-grace-seconds',
-    '5',
-    '--log-level',
-    'warn',
-    ...extra,
-  );
-  if (!p.stdout) throw new Error('no stdout');
-  await once(createInterface({ input: p.stdout }), 'line');
-  return p;
+    ports,
+    args: ['--reconnect-grace-seconds', '5', '--log-level', 'warn', ...extra],
+  });
+  return server;
 }
-
 type Client = Record<string, (req: unknown, cb?: (e: Error | null, r: unknown) => void) => never>;
 interface Status {
   modelName: string;
@@ -110,7 +92,7 @@ async function crashAndRestart(store: string, seed: number, extra: string[] = []
     dataflow: await freePort(),
     http: await freePort(),
   };
-  let server = await serve(store, ports, extra);
+  let server = await start(store, ports, extra);
   const agent = mlsched(
     'agent',
     '--agent-port',
@@ -190,7 +172,7 @@ async function crashAndRestart(store: string, seed: number, extra: string[] = []
   await Promise.allSettled(workers);
 
   const restartAt = Date.now();
-  server = await serve(store, ports, extra);
+  server = await start(store, ports, extra);
   const serving = Date.now() - restartAt;
   const after = new Map((await statuses(client)).map((s) => [s.modelName, s]));
   for (const [name, e] of expect) {

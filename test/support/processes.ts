@@ -29,22 +29,29 @@ export interface Ports {
   http: number;
 }
 
-/** `mlsched serve` on free loopback ports with the memory store; resolves with its listening line. */
-export async function serve(): Promise<{ server: ChildProcess; ports: Ports }> {
+/**
+ * `mlsched serve` on loopback: the memory store and free ports unless given (a restart reuses the
+ * same ports and store); resolves with its listening line.
+ */
+export async function serve(
+  o: { store?: string; ports?: Omit<Ports, 'event'>; args?: readonly string[] } = {},
+): Promise<{ server: ChildProcess; ports: Ports }> {
+  const port = (p: number | undefined) => String(p ?? 0);
   const server = mlsched(
     'serve',
     '--host',
     '127.0.0.1',
     '--store',
-    'memory',
+    o.store ?? 'memory',
     '--scheduler-port',
-    '0',
+    port(o.ports?.scheduler),
     '--agent-port',
-    '0',
+    port(o.ports?.agent),
     '--dataflow-port',
-    '0',
+    port(o.ports?.dataflow),
     '--http-port',
-    '0',
+    port(o.ports?.http),
+    ...(o.args ?? []),
   );
   if (!server.stdout) throw new Error('no stdout');
   const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
