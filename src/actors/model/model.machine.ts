@@ -61,9 +61,11 @@ export const modelVersionMachine = setup({
       event.replicas !== undefined &&
       (event.summary.available === event.replicas ||
         (event.minReplicas > 0 && event.summary.available >= event.minReplicas)),
+    // Differs from Seldon, which takes one Available replica: a rolling update never reports a
+    // version Available below the minReplicas its user asked for.
     servingWhileOtherVersionAvailable: ({ event }) =>
       event.type === 'replicas.changed' &&
-      event.summary.available > 0 &&
+      event.summary.available >= Math.max(1, event.minReplicas) &&
       event.otherVersionAvailable,
   },
   actions: {
@@ -108,7 +110,8 @@ export const modelVersionMachine = setup({
           {
             guard: 'servingWhileOtherVersionAvailable',
             target: '.available',
-            description: 'Rolling update: a replica serves while an older version is available.',
+            description:
+              'Rolling update: max(1, minReplicas) replicas serve while an older version is available.',
             actions: { type: 'record', params: ({ event }) => counts(event, '') },
           },
           {

@@ -183,7 +183,6 @@ export const replicaMachine = setup({
           actions: stampAt,
         },
         'placement.loadRequested': toLoadRequested,
-        'placement.unloadRequested': '#modelReplica.unloadRequested',
       },
     },
     unloadRequested: {

@@ -2,6 +2,23 @@ import { assign, setup } from 'xstate';
 import { UNDECLARED_REPLICAS } from '../../domain/server.js';
 import type { ServerContext, ServerEvent } from './server.events.js';
 
+type Declared = Extract<ServerEvent, { type: 'operator.declared' }>;
+
+/** ServerNotify, in any state but removed: the declaration overwrites the server's. */
+const declare = {
+  description: 'ServerNotify: expected/min/max replicas and Kubernetes meta are overwritten.',
+  actions: {
+    type: 'declare',
+    params: ({ context, event }: { context: ServerContext; event: Declared }) => ({
+      ...event.declaration,
+      name: context.name,
+      // Seldon parity: `shared` is only taken from ServerNotify when the server is created.
+      shared: context.shared,
+      at: event.at,
+    }),
+  },
+} as const;
+
 /**
  * A model server: what the operator declared (ServerNotify) and whether any replica is connected.
  * Seldon parity: scheduler/pkg/store/memory.go ServerNotify, AddServerReplica, RemoveServerReplica.
@@ -31,25 +48,11 @@ export const serverMachine = setup({
     at: input.at,
   }),
   initial: 'declared',
-  on: {
-    'operator.declared': {
-      description: 'ServerNotify: expected/min/max replicas and Kubernetes meta are overwritten.',
-      actions: {
-        type: 'declare',
-        params: ({ context, event }) => ({
-          ...event.declaration,
-          name: context.name,
-          // Seldon parity: `shared` is only taken from ServerNotify when the server is created.
-          shared: context.shared,
-          at: event.at,
-        }),
-      },
-    },
-  },
   states: {
     declared: {
       description: 'Known (from ServerNotify) but no replica is connected.',
       on: {
+        'operator.declared': declare,
         'agent.replicaJoined': {
           target: 'serving',
           actions: {
@@ -62,6 +65,7 @@ export const serverMachine = setup({
     serving: {
       description: 'At least one replica is connected.',
       on: {
+        'operator.declared': declare,
         'agent.replicaJoined': {
           actions: {
             type: 'setShared',
