@@ -200,6 +200,8 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
             send({ type: 'clock.tick', reply: reply() }, same);
           });
   };
+  // Restored state may already have something due (the reconnect grace, TTLs, retries).
+  armTick();
 
   return {
     loadModel: (definition) => {

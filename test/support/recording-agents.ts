@@ -17,6 +17,7 @@ export class RecordingAgents implements AgentGateway {
   }
   send(server: string, idx: number, op: AgentOp): string | undefined {
     if (this.failSends) return 'stream closed';
+    if (!this.isConnected(server, idx)) return `no open stream to agent ${server}/${idx}`;
     this.ops.push({ server, idx, op });
     return undefined;
   }

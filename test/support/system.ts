@@ -23,9 +23,13 @@ export class TestWorld {
       reconnectGraceMs?: number;
       restore?: PersistedResource[];
       now?: number;
+      /** Uids start after this number (a restarted world must not reuse its predecessor's). */
+      uidBase?: number;
     } = {},
   ) {
     if (opts.now !== undefined) this.now = opts.now;
+    const { uidBase = 0, ...deps } = opts;
+    this.uids = uidBase;
     this.system = createSchedulerSystem({
       agents: this.agents,
       dataflow: this.engines,
@@ -40,7 +44,7 @@ export class TestWorld {
           };
         },
       },
-      ...opts,
+      ...deps,
     });
   }
 

@@ -34,6 +34,8 @@ export interface PipelineSupervisorOptions {
   retryFailedMs: number;
   /** Most retries of a failed version (Seldon: 10). */
   maxFailedRetries: number;
+  /** After a restart, how long restored pipelines wait for an engine before it counts as gone (ms). */
+  reconnectGraceMs: number;
 }
 
 export const NO_ENGINES = 'no dataflow engines available to handle pipeline';
@@ -142,6 +144,8 @@ export class PipelineSupervisor {
   /** `model:<name>` / `pipeline:<name>` → experiments referring to it (may hold stale names). */
   private readonly experimentsByRef = new Map<string, Set<string>>();
   private sendSeq = 0;
+  /** Until when restored pipelines wait for an engine (ms since epoch); 0 when none wait. */
+  private graceUntil = 0;
   private changedPipelines = new Map<string, { name: string; version: number }>();
   private changedExperiments = new Set<string>();
   /** Experiments to re-evaluate before the command returns. */
@@ -204,6 +208,7 @@ export class PipelineSupervisor {
 
   engineJoined(name: string): Changes {
     this.engines.add(name);
+    this.graceUntil = 0;
     this.rebalance();
     return this.finish();
   }
@@ -339,6 +344,11 @@ export class PipelineSupervisor {
   /** Retries failed versions whose delay passed and purges deleted resources past their TTL. */
   tick(): Changes {
     const now = this.opts.now();
+    if (this.graceUntil > 0 && now >= this.graceUntil) {
+      // No engine came back after the restart: what waited on one is treated as after engines left.
+      this.graceUntil = 0;
+      this.rebalance();
+    }
     for (const p of [...this.pipelines.values()]) {
       const latest = latestOf(p);
       if (p.deleted && latest && stateOf(latest) === 'terminated') {
@@ -369,7 +379,7 @@ export class PipelineSupervisor {
 
   /** When the next retry or purge is due (ms since epoch), or undefined. */
   nextDueAt(): number | undefined {
-    const due: number[] = [];
+    const due: number[] = this.graceUntil > 0 ? [this.graceUntil] : [];
     for (const p of this.pipelines.values()) {
       const latest = latestOf(p);
       if (!latest) continue;
@@ -445,6 +455,7 @@ export class PipelineSupervisor {
         for (const m of stepModels(rv.definition)) index(this.pipelinesByModel, m, rec.name);
       }
       this.pipelines.set(rec.name, p);
+      this.graceUntil = this.opts.now() + this.opts.reconnectGraceMs;
     }
     for (const rec of experiments) {
       const actor = createActor(experimentMachine, {
@@ -603,7 +614,7 @@ export class PipelineSupervisor {
   /** A newer version is ready: older running ones retire, keeping their topics. */
   private retireOthers(p: PipelineEntry, ready: VersionEntry): void {
     for (const v of p.versions) {
-      if (v === ready || isRetiring(stateOf(v))) continue;
+      if (v.version >= ready.version || isRetiring(stateOf(v))) continue;
       v.actor.send({
         type: 'pipeline.unload',
         at: this.opts.now(),

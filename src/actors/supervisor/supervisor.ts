@@ -83,6 +83,11 @@ interface ServerReplicaEntry {
   readonly hosted: Set<ReplicaActor>;
   /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
   awaitingAgent: boolean;
+  /**
+   * `model:version` copies its agent announced although the version now runs on another server (the
+   * agent came back after its models had moved): they are being unloaded, outside any version.
+   */
+  readonly staleCopies: Set<string>;
 }
 
 interface ServerEntry {
@@ -222,10 +227,12 @@ export class Supervisor {
   replicaJoined(join: ReplicaJoin): Changes {
     const at = this.opts.now();
     // A replica seen before (a restored one, or a stream that ended unnoticed) starts afresh: what
-    // its agent still holds comes back with the announcement below, without a reload.
-    if (this.servers.get(join.server)?.replicas.has(join.idx)) {
-      this.dropServerReplica(join.server, join.idx, true);
-    }
+    // its agent still holds comes back with the announcement below, without a reload. Retiring
+    // versions' replicas stay on it (marked Unloaded unless announced).
+    const previous = this.servers.get(join.server)?.replicas.get(join.idx);
+    const dropped = previous
+      ? this.dropServerReplica(join.server, join.idx, true)
+      : new Set<string>();
     const s = this.serverEntry(join.server, join.shared);
     const actor = createActor(serverReplicaMachine, {
       input: {
@@ -236,7 +243,12 @@ export class Supervisor {
         at,
       },
     }).start();
-    const entry: ServerReplicaEntry = { actor, hosted: new Set(), awaitingAgent: false };
+    const entry: ServerReplicaEntry = {
+      actor,
+      hosted: new Set(previous?.hosted),
+      awaitingAgent: false,
+      staleCopies: new Set(),
+    };
     s.replicas.set(join.idx, entry);
     s.actor.send({ type: 'agent.replicaJoined', at, shared: join.shared });
     this.changedServers.add(join.server);
@@ -246,17 +258,34 @@ export class Supervisor {
       const name = definition.meta.name;
       let m = this.models.get(name);
       if (!m) {
+        // A model known only from its agents (its record was lost): it is taken as announced.
         m = { name, deleted: false, deletedAt: 0, versions: [], retry: { attempts: 0, dueAt: 0 } };
         this.models.set(name, m);
+        this.addVersion(m, version, definition);
       }
-      let v: VersionEntry | undefined = m.versions.find((x) => x.version === version);
-      v ??= this.addVersion(m, version, definition);
+      const v = m.versions.find((x) => x.version === version);
+      // A copy of another incarnation of the model, or of a version now placed on another server
+      // (the agent came back late), is unloaded: a version lives on one server, as defined now.
+      if (
+        !v ||
+        diffDefinitions(v.definition, definition).spec ||
+        (v.server !== join.server && this.placedOnItsServer(v))
+      ) {
+        entry.staleCopies.add(`${name}:${version}`);
+        this.opts.agents.send(join.server, join.idx, {
+          operation: 'unload',
+          definition,
+          version,
+          autoscalingEnabled: false,
+        });
+        continue;
+      }
       if (v.server !== join.server) this.moveVersion(m, v, join.server);
       const r = this.replicaEntry(m, v, join.idx);
       this.sendReplica(m, v, r, { type: 'agent.announced', at });
       announced.add(name);
     }
-    for (const name of announced) this.schedule(name);
+    for (const name of new Set([...dropped, ...announced])) this.schedule(name);
     this.capacityChanged = true;
     return this.finish();
   }
@@ -319,6 +348,11 @@ export class Supervisor {
       availableMemoryBytes: report.availableMemoryBytes,
     });
     this.changedServers.add(report.server);
+    const copy = `${report.model}:${report.version}`;
+    if (report.event === 'unloaded' && rep.staleCopies.delete(copy)) {
+      this.capacityChanged = true;
+      return this.finish();
+    }
     const r = v.server === report.server ? v.replicas.get(report.idx) : undefined;
     const current: ReplicaState = r ? replicaStateOf(r.getSnapshot()) : 'unknown';
     const mismatch = (expected: ReplicaState, desired: ReplicaState) =>
@@ -447,7 +481,12 @@ export class Supervisor {
           snapshot: snap as Snapshot<unknown>,
           input: { server: rec.name, idx, config: EMPTY_CONFIG, availableMemoryBytes: 0, at: 0 },
         }).start();
-        entry.replicas.set(idx, { actor: rep, hosted: new Set(), awaitingAgent: true });
+        entry.replicas.set(idx, {
+          actor: rep,
+          hosted: new Set(),
+          awaitingAgent: true,
+          staleCopies: new Set(),
+        });
         this.graceUntil = this.opts.now() + this.opts.reconnectGraceMs;
       }
       this.servers.set(rec.name, entry);
@@ -585,6 +624,10 @@ export class Supervisor {
       this.changedModels.add(name);
       return;
     }
+    // After a restart, a version placed on replicas whose agents have not reconnected yet stays as
+    // it is until they return or the grace ends (both place it again).
+    const rep = this.servers.get(latest.server)?.replicas;
+    if ([...latest.replicas.keys()].some((idx) => rep?.get(idx)?.awaitingAgent)) return;
     const deployment = latest.definition.deployment;
     const replicas = deployment?.replicas ?? 0;
     const current: Record<number, ReplicaState> = {};
@@ -830,9 +873,17 @@ export class Supervisor {
         if (this.dirty.delete(v)) this.recompute(m, v);
       }
       // Retire old versions once the latest is Available (Seldon parity: cleaner/versions.go).
-      if (latest && !m.deleted && modelStateOf(latest.actor.getSnapshot()) === 'available') {
+      // Until then the last Available one keeps serving; unlike Seldon, versions between it and
+      // the latest, which never served, are unloaded at once: at most two versions hold replicas.
+      if (latest && !m.deleted) {
+        const serving =
+          modelStateOf(latest.actor.getSnapshot()) === 'available'
+            ? undefined
+            : m.versions.findLast(
+                (v) => v !== latest && modelStateOf(v.actor.getSnapshot()) === 'available',
+              );
         for (const v of m.versions) {
-          if (v === latest) continue;
+          if (v === latest || v === serving) continue;
           for (const r of v.replicas.values()) {
             const st = replicaStateOf(r.getSnapshot());
             if (!isUnloadingOrUnloaded(st) && st !== 'unloadFailed' && st !== 'loadFailed') {
@@ -947,6 +998,14 @@ export class Supervisor {
     this.changedModels.add(m.name);
   }
 
+  /** Some replica of the version on its own server holds the model or is about to. */
+  private placedOnItsServer(v: VersionEntry): boolean {
+    return [...v.replicas.values()].some((r) => {
+      const snap = r.getSnapshot();
+      return snap.context.holdsModel || snap.context.loadInFlight || !isInactive(snap.value);
+    });
+  }
+
   private resetServer(m: ModelEntry, v: VersionEntry): void {
     if (v.server === '') return;
     this.moveVersion(m, v, '');
@@ -959,8 +1018,9 @@ export class Supervisor {
         input: { model: m.name, version: v.version, server: v.server, idx },
       }).start();
       v.replicas.set(idx, r);
-      this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(r);
     }
+    // An entry kept from before its server replica left (Unloaded) is hosted again when it rejoins.
+    this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(r);
     return r;
   }
 
@@ -1011,12 +1071,14 @@ export class Supervisor {
     }
     rep.actor.stop();
     s.replicas.delete(idx);
+    this.changedServers.add(server);
+    // A replica that rejoins is replaced at once: its server never lost it.
+    if (rejoining) return affected;
     s.actor.send({ type: 'agent.replicaLeft', at, remaining: s.replicas.size });
-    if (s.replicas.size === 0 && !rejoining) {
+    if (s.replicas.size === 0) {
       s.actor.stop();
       this.servers.delete(server);
     }
-    this.changedServers.add(server);
     return affected;
   }
 

@@ -103,4 +103,17 @@ describe('restore from records', () => {
     w.join('s1', 0, { memory: 1000 });
     assert.ok(w.agents.take().includes('load new:1@s1/0'));
   });
+
+  it('while restored replicas wait, models on them are not moved when other agents return', () => {
+    // Issue 5: the first agent back retried every model short of replicas and moved them away.
+    const before = new TestWorld();
+    before.join('a', 0, { memory: 1000 });
+    before.system.loadModel(def('m', { replicas: 2, minReplicas: 1 }));
+    before.ackAll();
+    assert.equal(before.latest('m').state, 'available');
+    const w = new TestWorld({ restore: before.records(), now: before.now });
+    w.join('b', 0, { memory: 1000 });
+    assert.deepEqual(w.agents.take(), []);
+    assert.deepEqual(w.versions('m'), ['1:available']);
+  });
 });
