@@ -174,7 +174,11 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     const { outcome } = event.reply;
     if (!outcome)
       throw new Error(`supervisor command ${event.type} issued while another was running`);
-    if (!outcome.ok) throw outcome.error;
+    if (!outcome.ok) {
+      publish(outcome.changes);
+      armTick();
+      throw outcome.error;
+    }
     const result = outcome.value as T;
     publish(changesOf(result));
     armTick();

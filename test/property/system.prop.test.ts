@@ -717,4 +717,38 @@ describe('regressions found by the property', () => {
       answer(0, true),
     ]);
   });
+
+  it('an agent back within the grace does not leave a version with more replicas than wanted', async () => {
+    await runSteps([
+      load('m4', { ...one, memory: 200, xgboost: true }),
+      join('a', 0, 300),
+      answer(0, true),
+      join('a', 1, 300),
+      drain('a', 0),
+      answer(0, true),
+      restart(false),
+      join('a', 0, 300),
+    ]);
+  });
+
+  it('a refused agent report still stores the free memory it brought', async () => {
+    await runSteps([
+      load('m1', { ...one, memory: 100 }),
+      join('a', 0, 300),
+      drain('a', 0),
+      answer(0, true),
+      restart(false),
+    ]);
+  });
+
+  it('a retry that is no longer due is stored as such', async () => {
+    await runSteps([
+      join('a', 0, 300),
+      load('m1', one),
+      answer(0, false),
+      leave('a', 0),
+      tick(5000),
+      restart(false),
+    ]);
+  });
 });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { isSchedulerError } from '../../src/domain/errors.js';
 import { requiredMemory, type ModelDefinition } from '../../src/domain/model.js';
-import type { PersistedResource } from '../../src/actors/index.js';
+import { changedKeys, type PersistedResource } from '../../src/actors/index.js';
 import { TestWorld } from './system.js';
 
 /** Over-commit every simulated agent announces (percent). */
@@ -78,13 +78,27 @@ export class Cluster {
 
   private restarts = 0;
 
+  /**
+   * The store, as the persistence layer keeps it: each record rewritten when a change names its key
+   * (deleted when the resource is gone). A change the scheduler forgets to report shows at restart.
+   */
+  private readonly stored = new Map<string, unknown>();
+
   private newWorld(restore?: { records: PersistedResource[]; now: number }): TestWorld {
     const o = {
       drainTimeoutMs: this.opts.drainTimeoutMs,
       reconnectGraceMs: this.opts.reconnectGraceMs,
       uidBase: this.restarts * 1_000_000,
     };
-    return new TestWorld(restore ? { ...o, restore: restore.records, now: restore.now } : o);
+    const w = new TestWorld(restore ? { ...o, restore: restore.records, now: restore.now } : o);
+    w.system.subscribe((changes) => {
+      for (const key of changedKeys(changes)) {
+        const value = w.system.exportRecord(key);
+        if (value === undefined) this.stored.delete(key);
+        else this.stored.set(key, JSON.parse(JSON.stringify(value)));
+      }
+    });
+    return w;
   }
 
   get system() {
@@ -283,12 +297,14 @@ export class Cluster {
     old.agents.ops.length = 0;
     old.engines.ops.length = 0;
     old.system.stop();
-    const records = old.records();
+    const byKey = (a: PersistedResource, b: PersistedResource) => a.key.localeCompare(b.key);
+    const records = [...this.stored].map(([key, value]) => ({ key, value })).sort(byKey);
+    assert.deepEqual(records, old.records().sort(byKey), 'the store missed a change');
     this.restarts += 1;
     this.world = this.newWorld({ records, now: old.now });
     this.restartedAt = this.world.now;
     assert.deepEqual(this.world.views(), old.views(), 'restored views differ');
-    assert.deepEqual(this.world.records(), records, 'restored records differ');
+    assert.deepEqual(this.world.records().sort(byKey), records, 'restored records differ');
     if (!reconnect) {
       this.engines.clear();
       return;

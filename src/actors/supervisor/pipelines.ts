@@ -363,8 +363,8 @@ export class PipelineSupervisor {
         if (!p.deleted && stateOf(latest) === 'failed') {
           latest.retry.attempts++;
           this.sendCreate(latest, REBALANCE);
-          this.touch(p.name, latest);
         }
+        this.touch(p.name, latest);
       }
     }
     for (const e of [...this.experiments.values()]) {
@@ -674,6 +674,11 @@ export class PipelineSupervisor {
   }
 
   /** Re-evaluates stale experiments and returns what changed during the command. */
+  /** Settles and reports what changed so far (after a refused command that recorded facts first). */
+  flush(): Changes {
+    return this.finish();
+  }
+
   private finish(): Changes {
     for (const name of this.staleExperiments) {
       const e = this.experiments.get(name);

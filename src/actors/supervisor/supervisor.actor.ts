@@ -10,7 +10,7 @@ import type { AgentReport, ReplicaJoin } from './views.js';
 
 /** Where the supervisor leaves a command's outcome for the caller that sent it. */
 export interface Reply {
-  outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
+  outcome?: { ok: true; value: unknown } | { ok: false; error: unknown; changes: Changes };
 }
 
 /** Everything the supervisor is asked to do; each event carries its reply slot. */
@@ -97,6 +97,23 @@ function apply(core: Core, e: SupervisorEvent): Changes | { changes: Changes; mo
   }
 }
 
+const NO_CHANGES: Changes = {
+  models: [],
+  servers: [],
+  scaling: [],
+  pipelines: [],
+  experiments: [],
+};
+
+/** What a refused command changed before it was refused (an agent's free memory, say). */
+function flush(core: Core): Changes {
+  try {
+    return mergeChanges(followModels(core, core.placement.flush()), core.pipelines.flush());
+  } catch {
+    return NO_CHANGES;
+  }
+}
+
 /**
  * The supervisor actor: its mailbox takes one command at a time, so placement, pipelines and
  * experiments have a single writer. A failing command (bad input, a mismatched agent report) answers
@@ -109,7 +126,7 @@ export const supervisorLogic = fromTransition(
     try {
       event.reply.outcome = { ok: true, value: apply(core, event) };
     } catch (error) {
-      event.reply.outcome = { ok: false, error };
+      event.reply.outcome = { ok: false, error, changes: flush(core) };
     }
     return core;
   },

@@ -181,7 +181,10 @@ export class Supervisor {
         latest.definition = updated;
         if (diff.meta || diff.deployment) this.changedModels.add(name);
       }
-      existing.retry = { attempts: 0, dueAt: 0 };
+      if (existing.retry.attempts > 0 || existing.retry.dueAt > 0) {
+        existing.retry = { attempts: 0, dueAt: 0 };
+        this.changedModels.add(name);
+      }
     }
     this.schedule(name);
     return this.finish();
@@ -427,6 +430,7 @@ export class Supervisor {
       }
       if (m.retry.dueAt > 0 && m.retry.dueAt <= now) {
         m.retry.dueAt = 0;
+        this.changedModels.add(m.name);
         if (!m.deleted && this.latestState(m) === 'failed') this.schedule(m.name);
       }
     }
@@ -624,12 +628,22 @@ export class Supervisor {
       this.changedModels.add(name);
       return;
     }
-    // After a restart, a version placed on replicas whose agents have not reconnected yet stays as
-    // it is until they return or the grace ends (both place it again).
-    const rep = this.servers.get(latest.server)?.replicas;
-    if ([...latest.replicas.keys()].some((idx) => rep?.get(idx)?.awaitingAgent)) return;
     const deployment = latest.definition.deployment;
     const replicas = deployment?.replicas ?? 0;
+    // After a restart, a version placed on replicas whose agents have not reconnected yet stays as
+    // it is until they return or the grace ends (both place it again), unless it has too many.
+    const rep = this.servers.get(latest.server)?.replicas;
+    const placed = [...latest.replicas.values()].filter((r) => {
+      const st = replicaStateOf(r.getSnapshot());
+      return !isInactive(st) && !isUnloadingOrUnloaded(st);
+    });
+    if (
+      placed.length <= replicas &&
+      [...latest.replicas.keys()].some((idx) => rep?.get(idx)?.awaitingAgent)
+    ) {
+      this.recompute(m, latest);
+      return;
+    }
     const current: Record<number, ReplicaState> = {};
     for (const [idx, r] of latest.replicas) current[idx] = replicaStateOf(r.getSnapshot());
     const req: PlacementRequest = {
@@ -798,6 +812,11 @@ export class Supervisor {
    * Drives every changed model to a fixed point (routing, agent ops, state derivation, retirement of
    * old versions), retries waiting models when capacity changed, and reports what changed.
    */
+  /** Settles and reports what changed so far (after a refused command that recorded facts first). */
+  flush(): Changes {
+    return this.finish();
+  }
+
   private finish(): Changes {
     const seen = new Set<string>();
     let guard = 0;
