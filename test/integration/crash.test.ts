@@ -161,9 +161,13 @@ async function crashAndRestart(store: string, seed: number, extra: string[] = []
   };
   const workers = Array.from({ length: 8 }, storm);
   await new Promise((r) => setTimeout(r, 150 + random() * 350));
+  // Only versions that are durable must never go back: those of models with no write in flight
+  // (a write answers once durable; one in flight may show a version a crash then loses).
+  const busyBefore = new Set(busy);
   for (const s of await statuses(client)) {
     // A deleted model may be re-created, from version 1 again.
-    if (!s.deleted) seenVersion.set(s.modelName, s.versions[0]?.version ?? 0);
+    if (s.deleted || busyBefore.has(s.modelName) || busy.has(s.modelName)) continue;
+    seenVersion.set(s.modelName, s.versions[0]?.version ?? 0);
   }
   await new Promise((r) => setTimeout(r, random() * 100));
   killedAt = Date.now();
