@@ -1,0 +1,154 @@
+/**
+ * `npm run bench` (issue 6): how far the scheduler scales and how close it runs to its limits.
+ * Runs the sections below, prints one table where every figure stands next to a baseline measured
+ * in the same run and their ratio, and writes the run, with the machine's description, to
+ * bench/results/<timestamp>.json.
+ *
+ *   placement  bench/placement.ts      models x replicas in process: wall, CPU and heap per model
+ *   api        bench/api.ts            LoadModel / ModelStatus calls per second over gRPC
+ *   fanout     bench/fanout.ts         10k models over gRPC to all Available; status stream fan-out
+ *   restart    bench/restart-section.ts  process start to serving with 10k models, per store
+ *   memory     bench/memory.ts         heap and RSS at 10k and 100k models
+ *
+ * Flags:
+ *   --only placement,api,...   run only these sections (default: all)
+ *   --quick                    small sizes, for a smoke run (under 2 minutes)
+ *   --models 1000,10000,100000 placement sizes          --replicas 10,100,1000 placement fleets
+ *   --budget-s 120             skip a placement size whose estimated time (the growth between
+ *                              the two previous sizes carried on) exceeds this; 0 = no limit
+ *   --max-work N               skip placement sizes with models x replicas above N
+ *   --seconds 3                API: seconds per measurement   --in-flight 1,16,128
+ *   --fanout-models 10000      --subscribers 1,100
+ *   --restart-models 10000     --memory-models 10000,100000
+ */
+import { parseArgs } from 'node:util';
+import { apiSection } from './api.js';
+import { fanoutSection } from './fanout.js';
+import {
+  killChildren,
+  machine,
+  out,
+  printTable,
+  progress,
+  ratio,
+  writeResults,
+  type Row,
+} from './lib.js';
+import { memorySection } from './memory.js';
+import { placementSection } from './placement.js';
+import { restartSection } from './restart-section.js';
+
+const SECTIONS = ['placement', 'api', 'fanout', 'restart', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    models: { type: 'string' },
+    replicas: { type: 'string' },
+    'budget-s': { type: 'string' },
+    'max-work': { type: 'string' },
+    seconds: { type: 'string' },
+    'in-flight': { type: 'string' },
+    'fanout-models': { type: 'string' },
+    subscribers: { type: 'string' },
+    'restart-models': { type: 'string' },
+    'memory-models': { type: 'string' },
+  },
+});
+
+const quick = values.quick;
+const list = (flag: string | undefined, full: string, small: string): number[] =>
+  (flag ?? (quick ? small : full)).split(',').map((v) => {
+    const n = Number(v);
+    if (Number.isNaN(n) || n < 0) throw new Error(`not a number: ${v}`);
+    return n;
+  });
+const one = (flag: string | undefined, full: number, small: number): number =>
+  list(flag, String(full), String(small))[0] ?? full;
+
+const only = (values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim());
+const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+if (unknown.length > 0) {
+  throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; use ${SECTIONS.join(',')}`);
+}
+
+const options = {
+  placement: {
+    models: list(values.models, '1000,10000,100000', '1000,3000'),
+    replicas: list(values.replicas, '10,100,1000', '10,100'),
+    budgetMs: (one(values['budget-s'], 120, 30) || Infinity) * 1000,
+    maxWork: one(values['max-work'], Infinity, Infinity),
+  },
+  api: {
+    seconds: one(values.seconds, 3, 1),
+    inFlight: list(values['in-flight'], '1,16,128', '1,16,128'),
+    replicas: 100,
+  },
+  fanout: {
+    models: one(values['fanout-models'], 10_000, 1000),
+    subscribers: list(values.subscribers, '1,100', '1,10'),
+    replicas: 100,
+    inFlight: 16,
+  },
+  restart: { models: one(values['restart-models'], 10_000, 1000) },
+  memory: { models: list(values['memory-models'], '10000,100000', '1000,10000') },
+};
+
+const run: Record<Section, () => Promise<Row[]>> = {
+  placement: () => placementSection(options.placement),
+  api: () => apiSection(options.api),
+  fanout: () => fanoutSection(options.fanout),
+  restart: () => restartSection(options.restart),
+  memory: () => memorySection(options.memory),
+};
+
+const startedAt = new Date().toISOString();
+// Described before the run: the commit and the load are those the figures were measured with.
+const description = machine();
+const rows: Row[] = [];
+const timings: Record<string, number> = {};
+try {
+  for (const section of SECTIONS) {
+    if (!only.includes(section)) continue;
+    progress(`section ${section}`);
+    const t0 = performance.now();
+    try {
+      rows.push(...(await run[section]()));
+    } catch (e) {
+      // One failing section does not lose the others' figures.
+      const message = e instanceof Error ? e.message : String(e);
+      progress(`section ${section} failed: ${message}`);
+      rows.push({
+        section,
+        figure: `FAILED: ${message.slice(0, 160)}`,
+        value: Number.NaN,
+        unit: '',
+        baseline: Number.NaN,
+        baselineName: '-',
+      });
+    }
+    timings[section] = Math.round((performance.now() - t0) / 1000);
+  }
+} finally {
+  killChildren();
+}
+
+out('');
+out(
+  `mlsched bench, ${startedAt}: ${String(description['cpuCount'])} x ${String(description['cpuModel'])}, ${Math.round(Number(description['totalMemoryBytes']) / 2 ** 30)} GiB, node ${process.version}, commit ${String(description['gitCommit']).slice(0, 10)}${description['gitDirty'] ? ' (dirty)' : ''}${quick ? ', --quick' : ''}`,
+);
+out(`seconds per section: ${JSON.stringify(timings)}`);
+out('');
+printTable(rows);
+const file = writeResults({
+  startedAt,
+  machine: description,
+  flags: values,
+  options,
+  secondsPerSection: timings,
+  rows: rows.map((r) => ({ ...r, ratio: ratio(r) })),
+});
+out('');
+out(`results written to ${file}`);
