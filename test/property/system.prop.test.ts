@@ -443,6 +443,7 @@ function checkAll(m: Model, c: Cluster): void {
   checkAgents(c);
   checkModels(c);
   checkPipelinesAndExperiments(c);
+  assert.deepEqual(c.system.audit(), [], 'indexes kept for speed agree with what they index');
 }
 
 /**

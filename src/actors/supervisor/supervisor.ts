@@ -22,6 +22,8 @@ import { replicaMachine } from '../replica/replica.machine.js';
 import type { ReplicaEvent } from '../replica/replica.events.js';
 import { serverMachine } from '../server/server.machine.js';
 import { serverReplicaMachine } from '../server/server-replica.machine.js';
+import { DueTimes } from './due-times.js';
+import { HostedReplicas } from './hosted.js';
 import {
   modelStateOf,
   replicaStateOf,
@@ -80,7 +82,7 @@ export interface ServerRecord {
 interface ServerReplicaEntry {
   readonly actor: Actor<typeof serverReplicaMachine>;
   /** Model replicas placed on this server replica (any version of any model). */
-  readonly hosted: Set<ReplicaActor>;
+  readonly hosted: HostedReplicas;
   /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
   awaitingAgent: boolean;
   /**
@@ -138,6 +140,8 @@ export class Supervisor {
   private scheduled = new Set<string>();
   /** Until when restored replicas wait for their agents (ms since epoch); 0 when none wait. */
   private graceUntil = 0;
+  /** When each model's retry or purge is due, kept up to date for every changed model. */
+  private readonly dues = new DueTimes<string>();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -248,7 +252,7 @@ export class Supervisor {
     }).start();
     const entry: ServerReplicaEntry = {
       actor,
-      hosted: new Set(previous?.hosted),
+      hosted: new HostedReplicas(previous?.hosted),
       awaitingAgent: false,
       staleCopies: new Set(),
     };
@@ -487,7 +491,7 @@ export class Supervisor {
         }).start();
         entry.replicas.set(idx, {
           actor: rep,
-          hosted: new Set(),
+          hosted: new HostedReplicas(),
           awaitingAgent: true,
           staleCopies: new Set(),
         });
@@ -525,6 +529,7 @@ export class Supervisor {
         m.versions.push(v);
       }
       this.models.set(rec.name, m);
+      this.dues.set(rec.name, this.dueOf(rec.name));
     }
   }
 
@@ -740,13 +745,7 @@ export class Supervisor {
     const ctx = s?.actor.getSnapshot().context;
     if (!s || !ctx || ctx.expectedReplicas <= 1) return;
     let empty = 0;
-    for (const rep of s.replicas.values()) {
-      const busy = [...rep.hosted].some((r) => {
-        const snap = r.getSnapshot();
-        return snap.context.holdsModel || reservesMemory(replicaStateOf(snap));
-      });
-      if (!busy) empty++;
-    }
+    for (const rep of s.replicas.values()) if (!rep.hosted.isBusy()) empty++;
     const target = Math.max(1, ctx.minReplicas, ctx.expectedReplicas - empty);
     if (empty > 0 && target < ctx.expectedReplicas) this.scaling.set(server, target);
   }
@@ -796,10 +795,8 @@ export class Supervisor {
   /** Memory promised to loads not yet reported: derived, so it can never leak. */
   private reservedOn(rep: ServerReplicaEntry): number {
     let sum = 0;
-    for (const r of rep.hosted) {
-      const snap = r.getSnapshot();
-      if (!reservesMemory(replicaStateOf(snap)) && !snap.context.loadInFlight) continue;
-      const { model, version } = snap.context;
+    for (const r of rep.hosted.inFlight()) {
+      const { model, version } = r.getSnapshot().context;
       const v = this.models.get(model)?.versions.find((x) => x.version === version);
       if (v) sum += requiredMemory(v.definition.spec);
     }
@@ -835,6 +832,7 @@ export class Supervisor {
         if (m) this.settleModel(m, seen);
       }
     }
+    for (const name of this.changedModels) this.dues.set(name, this.dueOf(name));
     const changes: Changes = {
       models: [...this.changedModels],
       servers: [...this.changedServers],
@@ -982,6 +980,7 @@ export class Supervisor {
     if (!before.can(event)) return false;
     r.send(event);
     const after = r.getSnapshot();
+    this.servers.get(after.context.server)?.replicas.get(after.context.idx)?.hosted.update(r);
     if (after.value === before.value) return false;
     this.changedModels.add(m.name);
     this.changedServers.add(after.context.server);
@@ -1133,18 +1132,52 @@ export class Supervisor {
 
   /** When the next retry or purge is due (ms since epoch), or undefined. */
   nextDueAt(): number | undefined {
-    let next: number | undefined = this.graceUntil > 0 ? this.graceUntil : undefined;
-    for (const m of this.models.values()) {
-      const due = m.deleted
-        ? this.isActive(m)
-          ? undefined
-          : m.deletedAt + this.opts.deletedTtlMs
-        : m.retry.dueAt > 0
-          ? m.retry.dueAt
-          : undefined;
-      if (due !== undefined && (next === undefined || due < next)) next = due;
+    const next = this.dues.next();
+    if (this.graceUntil <= 0) return next;
+    return next === undefined ? this.graceUntil : Math.min(next, this.graceUntil);
+  }
+
+  /** When the model's purge (deleted, nothing left) or load retry is due, or undefined. */
+  private dueOf(name: string): number | undefined {
+    const m = this.models.get(name);
+    if (!m) return undefined;
+    if (m.deleted) return this.isActive(m) ? undefined : m.deletedAt + this.opts.deletedTtlMs;
+    return m.retry.dueAt > 0 ? m.retry.dueAt : undefined;
+  }
+
+  /**
+   * Where the indexes kept for speed (reserved memory and occupancy per server replica, due times)
+   * disagree with what they index, recomputed the slow way; empty when they agree. For tests.
+   */
+  audit(): string[] {
+    const found: string[] = [];
+    for (const [server, s] of this.servers) {
+      for (const [idx, rep] of s.replicas) {
+        let reserved = 0;
+        let busy = false;
+        for (const r of rep.hosted) {
+          const snap = r.getSnapshot();
+          const reserves = reservesMemory(replicaStateOf(snap));
+          busy ||= reserves || snap.context.holdsModel;
+          if (!reserves && !snap.context.loadInFlight) continue;
+          const v = this.models
+            .get(snap.context.model)
+            ?.versions.find((x) => x.version === snap.context.version);
+          if (v) reserved += requiredMemory(v.definition.spec);
+        }
+        if (reserved !== this.reservedOn(rep))
+          found.push(`${server}/${idx}: reserved ${this.reservedOn(rep)}, should be ${reserved}`);
+        if (busy !== rep.hosted.isBusy())
+          found.push(`${server}/${idx}: busy ${rep.hosted.isBusy()}, should be ${busy}`);
+      }
     }
-    return next;
+    let due: number | undefined = this.graceUntil > 0 ? this.graceUntil : undefined;
+    for (const name of this.models.keys()) {
+      const d = this.dueOf(name);
+      if (d !== undefined && (due === undefined || d < due)) due = d;
+    }
+    if (due !== this.nextDueAt()) found.push(`next due ${this.nextDueAt()}, should be ${due}`);
+    return found;
   }
 
   private viewModel(m: ModelEntry, allVersions: boolean): ModelView {
