@@ -7,12 +7,11 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
 import { AgentService } from './agent/agent.service.js';
-import { createSchedulerService } from './api/scheduler.service.js';
+import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
 import type { Config } from './config/config.js';
 import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
-import { SchedulerService } from './gen/mlops/scheduler/scheduler.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { openFileStore } from './store/file/file-store.js';
@@ -126,7 +125,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   );
 
   const schedulerServer = grpcServer();
-  schedulerServer.addService(SchedulerService, scheduler.implementation);
+  schedulerServer.addService(schedulerServiceDefinition, scheduler.implementation);
   health.addToServer(schedulerServer);
   reflection.addToServer(schedulerServer);
 

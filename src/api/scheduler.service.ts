@@ -4,17 +4,18 @@ import { failedPrecondition, invalidSpec } from '../domain/errors.js';
 import { checkModelName, checkServerName } from '../domain/names.js';
 import {
   ControlPlaneResponse_Event,
-  type ExperimentStatusResponse,
-  type ModelStatusResponse,
-  type PipelineStatusResponse,
+  ExperimentStatusResponse,
+  ModelStatusResponse,
+  PipelineStatusResponse,
+  SchedulerService,
+  ServerStatusResponse,
   type SchedulerServer,
-  type ServerStatusResponse,
 } from '../gen/mlops/scheduler/scheduler.js';
 import { experimentFromProto } from '../wire/experiment.js';
 import { modelFromProto } from '../wire/model.js';
 import { pipelineFromProto } from '../wire/pipeline.js';
 import type { ErrorLogger } from '../wire/errors.js';
-import { serverStream, unary } from '../wire/grpc.js';
+import { passEncoded, serverStream, unary } from '../wire/grpc.js';
 import { experimentStatusToProto } from './mappers/experiment.js';
 import { modelStatusToProto } from './mappers/model.js';
 import { pipelineStatusToProto } from './mappers/pipeline.js';
@@ -39,6 +40,34 @@ export interface SchedulerServiceDeps {
 
 const P = '/seldon.mlops.scheduler.Scheduler/';
 
+/**
+ * The Scheduler service definition to register: status streams write messages encoded once for
+ * all their subscribers, which its response serializers pass through as they are.
+ */
+export const schedulerServiceDefinition = passEncoded(SchedulerService);
+
+interface Encoder<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/**
+ * A status message built when a subscriber first writes it and encoded once, whoever writes it
+ * after: a change fanned out to N subscribers costs one build and one encode, not N.
+ */
+function encodedOnce<T>(type: Encoder<T>, build: () => T | undefined): () => Buffer | undefined {
+  let built = false;
+  let bytes: Buffer | undefined;
+  return () => {
+    if (!built) {
+      built = true;
+      const message = build();
+      const u8 = message && type.encode(message).finish();
+      bytes = u8 && Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    }
+    return bytes;
+  };
+}
+
 /** A name a request must carry (unload, status); its syntax is checked where resources are created. */
 const requireName = (field: string, name: string | undefined): string => {
   if (!name) throw invalidSpec(field, 'must not be empty');
@@ -56,58 +85,75 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
   const { system, log } = deps;
   const limits = deps.streamLimits ?? DEFAULT_STREAM_LIMITS;
   const durable = deps.durable ?? (() => Promise.resolve());
-  const modelSubs = new Set<StatusSubscriber<ModelStatusResponse>>();
-  const serverSubs = new Set<StatusSubscriber<ServerStatusResponse>>();
-  const pipelineSubs = new Set<StatusSubscriber<PipelineStatusResponse>>();
-  const experimentSubs = new Set<StatusSubscriber<ExperimentStatusResponse>>();
+  const modelSubs = new Set<StatusSubscriber>();
+  const serverSubs = new Set<StatusSubscriber>();
+  const pipelineSubs = new Set<StatusSubscriber>();
+  const experimentSubs = new Set<StatusSubscriber>();
   const controlPlane = new Set<ServerWritableStream<unknown, unknown>>();
 
-  const modelMessage = (name: string) => {
-    const m = system.model(name, false);
-    return m && modelStatusToProto(m);
-  };
-  const serverMessage = (name: string) => {
-    const s = system.server(name);
-    return s && serverStatusToProto(s);
-  };
+  const modelMessage = (name: string) =>
+    encodedOnce(ModelStatusResponse, () => {
+      const m = system.model(name, false);
+      return m && modelStatusToProto(m);
+    });
+  const serverMessage = (name: string) =>
+    encodedOnce(ServerStatusResponse, () => {
+      const s = system.server(name);
+      return s && serverStatusToProto(s);
+    });
+  const pipelineMessage = (name: string, version: number) =>
+    encodedOnce(PipelineStatusResponse, () => {
+      const p = system.pipelineVersion(name, version);
+      return p && pipelineStatusToProto(p);
+    });
+  const experimentMessage = (name: string) =>
+    encodedOnce(ExperimentStatusResponse, () => {
+      const e = system.experiment(name);
+      return e && experimentStatusToProto(e);
+    });
 
-  const pipelineMessage = (name: string, version: number) => {
-    const p = system.pipelineVersion(name, version);
-    return p && pipelineStatusToProto(p);
-  };
-  const experimentMessage = (name: string) => {
-    const e = system.experiment(name);
-    return e && experimentStatusToProto(e);
+  /** Queues each update on every subscriber of the set; each message is built once for all. */
+  const fanOut = (subs: Set<StatusSubscriber>, updates: [string, () => Buffer | undefined][]) => {
+    if (subs.size === 0) return;
+    for (const sub of subs) for (const [key, message] of updates) sub.push(key, message);
   };
 
   const unsubscribe = system.subscribe((changes) => {
-    for (const sub of pipelineSubs) {
-      for (const { name, version } of changes.pipelines) {
-        sub.push(`${name}:${version}`, () => pipelineMessage(name, version));
-      }
-    }
-    for (const sub of experimentSubs) {
-      for (const e of changes.experiments) sub.push(e, () => experimentMessage(e));
-    }
-    for (const sub of modelSubs) for (const m of changes.models) sub.push(m, () => modelMessage(m));
-    for (const sub of serverSubs) {
-      for (const s of changes.servers) sub.push(s, () => serverMessage(s));
-      for (const { server, expectedReplicas } of changes.scaling) {
-        sub.push(`scale:${server}`, () =>
+    fanOut(
+      pipelineSubs,
+      changes.pipelines.map(({ name, version }) => [
+        `${name}:${version}`,
+        pipelineMessage(name, version),
+      ]),
+    );
+    fanOut(
+      experimentSubs,
+      changes.experiments.map((e) => [e, experimentMessage(e)]),
+    );
+    fanOut(
+      modelSubs,
+      changes.models.map((m) => [m, modelMessage(m)]),
+    );
+    fanOut(serverSubs, [
+      ...changes.servers.map((s): [string, () => Buffer | undefined] => [s, serverMessage(s)]),
+      ...changes.scaling.map(({ server, expectedReplicas }): [string, () => Buffer | undefined] => [
+        `scale:${server}`,
+        encodedOnce(ServerStatusResponse, () =>
           scalingRequestToProto(server, expectedReplicas, system.server(server)?.kubernetesMeta),
-        );
-      }
-    }
+        ),
+      ]),
+    ]);
   });
 
-  function subscribe<T>(
-    set: Set<StatusSubscriber<T>>,
-    call: ServerWritableStream<unknown, T>,
-    initial: [string, () => T | undefined][],
+  function subscribe(
+    set: Set<StatusSubscriber>,
+    call: ServerWritableStream<unknown, unknown>,
+    initial: [string, () => Buffer | undefined][],
   ): void {
-    const sub = new StatusSubscriber<T>(call, limits, () => set.delete(sub));
+    // Writes encoded messages, which schedulerServiceDefinition's serializers pass through.
+    const sub = new StatusSubscriber<Buffer>(call, limits, () => set.delete(sub));
     set.add(sub);
-    for (const [key, build] of initial) sub.push(key, build);
+    for (const [key, message] of initial) sub.push(key, message);
   }
 
   const implementation: SchedulerServer = {
@@ -157,7 +203,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       subscribe(
         modelSubs,
         call,
-        system.listModels(false).map((m) => [m.name, () => modelMessage(m.name)]),
+        system.listModels(false).map((m) => [m.name, modelMessage(m.name)]),
       );
     }),
     subscribeServerStatus: serverStream(`${P}SubscribeServerStatus`, log, (req, call) => {
@@ -165,7 +211,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       subscribe(
         serverSubs,
         call,
-        system.listServers().map((s) => [s.name, () => serverMessage(s.name)]),
+        system.listServers().map((s) => [s.name, serverMessage(s.name)]),
       );
     }),
     subscribeControlPlane: serverStream(`${P}SubscribeControlPlane`, log, (req, call) => {
@@ -207,9 +253,9 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         system
           .listPipelines(false)
           .flatMap((p) =>
-            p.versions.map((v): [string, () => PipelineStatusResponse | undefined] => [
+            p.versions.map((v): [string, () => Buffer | undefined] => [
               `${p.name}:${v.version}`,
-              () => pipelineMessage(p.name, v.version),
+              pipelineMessage(p.name, v.version),
             ]),
           ),
       );
@@ -242,7 +288,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         call,
         system
           .listExperiments()
-          .map((e) => [e.definition.name, () => experimentMessage(e.definition.name)]),
+          .map((e) => [e.definition.name, experimentMessage(e.definition.name)]),
       );
     }),
   };

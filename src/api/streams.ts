@@ -14,7 +14,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxPending: 10_000, stallMs
  * so a slow subscriber gets the newest state of each resource, never a backlog; one that stops reading
  * is dropped with RESOURCE_EXHAUSTED instead of holding memory or delaying anyone else.
  */
-export class StatusSubscriber<T> {
+export class StatusSubscriber<T = Buffer> {
   private readonly pending = new Map<string, () => T | undefined>();
   private blocked = false;
   private stallTimer: NodeJS.Timeout | undefined;

@@ -1,5 +1,6 @@
 import type {
   handleServerStreamingCall,
+  ServiceDefinition,
   handleUnaryCall,
   sendUnaryData,
   ServerUnaryCall,
@@ -43,4 +44,21 @@ export function serverStream<Req, Res>(
         call.emit('error', toServiceError(e, path, log));
       });
   };
+}
+
+/**
+ * The service definition with response serializers that pass an already encoded message (a Buffer)
+ * through as it is: a stream can then encode a message once and write it to many calls.
+ */
+export function passEncoded<S extends ServiceDefinition>(service: S): S {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        responseSerialize: (value: unknown): Buffer =>
+          Buffer.isBuffer(value) ? value : method.responseSerialize(value),
+      },
+    ]),
+  ) as S;
 }

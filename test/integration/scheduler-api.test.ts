@@ -9,8 +9,8 @@ import { HealthClient } from '../support/health.js';
 import {
   ControlPlaneResponse_Event,
   ModelStatus_ModelState as MS,
+  ModelStatusResponse,
   ServerStatusResponse_Type,
-  type ModelStatusResponse,
   type ServerStatusResponse,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { connectFakeAgent, type FakeAgent } from '../support/fake-agent.js';
@@ -247,6 +247,40 @@ describe('status streams', () => {
     );
     stalled.cancel();
     live.cancel();
+  });
+});
+
+describe('status fan-out', () => {
+  it('encodes each status message once, however many subscribers it goes to', async () => {
+    // The server encodes through ModelStatusResponse.encode; count the calls for this test's model.
+    const encode = ModelStatusResponse.encode.bind(ModelStatusResponse);
+    let encoded = 0;
+    ModelStatusResponse.encode = (m, w) => {
+      if (m.modelName === 'fan-1') encoded++;
+      return encode(m, w);
+    };
+    try {
+      const subs = ['s1', 's2', 's3'].map((subscriberName) => {
+        const sub = h.client.subscribeModelStatus({ subscriberName });
+        const seen: number[] = [];
+        sub.on('data', (m: ModelStatusResponse) => {
+          if (m.modelName === 'fan-1') seen.push(m.versions.at(-1)?.state?.state ?? -1);
+        });
+        sub.on('error', () => undefined);
+        return { sub, seen };
+      });
+      await load(model('fan-1', { replicas: 0 }));
+      await waitFor('every subscriber saw fan-1', () => subs.every((s) => s.seen.length > 0));
+      await new Promise((r) => setTimeout(r, 50));
+      const received = subs.map((s) => s.seen.length);
+      assert.ok(
+        encoded <= Math.max(...received),
+        `${encoded} encodes for ${received.join('+')} messages received`,
+      );
+      for (const s of subs) s.sub.cancel();
+    } finally {
+      ModelStatusResponse.encode = encode;
+    }
   });
 });
 
