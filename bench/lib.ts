@@ -247,16 +247,29 @@ const children = new Set<ChildProcess>();
 export interface Child<T> {
   process: ChildProcess;
   ready: T;
-  /** SIGKILL (nothing of a benchmark's child needs a graceful end), then waits for the exit. */
+  /**
+   * SIGKILL (nothing of a benchmark's child needs a graceful end), then waits for the exit; SIGTERM
+   * when profiling, so the child writes its profile.
+   */
   stop(): Promise<void>;
 }
+
+/**
+ * `BENCH_PROFILE_DIR=/tmp/prof npm run bench ...` runs every child with `--cpu-prof` into that
+ * directory (one .cpuprofile per child, for Chrome DevTools or `node --prof`-style summaries).
+ */
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 
 /**
  * Spawns `node <args>`, resolving with the first stdout line parsed as JSON. stderr is passed
  * through (the children log only warnings).
  */
 async function spawnJson<T>(args: readonly string[]): Promise<Child<T>> {
-  const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const p = spawn(process.execPath, [...profile, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+  });
   children.add(p);
   p.once('exit', () => children.delete(p));
   const lines = createInterface({ input: p.stdout });
@@ -272,7 +285,7 @@ async function spawnJson<T>(args: readonly string[]): Promise<Child<T>> {
     stop: async () => {
       if (p.exitCode !== null || p.signalCode !== null) return;
       const exited = once(p, 'exit');
-      p.kill('SIGKILL');
+      p.kill(PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
       await exited;
     },
   };
