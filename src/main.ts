@@ -238,11 +238,11 @@ program
 
 program
   .command('statecharts')
-  .description("write every machine's diagram (Mermaid .mmd and .json)")
+  .description("write every machine's diagram (Mermaid .mmd, Graphviz .svg and .json)")
   .option('--out <dir>', 'output directory', 'statecharts')
   .action(async (o: { out: string }) => {
     const { writeStatecharts } = await import('../statecharts/generate.js');
-    writeStatecharts(o.out);
+    await writeStatecharts(o.out);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
