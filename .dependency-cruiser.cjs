@@ -11,6 +11,7 @@
  * | api/, agent/    | domain/, actors/index.ts, wire/, gen/, @grpc/* (not each other)            |
  * | dataflow/       | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
  * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
+ * | dashboard/      | domain/, actors/index.ts, node:* (the page and its JSON API on the HTTP port) |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
  * | app.ts, main.ts | everything                                                                 |
@@ -122,6 +123,17 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/wire/' },
       to: { path: ['^src/(actors|api|agent|dataflow|sim)/', '^src/(app|main)\\.ts$'] },
+    },
+    {
+      name: 'dashboard-reads-the-facade',
+      comment:
+        'dashboard/ shows what the system facade reports, over node:http; it changes nothing.',
+      severity: 'error',
+      from: { path: '^src/dashboard/' },
+      to: {
+        pathNot: ['^src/dashboard/', '^src/domain/', '^src/actors/index\\.ts$'],
+        dependencyTypesNot: ['core'],
+      },
     },
     {
       name: 'sim-speaks-protocols-only',

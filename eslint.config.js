@@ -8,6 +8,7 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 import { defineConfig } from 'eslint/config';
+import globals from 'globals';
 
 /** Where generated protocol code may be imported: the gRPC edges, the simulators, the roots, tests. */
 const GEN_ALLOWED = [
@@ -146,6 +147,12 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // The dashboard's page script runs in the browser as it is, without types or a build step.
+    files: ['src/dashboard/static/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
   },
   prettier,
 );

@@ -8,6 +8,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
 import { AgentService } from './agent/agent.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import type { Config } from './config/config.js';
 import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
@@ -138,6 +139,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   health.addToServer(dataflowServer);
 
   const metrics = createMetrics(system, persistence);
+  const dashboard = new Dashboard(system);
   const http = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -164,7 +166,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           res.end();
         },
       );
-    } else if (req.url === '/' || req.url === '/api/state') {
+    } else if (req.url === '/api/state') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify(
@@ -179,7 +181,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           2,
         ),
       );
-    } else {
+    } else if (!dashboard.handle(req, res)) {
       res.writeHead(404);
       res.end();
     }
@@ -200,6 +202,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       (stopping ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         scheduler.close();
+        dashboard.close();
         agents.close();
         engines.close();
         system.stop();

@@ -781,6 +781,7 @@ function viewExperiment(e: ExperimentEntry): ExperimentView {
   const snap = e.actor.getSnapshot();
   return {
     definition: e.definition,
+    state: typeof snap.value === 'string' ? snap.value : snap.value.running,
     active: snap.hasTag('active'),
     candidatesReady: snap.context.candidatesReady,
     mirrorReady: snap.context.mirrorReady,

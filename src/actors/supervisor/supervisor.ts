@@ -1228,6 +1228,7 @@ export class Supervisor {
       .sort((a, b) => a.idx - b.idx);
     return {
       name: ctx.name,
+      state: s.actor.getSnapshot().value,
       expectedReplicas: ctx.expectedReplicas,
       minReplicas: ctx.minReplicas,
       maxReplicas: ctx.maxReplicas,

@@ -72,6 +72,8 @@ export interface ServerReplicaStatusView {
 
 export interface ServerStatusView {
   name: string;
+  /** The server actor's state. */
+  state: 'declared' | 'serving' | 'removed';
   expectedReplicas: number;
   minReplicas: number;
   maxReplicas: number;
@@ -113,6 +115,8 @@ export interface PipelineView {
 
 export interface ExperimentView {
   definition: ExperimentDefinition;
+  /** The experiment actor's state (its leaf). */
+  state: 'inactive' | 'active' | 'stopped';
   /** Traffic is being split (every referenced resource can take it). */
   active: boolean;
   candidatesReady: boolean;

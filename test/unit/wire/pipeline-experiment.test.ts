@@ -587,6 +587,7 @@ describe('status mappers', () => {
         resourceType: 'model',
         kubernetesMeta: { namespace: 'ns', generation: 2 },
       },
+      state: 'active',
       active: true,
       candidatesReady: true,
       mirrorReady: true,
