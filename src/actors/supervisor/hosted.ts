@@ -7,15 +7,19 @@ type ReplicaActor = Actor<typeof replicaMachine>;
 
 /**
  * The model replicas placed on one server replica. Those whose memory is promised to a load the
- * agent has not reported yet, and those that hold or await a model, are also kept apart, so that
- * placement reads the reserved memory and scale-down reads "is anything here" in time proportional
- * to the loads in flight, not to everything hosted (which made loading N models cost N²).
+ * agent has not reported yet, and those that hold or await a model, are also kept apart, with the
+ * models held counted, so that placement (reserved memory), scale-down ("is anything here") and
+ * server status (models loaded) cost what changed, not everything hosted (which made loading N
+ * models cost N²).
  * The owner calls {@link update} after every transition of a hosted replica.
  */
 export class HostedReplicas implements Iterable<ReplicaActor> {
   private readonly all = new Set<ReplicaActor>();
   private readonly reserving = new Set<ReplicaActor>();
   private readonly busy = new Set<ReplicaActor>();
+  private readonly holding = new Set<ReplicaActor>();
+  /** How many of the holding replicas belong to each model (versions of one model count once). */
+  private readonly heldModels = new Map<string, number>();
 
   constructor(from?: Iterable<ReplicaActor>) {
     if (from) for (const r of from) this.add(r);
@@ -38,6 +42,7 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     this.all.delete(r);
     this.reserving.delete(r);
     this.busy.delete(r);
+    this.setHolding(r, false);
   }
 
   /** Re-reads a replica's state after it changed (a replica not hosted here is ignored). */
@@ -47,6 +52,22 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     const reserves = reservesMemory(replicaStateOf(snap));
     toggle(this.reserving, r, reserves || snap.context.loadInFlight);
     toggle(this.busy, r, reserves || snap.context.holdsModel);
+    this.setHolding(r, snap.context.holdsModel);
+  }
+
+  /** How many distinct models some replica here holds. */
+  heldModelCount(): number {
+    return this.heldModels.size;
+  }
+
+  private setHolding(r: ReplicaActor, holds: boolean): void {
+    if (holds === this.holding.has(r)) return;
+    const model = r.getSnapshot().context.model;
+    const n = (this.heldModels.get(model) ?? 0) + (holds ? 1 : -1);
+    if (holds) this.holding.add(r);
+    else this.holding.delete(r);
+    if (n > 0) this.heldModels.set(model, n);
+    else this.heldModels.delete(model);
   }
 
   /** Replicas whose memory is reserved: a load requested, sent or in flight, not yet reported. */

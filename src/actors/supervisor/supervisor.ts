@@ -1155,8 +1155,10 @@ export class Supervisor {
       for (const [idx, rep] of s.replicas) {
         let reserved = 0;
         let busy = false;
+        const held = new Set<string>();
         for (const r of rep.hosted) {
           const snap = r.getSnapshot();
+          if (snap.context.holdsModel) held.add(snap.context.model);
           const reserves = reservesMemory(replicaStateOf(snap));
           busy ||= reserves || snap.context.holdsModel;
           if (!reserves && !snap.context.loadInFlight) continue;
@@ -1169,6 +1171,10 @@ export class Supervisor {
           found.push(`${server}/${idx}: reserved ${this.reservedOn(rep)}, should be ${reserved}`);
         if (busy !== rep.hosted.isBusy())
           found.push(`${server}/${idx}: busy ${rep.hosted.isBusy()}, should be ${busy}`);
+        if (held.size !== rep.hosted.heldModelCount())
+          found.push(
+            `${server}/${idx}: ${rep.hosted.heldModelCount()} models, should be ${held.size}`,
+          );
       }
     }
     let due: number | undefined = this.graceUntil > 0 ? this.graceUntil : undefined;
@@ -1210,17 +1216,12 @@ export class Supervisor {
     const replicas = [...s.replicas.values()]
       .map((rep) => {
         const snap = rep.actor.getSnapshot();
-        const held = new Set<string>();
-        for (const r of rep.hosted) {
-          const rs = r.getSnapshot();
-          if (rs.context.holdsModel) held.add(rs.context.model);
-        }
         return {
           idx: snap.context.idx,
           totalMemoryBytes: snap.context.config.memoryBytes,
           availableMemoryBytes: snap.context.availableMemoryBytes,
           reservedMemoryBytes: this.reservedOn(rep),
-          numLoadedModels: held.size,
+          numLoadedModels: rep.hosted.heldModelCount(),
           overCommitPercentage: snap.context.config.overCommitPercentage,
           draining: snap.hasTag('draining'),
         };
