@@ -9,6 +9,7 @@
  *   fanout     bench/fanout.ts         10k models over gRPC to all Available; status stream fan-out
  *   restart    bench/restart-section.ts  process start to serving with 10k models, per store
  *   memory     bench/memory.ts         heap and RSS at 10k and 100k models
+ *   dashboard  bench/dashboard.ts      dashboard requests with 10k models; its tracking's CPU
  *
  * Flags:
  *   --only placement,api,...   run only these sections (default: all)
@@ -19,10 +20,11 @@
  *   --max-work N               skip placement sizes with models x replicas above N
  *   --seconds 3                API: seconds per measurement   --in-flight 1,16,128
  *   --fanout-models 10000      --subscribers 1,100
- *   --restart-models 10000     --memory-models 10000,100000
+ *   --restart-models 10000     --memory-models 10000,100000   --dashboard-models 10000
  */
 import { parseArgs } from 'node:util';
 import { apiSection } from './api.js';
+import { dashboardSection } from './dashboard.js';
 import { fanoutSection } from './fanout.js';
 import {
   killChildren,
@@ -38,7 +40,7 @@ import { memorySection } from './memory.js';
 import { placementSection } from './placement.js';
 import { restartSection } from './restart-section.js';
 
-const SECTIONS = ['placement', 'api', 'fanout', 'restart', 'memory'] as const;
+const SECTIONS = ['placement', 'api', 'fanout', 'restart', 'memory', 'dashboard'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -55,6 +57,7 @@ const { values } = parseArgs({
     subscribers: { type: 'string' },
     'restart-models': { type: 'string' },
     'memory-models': { type: 'string' },
+    'dashboard-models': { type: 'string' },
   },
 });
 
@@ -94,6 +97,7 @@ const options = {
   },
   restart: { models: one(values['restart-models'], 10_000, 1000) },
   memory: { models: list(values['memory-models'], '10000,100000', '1000,10000') },
+  dashboard: { models: one(values['dashboard-models'], 10_000, 1000) },
 };
 
 const run: Record<Section, () => Promise<Row[]>> = {
@@ -102,6 +106,7 @@ const run: Record<Section, () => Promise<Row[]>> = {
   fanout: () => fanoutSection(options.fanout),
   restart: () => restartSection(options.restart),
   memory: () => memorySection(options.memory),
+  dashboard: () => dashboardSection(options.dashboard),
 };
 
 const startedAt = new Date().toISOString();

@@ -28,6 +28,10 @@ class NotFound extends Error {}
  * The dashboard on the HTTP port: a page (`/`) and its JSON API (`/api/...`), fed by a
  * {@link LifecycleTracker}, with live updates as server-sent events (`/api/events`). Every
  * answer is bounded: models come in pages, counts are aggregated, updates are coalesced.
+ *
+ * The tracker runs from the start, so that histories cover what happened before anyone looked; it
+ * re-reads every changed resource: 1.1 to 1.5 times the scheduler CPU per model load (`npm run bench
+ * -- --only dashboard`).
  */
 export class Dashboard {
   private readonly tracker: LifecycleTracker;
