@@ -16,7 +16,7 @@ import type {
   ModelRuntimeInfo,
   ModelSpec as ProtoModelSpec,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { checkList, checkText, kubernetesMetaFromProto, LIMITS } from './limits.js';
+import { checkList, checkText, checkUint32, kubernetesMetaFromProto, LIMITS } from './limits.js';
 
 /**
  * Decodes and validates a `Model` from a client (LoadModel).
@@ -53,7 +53,8 @@ function deploymentFromProto(field: string, d: Model['deploymentSpec']): Deploym
   if (!d) return { ...DEFAULT_DEPLOYMENT };
   const replicas = checkInt(`${field}.replicas`, d.replicas, 0, LIMITS.replicas);
   const minReplicas = checkInt(`${field}.minReplicas`, d.minReplicas, 0, LIMITS.replicas);
-  const maxReplicas = checkInt(`${field}.maxReplicas`, d.maxReplicas, 0, LIMITS.replicas);
+  // A bound, not an allocation: Seldon's operator sends 4294967295 when the manifest sets none.
+  const maxReplicas = checkUint32(`${field}.maxReplicas`, d.maxReplicas);
   if (maxReplicas > 0 && minReplicas > maxReplicas) {
     throw invalidSpec(`${field}.minReplicas`, `${minReplicas} is above maxReplicas ${maxReplicas}`);
   }

@@ -48,6 +48,32 @@ describe('validation', () => {
     await rejectsWith(load({}), grpcStatus.INVALID_ARGUMENT, 'model: is required');
   });
 
+  it("accepts maxReplicas 4294967295, what Seldon's operator sends when a manifest sets none", async () => {
+    const m = model('unbounded');
+    m.model!.deploymentSpec = {
+      replicas: 1,
+      minReplicas: 0,
+      maxReplicas: 4294967295,
+      logPayloads: false,
+    };
+    await load(m);
+    await call(h.client.serverNotify.bind(h.client), {
+      servers: [
+        {
+          name: 'unbounded',
+          expectedReplicas: 1,
+          minReplicas: 0,
+          maxReplicas: 4294967295,
+          shared: true,
+        },
+      ],
+      isFirstSync: false,
+    });
+    const [s] = await collect(h.client.serverStatus({ subscriberName: 't', name: 'unbounded' }));
+    assert.equal(s?.expectedReplicas, 1);
+    await call(h.client.unloadModel.bind(h.client), { model: { name: 'unbounded' } });
+  });
+
   it('rejects bad sizes and specs naming the field, and changes nothing', async () => {
     const bad = model('bad');
     bad.model!.modelSpec!.uri = '';

@@ -7,7 +7,7 @@ import {
   type ServerNotifyRequest,
   type ServerStatusResponse,
 } from '../../gen/mlops/scheduler/scheduler.js';
-import { LIMITS } from '../../wire/limits.js';
+import { checkUint32, LIMITS } from '../../wire/limits.js';
 
 /**
  * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.
@@ -27,7 +27,8 @@ export function serverNotifyFromProto(req: ServerNotifyRequest): ServerDeclarati
       name,
       expectedReplicas: checkInt(`${f}.expectedReplicas`, s.expectedReplicas, 0, LIMITS.replicas),
       minReplicas: checkInt(`${f}.minReplicas`, s.minReplicas, 0, LIMITS.replicas),
-      maxReplicas: checkInt(`${f}.maxReplicas`, s.maxReplicas, 0, LIMITS.replicas),
+      // A bound (Seldon's operator sends 4294967295 when the Server sets none).
+      maxReplicas: checkUint32(`${f}.maxReplicas`, s.maxReplicas),
       shared: s.shared,
     };
     if (s.kubernetesMeta) d.kubernetesMeta = { ...s.kubernetesMeta };
