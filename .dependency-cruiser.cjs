@@ -13,6 +13,8 @@
  * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
  * | dashboard/      | domain/, actors/index.ts, node:* (the page and its JSON API on the HTTP port) |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
+ * | cli/            | domain/, wire/, gen/, node:*, libraries (a gRPC client of the scheduler:   |
+ * |                 | not actors/, api/, agent/, dataflow/, store/, placement/, app.ts, main.ts) |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
  * | app.ts, main.ts | everything                                                                 |
  *
@@ -136,6 +138,16 @@ module.exports = {
       },
     },
     {
+      name: 'cli-is-a-grpc-client',
+      comment:
+        'cli/ talks to the scheduler over gRPC only: gen/, wire/, domain/, node:* and libraries.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: {
+        path: ['^src/(actors|api|agent|dataflow|store|placement)/', '^src/(app|main)\\.ts$'],
+      },
+    },
+    {
       name: 'sim-speaks-protocols-only',
       comment: 'Simulated agents/dataflow engines use the generated protocol, never the scheduler.',
       severity: 'error',
@@ -163,7 +175,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: ['^src/(api|agent|dataflow|wire|sim|gen)/', '^src/(app|main)\\.ts$'],
+        pathNot: ['^src/(api|agent|dataflow|wire|sim|cli|gen)/', '^src/(app|main)\\.ts$'],
       },
       to: { path: '^src/gen/' },
     },

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { startApp } from './app.js';
+import { CliError, EXIT } from './cli/client.js';
+import { addClientCommands } from './cli/commands.js';
 import { DEFAULTS, parseLogLevel, parsePort, parseStore, type Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
@@ -52,7 +54,9 @@ function onSignals(stop: () => Promise<void>): void {
 const program = new Command('mlsched')
   .description('An actor-model scheduler for the Seldon Core v2 API')
   .version(VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors throw (commander has printed them) so that they exit with EXIT.usage.
+  .exitOverride();
 
 program
   .command('serve')
@@ -245,7 +249,13 @@ program
     await writeStatecharts(o.out);
   });
 
+addClientCommands(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Help and --version end here with 0; commander has printed any usage error.
+    process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+  }
   process.stderr.write(`mlsched: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.exit(e instanceof CliError ? e.code : EXIT.failed);
 });

@@ -30,7 +30,7 @@ class NotFound extends Error {}
  * answer is bounded: models come in pages, counts are aggregated, updates are coalesced.
  *
  * The tracker runs from the start, so that histories cover what happened before anyone looked; it
- * re-reads every changed resource: 1.1 to 1.5 times the scheduler CPU per model load (`npm run bench
+ * re-reads every changed resource: 1.0 to 1.5 times the scheduler CPU per model load (`npm run bench
  * -- --only dashboard`).
  */
 export class Dashboard {

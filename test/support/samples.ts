@@ -1,13 +1,17 @@
 /**
  * Seldon's sample Pipeline and Experiment manifests (seldon-pipelines-experiments.md §7) and what
  * the reference does with each. The samples live outside the repository: set SELDON_SAMPLES when
- * they are not beside it.
+ * they are not beside it. Errors name a sample as `<kind>/<file>` (see {@link sampleName}).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SchedulerErrorCode } from '../../src/domain/errors.js';
 import { SAMPLES_DIR } from './manifests.js';
 
+/**
+ * `decode`: the manifest parser (src/cli/manifests.ts) refuses the file with this one-line
+ * ManifestError message; otherwise the scheduler refuses the request with this code and text.
+ */
 export type Outcome = { decode: string } | { code: SchedulerErrorCode; message: string };
 
 const invalidName = (name: string): Outcome => ({
@@ -17,7 +21,10 @@ const invalidName = (name: string): Outcome => ({
 
 /** The documented failures (§7); every other sample is valid. */
 export const PIPELINE_FAILURES: Readonly<Record<string, Outcome>> = {
-  'error-bad-spec.yaml': { decode: 'json: unknown field "input"' },
+  'error-bad-spec.yaml': {
+    decode:
+      'pipelines/error-bad-spec.yaml: document 1 (Pipeline tfsimple-conditional): spec.steps[1].input: unknown field',
+  },
   'error-empty-input.yaml': {
     code: 'FailedPrecondition',
     message: 'pipeline iris-pipeline step second has an empty input',
@@ -35,7 +42,10 @@ export const PIPELINE_FAILURES: Readonly<Record<string, Outcome>> = {
 };
 
 export const EXPERIMENT_FAILURES: Readonly<Record<string, Outcome>> = {
-  'error-bad-spec.yaml': { decode: 'json: unknown field "candidate"' },
+  'error-bad-spec.yaml': {
+    decode:
+      'experiments/error-bad-spec.yaml: document 1 (Experiment experiment-sample): spec.candidate: unknown field',
+  },
 };
 
 const dir = (kind: string): string => join(SAMPLES_DIR, kind);
@@ -50,3 +60,5 @@ export const yamlFiles = (kind: string): string[] =>
         .sort();
 export const read = (kind: string, file: string): string =>
   readFileSync(join(dir(kind), file), 'utf8');
+/** How errors name a sample: `<kind>/<file>`, e.g. `pipelines/error-bad-spec.yaml`. */
+export const sampleName = (kind: string, file: string): string => `${kind}/${file}`;

@@ -1,7 +1,8 @@
 /**
  * Every Seldon sample Pipeline and Experiment (seldon-pipelines-experiments.md §7) through what a
- * request meets: the CLI's strict manifest decode (test/support/manifests.ts), the wire decode and
- * the domain rules. Files without an entry in the expectations below must be accepted.
+ * request meets: the client's strict manifest decode (src/cli/manifests.ts, through
+ * test/support/manifests.ts), the wire decode and the domain rules. Files without an entry in the
+ * expectations below must be accepted.
  * The samples live outside the repository: set SELDON_SAMPLES when they are not beside it.
  */
 import assert from 'node:assert/strict';
@@ -11,29 +12,30 @@ import { checkExperiment } from '../../../src/domain/experiment.js';
 import { preparePipeline, type PipelineDefinition } from '../../../src/domain/pipeline.js';
 import { experimentFromProto } from '../../../src/wire/experiment.js';
 import { pipelineFromProto } from '../../../src/wire/pipeline.js';
-import { experimentManifest, pipelineManifest } from '../../support/manifests.js';
+import { experimentManifest, ManifestError, pipelineManifest } from '../../support/manifests.js';
 import {
   EXPERIMENT_FAILURES,
   missing,
   PIPELINE_FAILURES,
   read,
+  sampleName,
   yamlFiles,
   type Outcome,
 } from '../../support/samples.js';
 
-const loadPipeline = (text: string): PipelineDefinition =>
-  preparePipeline(pipelineFromProto('pipeline', pipelineManifest(text)));
+const loadPipeline = (text: string, file?: string): PipelineDefinition =>
+  preparePipeline(pipelineFromProto('pipeline', pipelineManifest(text, file)));
 
-function startExperiment(text: string): void {
-  checkExperiment(experimentFromProto('experiment', experimentManifest(text)));
+function startExperiment(text: string, file?: string): void {
+  checkExperiment(experimentFromProto('experiment', experimentManifest(text, file)));
 }
 
 function expectOutcome(run: () => unknown, outcome: Outcome): void {
   assert.throws(run, (e: unknown) => {
     if ('decode' in outcome) {
       assert.ok(
-        e instanceof Error && !isSchedulerError(e),
-        `expected a decode error, got ${String(e)}`,
+        e instanceof ManifestError && !isSchedulerError(e),
+        `expected a ManifestError, got ${String(e)}`,
       );
       assert.equal(e.message, outcome.decode);
     } else {
@@ -48,7 +50,7 @@ function expectOutcome(run: () => unknown, outcome: Outcome): void {
 function describeSamples(
   kind: 'pipelines' | 'experiments',
   failures: Readonly<Record<string, Outcome>>,
-  accept: (text: string) => unknown,
+  accept: (text: string, file: string) => unknown,
 ): void {
   describe(`samples/${kind}`, { skip: missing }, () => {
     const files = yamlFiles(kind);
@@ -60,7 +62,7 @@ function describeSamples(
     for (const file of files) {
       const outcome = failures[file];
       it(`${file} ${outcome ? 'is refused' : 'is accepted'}`, () => {
-        const run = () => accept(read(kind, file));
+        const run = () => accept(read(kind, file), sampleName(kind, file));
         if (outcome) expectOutcome(run, outcome);
         else run();
       });
@@ -144,11 +146,13 @@ describe('manifests: strict decode', () => {
     assert.throws(
       () => pipelineManifest(doc('  steps:\n  - name: a\n    batch:\n      sise: 2\n')),
       {
-        message: 'json: unknown field "sise"',
+        name: 'ManifestError',
+        message: 'manifest.yaml: document 1 (Pipeline p): spec.steps[0].batch.sise: unknown field',
       },
     );
-    assert.throws(() => pipelineManifest(doc('  allowCycles: true\n  steps: []\n')), {
-      message: 'json: unknown field "allowCycles"',
+    assert.throws(() => pipelineManifest(doc('  allowCycle: true\n  steps: []\n')), {
+      name: 'ManifestError',
+      message: 'manifest.yaml: document 1 (Pipeline p): spec.allowCycle: unknown field',
     });
   });
 
@@ -169,9 +173,9 @@ describe('manifests: strict decode', () => {
     assert.throws(
       () =>
         pipelineManifest(
-          'apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: m\n',
+          'apiVersion: mlops.seldon.io/v1alpha1\nkind: SeldonDeployment\nmetadata:\n  name: m\n',
         ),
-      /Unknown Seldon Kind Model/,
+      /kind: Unknown Seldon Kind SeldonDeployment/,
     );
     assert.throws(
       () => pipelineManifest('apiVersion: v1\nkind: Pipeline\nmetadata:\n  name: p\n'),

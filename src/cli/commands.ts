@@ -1,0 +1,357 @@
+/**
+ * The client commands of `mlsched` (contract.md): `model`, `pipeline`, `experiment` and `server`,
+ * reading Seldon manifests and talking to the scheduler over its gRPC API like any other client.
+ * Output is JSON on stdout, one object per line; errors are one line on stderr with the exit codes
+ * of {@link EXIT}; waiting (`-w`) reports progress on stderr.
+ */
+import type { Command } from 'commander';
+import {
+  ExperimentStatusResponse,
+  ModelStatus_ModelState,
+  ModelStatusResponse,
+  PipelineVersionState_PipelineStatus,
+  PipelineStatusResponse,
+  ServerStatusResponse,
+  modelStatus_ModelStateToJSON,
+  pipelineVersionState_PipelineStatusToJSON,
+  type SchedulerClient,
+} from '../gen/mlops/scheduler/scheduler.js';
+import { CliError, EXIT, collect, connect, unary } from './client.js';
+import { readManifests, type Manifest } from './manifests.js';
+
+const SUBSCRIBER = 'mlsched-cli';
+const POLL_MS = 200;
+
+/** One line of JSON on stdout. */
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+};
+
+/** `30s`, `2m`, `500ms`, `1h` or a number of seconds, in ms. */
+export function parseDuration(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m)
+    throw new CliError(`${flag}: '${v}' must be a duration like 30s, 2m or 500ms`, EXIT.usage);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
+  return Number(m[1]) * unit;
+}
+
+interface Resource<S> {
+  /** The command and the kind of manifest it reads. */
+  noun: 'model' | 'pipeline' | 'experiment';
+  kind: 'Model' | 'Pipeline' | 'Experiment';
+  /** `load`/`unload`, or `start`/`stop` for experiments. */
+  verbs: readonly [string, string];
+  /** The states `-w` accepts, as the status JSON names them. */
+  states: readonly string[];
+  send(c: SchedulerClient, m: Manifest, address: string): Promise<unknown>;
+  remove(c: SchedulerClient, name: string, address: string): Promise<unknown>;
+  /** The named resource's status, or every one's. */
+  status(c: SchedulerClient, name: string | undefined, address: string): Promise<S[]>;
+  json(s: S): unknown;
+  /** The state `-w` compares: the latest version's, or `active`/`inactive`. */
+  stateOf(s: S): string;
+}
+
+const enumNames = (toJson: (n: number) => string, from: number, to: number): string[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => toJson(from + i));
+
+const MODEL: Resource<ModelStatusResponse> = {
+  noun: 'model',
+  kind: 'Model',
+  verbs: ['load', 'unload'],
+  states: enumNames(modelStatus_ModelStateToJSON, 0, 9),
+  send: (c, m, a) =>
+    m.kind === 'Model'
+      ? unary(a, (md, o, cb) => c.loadModel(m.request, md, o, cb))
+      : Promise.resolve(),
+  remove: (c, name, a) => unary(a, (md, o, cb) => c.unloadModel({ model: { name } }, md, o, cb)),
+  status: (c, name, a) =>
+    collect(a, (o) =>
+      c.modelStatus(
+        {
+          subscriberName: SUBSCRIBER,
+          ...(name === undefined ? {} : { model: { name } }),
+          allVersions: false,
+        },
+        o,
+      ),
+    ),
+  json: (s) => ModelStatusResponse.toJSON(s),
+  stateOf: (s) =>
+    modelStatus_ModelStateToJSON(
+      s.versions.at(-1)?.state?.state ?? ModelStatus_ModelState.ModelStateUnknown,
+    ),
+};
+
+const PIPELINE: Resource<PipelineStatusResponse> = {
+  noun: 'pipeline',
+  kind: 'Pipeline',
+  verbs: ['load', 'unload'],
+  states: enumNames(pipelineVersionState_PipelineStatusToJSON, 0, 7),
+  send: (c, m, a) =>
+    m.kind === 'Pipeline'
+      ? unary(a, (md, o, cb) => c.loadPipeline(m.request, md, o, cb))
+      : Promise.resolve(),
+  remove: (c, name, a) => unary(a, (md, o, cb) => c.unloadPipeline({ name }, md, o, cb)),
+  status: (c, name, a) =>
+    collect(a, (o) =>
+      c.pipelineStatus(
+        { subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }), allVersions: false },
+        o,
+      ),
+    ),
+  json: (s) => PipelineStatusResponse.toJSON(s),
+  stateOf: (s) =>
+    pipelineVersionState_PipelineStatusToJSON(
+      s.versions.at(-1)?.state?.status ?? PipelineVersionState_PipelineStatus.PipelineStatusUnknown,
+    ),
+};
+
+const EXPERIMENT: Resource<ExperimentStatusResponse> = {
+  noun: 'experiment',
+  kind: 'Experiment',
+  verbs: ['start', 'stop'],
+  states: ['active', 'inactive'],
+  send: (c, m, a) =>
+    m.kind === 'Experiment'
+      ? unary(a, (md, o, cb) => c.startExperiment(m.request, md, o, cb))
+      : Promise.resolve(),
+  remove: (c, name, a) => unary(a, (md, o, cb) => c.stopExperiment({ name }, md, o, cb)),
+  status: (c, name, a) =>
+    collect(a, (o) =>
+      c.experimentStatus(
+        { subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }) },
+        o,
+      ),
+    ),
+  json: (s) => ExperimentStatusResponse.toJSON(s),
+  stateOf: (s) => (s.active ? 'active' : 'inactive'),
+};
+
+/** The `-w` value as the status names it: `Available` and `modelavailable` mean `ModelAvailable`. */
+function wantedState(r: Resource<unknown>, v: string): string {
+  const key = v.toLowerCase();
+  const prefix = r.kind === 'Experiment' ? '' : r.kind.toLowerCase();
+  const found = r.states.find((s) => s.toLowerCase() === key || s.toLowerCase() === prefix + key);
+  if (!found) {
+    throw new CliError(
+      `-w: '${v}' is not a ${r.noun} state; one of ${r.states.join(', ')}`,
+      EXIT.usage,
+    );
+  }
+  return found;
+}
+
+/** The documents of `file` of the resource's kind; any other kind is an error naming it. */
+function manifestsOf(r: Resource<unknown>, file: string): Manifest[] {
+  let all: Manifest[];
+  try {
+    all = readManifests(file);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+  all.forEach((m, i) => {
+    if (m.kind !== r.kind) {
+      throw new CliError(
+        `${file}: document ${i + 1} (${m.kind} ${m.name}): not a ${r.kind}; use \`mlsched ${m.kind.toLowerCase()} ...\``,
+        EXIT.usage,
+      );
+    }
+  });
+  if (all.length === 0) throw new CliError(`${file}: no ${r.kind} document`, EXIT.usage);
+  return all;
+}
+
+interface Global {
+  schedulerHost: string;
+}
+
+/** A client command: it takes `--scheduler-host`. */
+const client = (parent: Command, name: string): Command =>
+  parent.command(name).option('--scheduler-host <host:port>', 'the scheduler', '127.0.0.1:9004');
+
+/** Runs `f` with a connected client, closing it after. */
+async function withClient<T>(address: string, f: (c: SchedulerClient) => Promise<T>): Promise<T> {
+  const client = await connect(address);
+  try {
+    return await f(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Watches the resource until its state is `want`, printing each new state as a line. */
+async function wait<S>(
+  r: Resource<S>,
+  c: SchedulerClient,
+  name: string,
+  want: string,
+  timeoutMs: number,
+  address: string,
+): Promise<void> {
+  const started = Date.now();
+  const tty = process.stderr.isTTY;
+  let last: string | undefined;
+  const progress = (state: string) => {
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const line = `waiting for ${r.noun} ${name} to be ${want}: ${state} after ${seconds} s`;
+    if (tty) process.stderr.write(`\r\x1b[K${line}`);
+    else if (state !== last) process.stderr.write(`${line}\n`);
+  };
+  for (;;) {
+    let state = 'not found';
+    try {
+      const [s] = await r.status(c, name, address);
+      if (s) {
+        state = r.stateOf(s);
+        if (state !== last) print(r.json(s));
+      }
+    } catch (e) {
+      // Not there (yet): a watch started before the load is answered waits for it.
+      if (!(
+        e instanceof CliError &&
+        e.code === EXIT.failed &&
+        e.message.includes('FAILED_PRECONDITION')
+      )) {
+        throw e;
+      }
+    }
+    if (state === want) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const line = `${r.noun} ${name} is ${want} after ${seconds} s`;
+      process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+      return;
+    }
+    progress(state);
+    last = state;
+    if (Date.now() - started >= timeoutMs) {
+      if (tty) process.stderr.write('\n');
+      throw new CliError(
+        `timed out after ${timeoutMs / 1000} s waiting for ${r.noun} ${name} to be ${want} (it is ${state})`,
+        EXIT.timeout,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function addResourceCommands<S>(program: Command, r: Resource<S>): void {
+  const cmd = program
+    .command(r.noun)
+    .description(`${r.noun}s: ${r.verbs.join(', ')}, status, list`);
+  const [load, unload] = r.verbs;
+  client(cmd, load)
+    .description(`${load} every ${r.kind} of a Seldon manifest (YAML, several documents allowed)`)
+    .requiredOption('-f, --file <file>', `manifest with ${r.kind} documents`)
+    .action(async (o: { file: string } & Global) => {
+      const manifests = manifestsOf(r, o.file);
+      const address = o.schedulerHost;
+      await withClient(address, async (c) => {
+        for (const m of manifests) {
+          await r.send(c, m, address);
+          print({ kind: m.kind, name: m.name, action: load, ok: true });
+        }
+      });
+    });
+  client(cmd, unload)
+    .description(`${unload} ${r.noun}s by name, or those of a manifest`)
+    .argument('[names...]', `${r.noun} names`)
+    .option('-f, --file <file>', `manifest with ${r.kind} documents`)
+    .action(async (names: string[], o: { file?: string } & Global) => {
+      const all = [...names, ...(o.file ? manifestsOf(r, o.file).map((m) => m.name) : [])];
+      if (all.length === 0)
+        throw new CliError(`${r.noun} ${unload}: give a name or -f FILE`, EXIT.usage);
+      const address = o.schedulerHost;
+      await withClient(address, async (c) => {
+        for (const name of all) {
+          await r.remove(c, name, address);
+          print({ kind: r.kind, name, action: unload, ok: true });
+        }
+      });
+    });
+  client(cmd, 'status')
+    .description(`the ${r.noun}'s status as JSON; with -w, each new state until it is STATE`)
+    .argument('<name>', `${r.noun} name`)
+    .option(
+      '-w, --wait <state>',
+      `wait until the ${r.noun} is in this state (${r.states.join(', ')})`,
+    )
+    .option('-t, --timeout <duration>', 'how long -w waits (30s, 2m, ...)', '30s')
+    .action(async (name: string, o: { wait?: string; timeout: string } & Global) => {
+      const address = o.schedulerHost;
+      const timeoutMs = parseDuration('--timeout', o.timeout);
+      const want = o.wait === undefined ? undefined : wantedState(r, o.wait);
+      await withClient(address, async (c) => {
+        if (want !== undefined) {
+          await wait(r, c, name, want, timeoutMs, address);
+          return;
+        }
+        for (const s of await r.status(c, name, address)) print(r.json(s));
+      });
+    });
+  client(cmd, 'list')
+    .description(`every ${r.noun}'s status, one JSON object per line`)
+    .action(async (o: Global) => {
+      const address = o.schedulerHost;
+      await withClient(address, async (c) => {
+        for (const s of await r.status(c, undefined, address)) print(r.json(s));
+      });
+    });
+}
+
+function addServerCommands(program: Command): void {
+  const cmd = program.command('server').description('servers: status, list, load');
+  const status = (name: string | undefined, address: string) => {
+    return withClient(address, async (c) => {
+      const all = await collect(address, (o) =>
+        c.serverStatus({ subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }) }, o),
+      );
+      for (const s of all) print(ServerStatusResponse.toJSON(s));
+    });
+  };
+  client(cmd, 'status')
+    .description("a server's status (every server's without a name), one JSON object per line")
+    .argument('[name]', 'server name')
+    .action((name: string | undefined, o: Global) => status(name, o.schedulerHost));
+  client(cmd, 'list')
+    .description("every server's status, one JSON object per line")
+    .action((o: Global) => status(undefined, o.schedulerHost));
+  client(cmd, 'load')
+    .description(
+      "declare the Servers of a manifest (ServerNotify, as Seldon's operator does for a Server resource)",
+    )
+    .requiredOption('-f, --file <file>', 'manifest with Server documents')
+    .action(async (o: { file: string } & Global) => {
+      let servers: Manifest[];
+      try {
+        servers = readManifests(o.file);
+      } catch (e) {
+        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+      }
+      const notify = servers.flatMap((m, i) => {
+        if (m.kind !== 'Server') {
+          throw new CliError(
+            `${o.file}: document ${i + 1} (${m.kind} ${m.name}): not a Server; use \`mlsched ${m.kind.toLowerCase()} ...\``,
+            EXIT.usage,
+          );
+        }
+        return [m.notify];
+      });
+      const address = o.schedulerHost;
+      await withClient(address, async (c) => {
+        await unary(address, (md, opts, cb) =>
+          c.serverNotify({ servers: notify, isFirstSync: false }, md, opts, cb),
+        );
+      });
+      for (const s of notify) print({ kind: 'Server', name: s.name, action: 'load', ok: true });
+    });
+}
+
+/** Adds the client commands (`model`, `pipeline`, `experiment`, `server`) to `program`. */
+export function addClientCommands(program: Command): void {
+  addResourceCommands(program, MODEL);
+  addResourceCommands(program, PIPELINE);
+  addResourceCommands(program, EXPERIMENT);
+  addServerCommands(program);
+}
