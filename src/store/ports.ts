@@ -42,3 +42,20 @@ export interface SnapshotStore {
   /** Flushes what is pending and releases files or connections. */
   close(): Promise<void>;
 }
+
+/**
+ * The leader lease of high availability: one scheduler at a time holds it, renewing it well before
+ * it expires; each new holder gets a larger fencing token, which the store checks on every write
+ * (so a paused former leader cannot overwrite what the new one wrote).
+ */
+export interface Lease {
+  /** Takes the lease if nobody holds it: resolves with the new fencing token, or undefined. */
+  acquire(): Promise<number | undefined>;
+  /** Extends the lease this instance holds: false when it is no longer its own. */
+  renew(): Promise<boolean>;
+  /** Gives the lease up (clean shutdown), if it is still this instance's. */
+  release(): Promise<void>;
+  /** The address of the instance holding the lease now, or undefined when nobody does. */
+  holder(): Promise<string | undefined>;
+  close(): Promise<void>;
+}

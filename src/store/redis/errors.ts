@@ -1,6 +1,6 @@
 /**
  * Why the Redis store refused something. Every message names the Redis (password redacted) or the
- * record key concerned. The store runs no Lua scripts, so there are no script error codes to map.
+ * record key concerned.
  *
  * - `Unavailable`: Redis could not be reached or did not answer in time (connection refused or
  *   lost, command timeout, still reconnecting); produced by `openRedisStore`, `write` and `load`.
@@ -11,8 +11,11 @@
  *   by `write` (before anything is sent) and `openRedisStore`.
  * - `Corrupt`: a stored record is not a `{schema, value}` envelope; produced by `load`.
  * - `Closed`: `write` or `load` after `close`.
+ * - `Fenced`: a fenced `write` (high availability) whose token is no longer the newest: another
+ *   scheduler leads now, and nothing was applied.
  */
-export type RedisStoreErrorCode = 'Unavailable' | 'Refused' | 'Invalid' | 'Corrupt' | 'Closed';
+export type RedisStoreErrorCode =
+  'Unavailable' | 'Refused' | 'Invalid' | 'Corrupt' | 'Closed' | 'Fenced';
 
 /** An error of the Redis store. `cause` has the ioredis error when there is one. */
 export class RedisStoreError extends Error {
@@ -44,6 +47,11 @@ export function isReplyError(e: unknown): boolean {
  * everything else (refused or lost connection, timeout, offline while reconnecting).
  */
 export function fromRedisError(e: unknown, what: string, where: string): RedisStoreError {
+  if (isReplyError(e) && messageOf(e).startsWith('FENCED')) {
+    return new RedisStoreError('Fenced', `redis ${where} refused ${what}: ${messageOf(e)}`, {
+      cause: e,
+    });
+  }
   return isReplyError(e)
     ? new RedisStoreError('Refused', `redis ${where} refused ${what}: ${messageOf(e)}`, {
         cause: e,

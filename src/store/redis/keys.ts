@@ -2,7 +2,8 @@
  * The Redis key layout of one store, under its prefix `P`:
  *
  * - `P:r:<encoded key>`: one string per record, the JSON envelope `{"schema":N,"value":...}`;
- * - `P:keys`: a set of the encoded keys of every record, so `load` needs no SCAN of the keyspace.
+ * - `P:keys`: a set of the encoded keys of every record, so `load` needs no SCAN of the keyspace;
+ * - `P:leader` and `P:epoch`: the leader lease and the fencing token (high availability, lease.ts).
  *
  * Record keys are opaque strings, and Redis keys are bytes: a JS string is sent as UTF-8, which
  * cannot represent a lone surrogate (it would become U+FFFD and two keys could collide). Keys are
@@ -40,10 +41,19 @@ export interface KeySpace {
   readonly index: string;
   /** The Redis key of the record whose encoded key is `member`. */
   record(member: string): string;
+  /** The leader lease (high availability): the leader's identity, with a time to live. */
+  readonly leader: string;
+  /** The fencing token: incremented by each new leader; fenced writes must carry the current one. */
+  readonly epoch: string;
 }
 
 /** The key space under `prefix`. */
 export function keySpace(prefix: string): KeySpace {
   const records = `${prefix}:r:`;
-  return { index: `${prefix}:keys`, record: (member) => records + member };
+  return {
+    index: `${prefix}:keys`,
+    record: (member) => records + member,
+    leader: `${prefix}:leader`,
+    epoch: `${prefix}:epoch`,
+  };
 }

@@ -26,6 +26,11 @@ export interface RedisStoreLogger {
 export interface RedisStoreOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...` (TLS). */
   readonly url: string;
+  /**
+   * CA certificates (PEM) the server's certificate must chain to, for a `rediss://` url (the
+   * system's roots without it). Not allowed with `redis://`.
+   */
+  readonly tlsCa?: Buffer;
   /** Key prefix of this store's keys (`<prefix>:keys`, `<prefix>:r:<key>`). Non-empty. */
   readonly prefix: string;
   /** Told once when Redis becomes unreachable and once when it is back. */
@@ -44,6 +49,29 @@ export interface RedisStoreOptions {
   readonly loadChunkSize?: number;
 }
 
+/**
+ * A fenced write: applied only while the epoch is the writer's token. KEYS: epoch, index, the puts'
+ * record keys, the deletes' record keys. ARGV: token, number of puts, the puts' texts, the puts'
+ * index members, the deletes' index members.
+ */
+const FENCED_WRITE = `
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then
+  return redis.error_reply('FENCED this scheduler (epoch ' .. ARGV[1] .. ') no longer leads; epoch ' .. tostring(current) .. ' does')
+end
+local puts = tonumber(ARGV[2])
+local dels = #KEYS - 2 - puts
+for i = 1, puts do
+  redis.call('SET', KEYS[2 + i], ARGV[2 + i])
+  redis.call('SADD', KEYS[2], ARGV[2 + puts + i])
+end
+for i = 1, dels do
+  redis.call('DEL', KEYS[2 + puts + i])
+  redis.call('SREM', KEYS[2], ARGV[2 + 2 * puts + i])
+end
+return puts + dels
+`;
+
 /** MGETs sent together in one pipeline (one round trip) by `load`. */
 const MGETS_PER_PIPELINE = 50;
 
@@ -58,7 +86,8 @@ interface Outage {
 /**
  * Opens a store on the Redis at `options.url` and resolves once connected.
  *
- * @throws RedisStoreError `Invalid` for a URL that is not redis:// or rediss://, or an empty prefix;
+ * @throws RedisStoreError `Invalid` for a URL that is not redis:// or rediss://, an empty prefix,
+ *   or `tlsCa` with a redis:// URL;
  *   `Unavailable` when Redis cannot be reached within `connectTimeoutMs` (plus one command timeout
  *   for the handshake); `Refused` when it refuses the connection (wrong password, ...).
  */
@@ -69,6 +98,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   }
   if (options.prefix.length === 0 || !isWellFormed(options.prefix)) {
     throw new RedisStoreError('Invalid', 'redis store: the key prefix must be a non-empty string');
+  }
+  const tls = /^rediss:/i.test(options.url);
+  if (options.tlsCa && !tls) {
+    throw new RedisStoreError('Invalid', `redis store: a TLS CA needs a rediss:// url, not ${where}`);
   }
   const commandTimeout = options.commandTimeoutMs ?? 2_000;
   const connectTimeout = options.connectTimeoutMs ?? 2_000;
@@ -89,6 +122,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     connectTimeout,
     retryStrategy: (attempt: number) =>
       Math.min(minDelay * 2 ** Math.min(attempt - 1, 30), maxDelay),
+    // ioredis turns TLS on for a lower-case `rediss://` only; say it for any spelling.
+    ...(tls ? { tls: options.tlsCa ? { ca: options.tlsCa } : {} } : {}),
   } satisfies RedisOptions;
   return RedisStore.connect(
     new Redis(options.url, redisOptions),
@@ -131,6 +166,8 @@ export class RedisStore implements SnapshotStore {
   private opened = false;
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** With high availability: the fencing token every write must still hold (lease.ts). */
+  private fencingToken: number | undefined;
 
   /**
    * Connects `client` (created with `lazyConnect`) within `timeoutMs` and wraps it. The entry
@@ -276,20 +313,56 @@ export class RedisStore implements SnapshotStore {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    const tx = this.client.multi();
-    if (added.length > 0) tx.mset(pairs).sadd(this.keys.index, added);
-    if (removed.length > 0) tx.del(recordKeys).srem(this.keys.index, removed);
     this.sent++;
-    return tx
-      .exec()
-      .then((replies) => {
-        if (replies === null) throw new Error('transaction aborted');
-        for (const [error] of replies) if (error) throw error;
+    return this.apply(pairs, added, recordKeys, removed)
+      .then(() => {
         this.up('write');
       })
       .catch((e: unknown) => {
         throw this.failure(e, 'write', `write of ${added.length + removed.length} changes`);
       });
+  }
+
+  /**
+   * From now on every write is applied only while `token` is still the newest fencing token (the
+   * epoch a leader got with its lease), atomically with that check; once another scheduler has
+   * taken the lease, writes reject `Fenced` and change nothing.
+   */
+  fence(token: number): void {
+    this.fencingToken = token;
+  }
+
+  /** One MULTI/EXEC, or, when fenced, one script that checks the token and then writes. */
+  private async apply(
+    pairs: string[],
+    added: string[],
+    recordKeys: string[],
+    removed: string[],
+  ): Promise<void> {
+    if (this.fencingToken !== undefined) {
+      const puts = pairs.filter((_, i) => i % 2 === 0);
+      const texts = pairs.filter((_, i) => i % 2 === 1);
+      await this.client.eval(
+        FENCED_WRITE,
+        2 + puts.length + recordKeys.length,
+        this.keys.epoch,
+        this.keys.index,
+        ...puts,
+        ...recordKeys,
+        String(this.fencingToken),
+        String(puts.length),
+        ...texts,
+        ...added,
+        ...removed,
+      );
+      return;
+    }
+    const tx = this.client.multi();
+    if (added.length > 0) tx.mset(pairs).sadd(this.keys.index, added);
+    if (removed.length > 0) tx.del(recordKeys).srem(this.keys.index, removed);
+    const replies = await tx.exec();
+    if (replies === null) throw new Error('transaction aborted');
+    for (const [error] of replies) if (error) throw error;
   }
 
   /** Ok while commands succeed; otherwise why not (`redis unreachable: ...`). */
