@@ -10,6 +10,7 @@ import { AgentService } from './agent/agent.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import type { Config } from './config/config.js';
+import type { ServerTls } from './config/tls.js';
 import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
@@ -188,9 +189,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
 
   const ports: Ports = {
-    scheduler: await bind(schedulerServer, config.host, config.schedulerPort),
-    agent: await bind(agentServer, config.host, config.agentPort),
-    dataflow: await bind(dataflowServer, config.host, config.dataflowPort),
+    scheduler: await bind(schedulerServer, config.host, config.schedulerPort, config.tls),
+    agent: await bind(agentServer, config.host, config.agentPort, config.tls),
+    dataflow: await bind(dataflowServer, config.host, config.dataflowPort, config.tls),
     http: await listenHttp(http, config.host, config.httpPort),
   };
 
@@ -235,6 +236,7 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
       return openRedisStore({
         url: config.store.url,
         prefix: config.redisPrefix ?? 'mlsched',
+        ...(config.redisTlsCa ? { tlsCa: config.redisTlsCa } : {}),
         logger: log,
       });
     }
@@ -261,10 +263,18 @@ function grpcServer(): Server {
   });
 }
 
-function bind(server: Server, host: string, port: number): Promise<number> {
+/** Listens on `host:port`: TLS with `tls` (requiring client certificates with its `clientCa`). */
+function bind(server: Server, host: string, port: number, tls?: ServerTls): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const credentials = tls
+    ? ServerCredentials.createSsl(
+        tls.clientCa ?? null,
+        [{ cert_chain: tls.cert, private_key: tls.key }],
+        tls.clientCa !== undefined,
+      )
+    : ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(address, credentials, (err, bound) => {
       if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
       else resolve(bound);
     });

@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { startApp } from './app.js';
-import { CliError, EXIT } from './cli/client.js';
+import { CliError, EXIT, clientChannel, clientTls } from './cli/client.js';
 import { addClientCommands } from './cli/commands.js';
-import { DEFAULTS, parseLogLevel, parsePort, parseStore, type Config } from './config/config.js';
+import {
+  DEFAULTS,
+  parseLogLevel,
+  parsePort,
+  parseStore,
+  redactPassword,
+  type Config,
+} from './config/config.js';
+import { parseRedisTlsCa, parseServerTls, type ClientTlsFlags } from './config/tls.js';
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
 import { startSimulatedDataflow } from './sim/dataflow.js';
@@ -13,6 +21,16 @@ const VERSION = (
     version: string;
   }
 ).version;
+
+// grpc-js sends the host dialled as the TLS server name even when it is an IP address, which Node
+// flags once per process (DEP0123) although it connects and checks the IP against the
+// certificate's IP addresses as it should. `--scheduler-host 127.0.0.1:9004 --tls-ca ...` is meant
+// to work without that noise on stderr; every other warning is printed as before.
+const printWarning = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (w: Error & { code?: string }) => {
+  if (w.code !== 'DEP0123') for (const print of printWarning) print(w);
+});
 
 /** Commander option parser that turns our Error messages into commander's one-line errors. */
 const opt =
@@ -31,6 +49,23 @@ const wholeNumber = (flag: string, min: number) => (v: string) => {
     throw new Error(`${flag}: '${v}' must be a whole number ≥ ${min}`);
   return n;
 };
+
+/** `parse()`, its Error a one-line usage error (exit code 2) naming the flag. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+}
+
+/** The simulators' `credentials` and `channelOptions` for the client TLS flags. */
+function simChannel(flags: ClientTlsFlags) {
+  const tls = clientTls(flags);
+  if (tls === undefined) return {};
+  const channel = clientChannel(tls);
+  return { credentials: channel.credentials, channelOptions: channel.options };
+}
 
 /** Stops `stop` on SIGINT/SIGTERM, exiting within 5 s whatever happens. */
 function onSignals(stop: () => Promise<void>): void {
@@ -86,12 +121,20 @@ program
     opt((v) => parsePort('--http-port', v)),
     DEFAULTS.httpPort,
   )
-  .option('--store <store>', 'memory, file:DIR or redis://HOST:PORT[/DB]', DEFAULTS.store)
+  .option(
+    '--store <store>',
+    'memory, file:DIR or redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]',
+    DEFAULTS.store,
+  )
   .option(
     '--redis-prefix <prefix>',
     'key prefix in Redis (several schedulers can share one)',
     'mlsched',
   )
+  .option('--redis-tls-ca <file>', 'rediss:// store: trust this CA (PEM) for the Redis certificate')
+  .option('--tls-cert <file>', 'serve TLS on every gRPC port: certificate chain (PEM)')
+  .option('--tls-key <file>', "serve TLS: the certificate's private key (PEM)")
+  .option('--tls-ca <file>', 'mutual TLS: require client certificates signed by this CA (PEM)')
   .option(
     '--reconnect-grace-seconds <s>',
     'after a restart, how long restored replicas wait for their agents before their models move',
@@ -108,20 +151,39 @@ program
       httpPort: number;
       store: string;
       redisPrefix: string;
+      redisTlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsCa?: string;
       reconnectGraceSeconds: number;
       logLevel: string;
     }) => {
       const log = createLogger(o.logLevel);
-      const { reconnectGraceSeconds, ...rest } = o;
+      const { reconnectGraceSeconds, redisTlsCa, tlsCert, tlsKey, tlsCa, ...rest } = o;
+      const store = usage(() => parseStore(o.store));
+      const tls = usage(() => parseServerTls({ tlsCert, tlsKey, tlsCa }));
+      const redisCa = usage(() =>
+        parseRedisTlsCa(redisTlsCa, store.kind === 'redis' ? store.url : undefined),
+      );
       const config: Config = Object.freeze({
         ...rest,
-        store: opt(parseStore)(o.store),
+        store,
+        ...(tls ? { tls } : {}),
+        ...(redisCa ? { redisTlsCa: redisCa } : {}),
         reconnectGraceMs: reconnectGraceSeconds * 1000,
         version: VERSION,
       });
       const app = await startApp(config, log);
       process.stdout.write(`${JSON.stringify({ event: 'listening', ...app.ports })}\n`);
-      log.info({ ports: app.ports, store: o.store, version: VERSION }, 'scheduler started');
+      log.info(
+        {
+          ports: app.ports,
+          store: redactPassword(o.store),
+          tls: tls ? (tls.clientCa ? 'mutual' : 'server') : 'off',
+          version: VERSION,
+        },
+        'scheduler started',
+      );
       onSignals(async () => {
         log.info('shutting down');
         await app.stop();
@@ -166,6 +228,10 @@ program
     'loads of models whose storage URI matches fail',
     opt((v) => new RegExp(v)),
   )
+  .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
+  .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
+  .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
+  .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate")
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {
@@ -179,9 +245,14 @@ program
       overcommit: number;
       loadMs: number;
       failUri?: RegExp;
+      tlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsServerName?: string;
       logLevel: string;
     }) => {
       const log = createLogger(o.logLevel, 'mlsched-agent');
+      const channel = simChannel(o);
       const agent = await startSimulatedAgent({
         schedulerHost: o.schedulerHost,
         agentPort: o.agentPort,
@@ -198,6 +269,7 @@ program
         overCommitPercentage: o.overcommit,
         loadMs: o.loadMs,
         ...(o.failUri ? { failUri: o.failUri } : {}),
+        ...channel,
         logger: log,
       });
       onSignals(() => agent.stop());
@@ -220,6 +292,10 @@ program
     'pipelines whose name matches report a failure',
     opt((v) => new RegExp(v)),
   )
+  .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
+  .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
+  .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
+  .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate")
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     (o: {
@@ -227,13 +303,19 @@ program
       dataflowPort: number;
       name: string;
       failPipeline?: RegExp;
+      tlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsServerName?: string;
       logLevel: string;
     }) => {
+      const channel = simChannel(o);
       const engine = startSimulatedDataflow({
         schedulerHost: o.schedulerHost,
         dataflowPort: o.dataflowPort,
         name: o.name,
         ...(o.failPipeline ? { failPipeline: o.failPipeline } : {}),
+        ...channel,
         logger: createLogger(o.logLevel, 'mlsched-dataflow'),
       });
       onSignals(() => engine.stop());

@@ -3,9 +3,12 @@ import {
   Metadata,
   status as grpcStatus,
   type CallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { parseClientTls, type ClientTls, type ClientTlsFlags } from '../config/tls.js';
 import { SchedulerClient } from '../gen/mlops/scheduler/scheduler.js';
 
 /** Exit codes of the client commands (README "The mlsched client"). */
@@ -51,26 +54,91 @@ export function callError(e: unknown, address: string): CliError {
   return new CliError(`${codeName(e.code)}: ${e.details}`, EXIT.failed);
 }
 
-/** A connected Scheduler client; rejects with exit code 4 when nothing answers at `address`. */
-export async function connect(address: string): Promise<SchedulerClient> {
+/**
+ * The client TLS flags (`--tls-ca`, `--tls-cert`, `--tls-key`, `--tls-server-name`) read and
+ * checked; undefined (plaintext) without any. @throws CliError (usage) naming the flag.
+ */
+export function clientTls(flags: ClientTlsFlags): ClientTls | undefined {
+  try {
+    return parseClientTls(flags);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+}
+
+/** The credentials and channel options of a client of the scheduler: plaintext without `tls`. */
+export function clientChannel(tls: ClientTls | undefined): {
+  credentials: ChannelCredentials;
+  options: ChannelOptions;
+} {
+  if (tls === undefined) return { credentials: credentials.createInsecure(), options: {} };
+  return {
+    credentials: credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null),
+    options:
+      tls.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName },
+  };
+}
+
+/**
+ * A connected Scheduler client (over TLS with `tls`); rejects with exit code 4 when nothing
+ * answers at `address`, saying why the last connection attempt failed (refused, a certificate
+ * not trusted, ...).
+ */
+export async function connect(address: string, tls?: ClientTls): Promise<SchedulerClient> {
   if (!/^[^:\s]+:\d+$/.test(address)) {
     throw new CliError(`--scheduler-host: '${address}' must be HOST:PORT`, EXIT.usage);
   }
-  const client = new SchedulerClient(address, credentials.createInsecure());
-  await new Promise<void>((resolve, reject) => {
+  const channel = clientChannel(tls);
+  const client = new SchedulerClient(address, channel.credentials, channel.options);
+  const ready = await new Promise<boolean>((resolve) => {
     client.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => {
-      if (err) {
-        client.close();
-        reject(
-          new CliError(
-            `cannot reach the scheduler at ${address} within ${CONNECT_TIMEOUT_MS / 1000} s; is \`mlsched serve\` running there?`,
-            EXIT.unreachable,
-          ),
-        );
-      } else resolve();
+      resolve(!err);
     });
   });
-  return client;
+  if (ready) return client;
+  const reason = await lastConnectError(client);
+  if (reason === undefined) return client; // connected meanwhile
+  client.close();
+  const hint =
+    tls === undefined
+      ? 'is `mlsched serve` running there? (if it serves TLS, give --tls-ca)'
+      : 'is `mlsched serve` running there with TLS? check --tls-ca, --tls-cert/--tls-key and --tls-server-name';
+  throw new CliError(
+    `cannot reach the scheduler at ${address} within ${CONNECT_TIMEOUT_MS / 1000} s (${reason}); ${hint}`,
+    EXIT.unreachable,
+  );
+}
+
+/** Why the client's channel is not connected: gRPC names the last error of a failing call. */
+function lastConnectError(client: SchedulerClient): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      () => Buffer.alloc(0),
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      new Metadata(),
+      { deadline: Date.now() + 1000 },
+      (err) => {
+        resolve(err ? connectError(err.details || codeName(err.code)) : undefined);
+      },
+    );
+  });
+}
+
+/**
+ * gRPC's "No connection established. Last error: ..." as a short phrase on one line:
+ * `TLS: tlsv13 alert certificate required`, `unable to verify the first certificate`.
+ */
+function connectError(details: string): string {
+  return details
+    .replace(/^No connection established\. Last error: /, '')
+    .replace(/\.? ?Resolution note:[\s\S]*$/, '')
+    .replace(/ ?\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '')
+    .replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[\s\S]*$/, 'TLS: $1')
+    .replace(/^Error( \[\w+\])?: /, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 type Options = Partial<CallOptions>;

@@ -16,7 +16,7 @@ import {
   pipelineVersionState_PipelineStatusToJSON,
   type SchedulerClient,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { CliError, EXIT, collect, connect, unary } from './client.js';
+import { CliError, EXIT, clientTls, collect, connect, unary } from './client.js';
 import { readManifests, type Manifest } from './manifests.js';
 
 const SUBSCRIBER = 'mlsched-cli';
@@ -165,15 +165,25 @@ function manifestsOf(r: Resource<unknown>, file: string): Manifest[] {
 
 interface Global {
   schedulerHost: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsServerName?: string;
 }
 
-/** A client command: it takes `--scheduler-host`. */
+/** A client command: it takes `--scheduler-host` and the client TLS flags. */
 const client = (parent: Command, name: string): Command =>
-  parent.command(name).option('--scheduler-host <host:port>', 'the scheduler', '127.0.0.1:9004');
+  parent
+    .command(name)
+    .option('--scheduler-host <host:port>', 'the scheduler', '127.0.0.1:9004')
+    .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
+    .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
+    .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
+    .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate");
 
-/** Runs `f` with a connected client, closing it after. */
-async function withClient<T>(address: string, f: (c: SchedulerClient) => Promise<T>): Promise<T> {
-  const client = await connect(address);
+/** Runs `f` with a client connected as the flags say, closing it after. */
+async function withClient<T>(o: Global, f: (c: SchedulerClient) => Promise<T>): Promise<T> {
+  const client = await connect(o.schedulerHost, clientTls(o));
   try {
     return await f(client);
   } finally {
@@ -247,7 +257,7 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     .action(async (o: { file: string } & Global) => {
       const manifests = manifestsOf(r, o.file);
       const address = o.schedulerHost;
-      await withClient(address, async (c) => {
+      await withClient(o, async (c) => {
         for (const m of manifests) {
           await r.send(c, m, address);
           print({ kind: m.kind, name: m.name, action: load, ok: true });
@@ -263,7 +273,7 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
       if (all.length === 0)
         throw new CliError(`${r.noun} ${unload}: give a name or -f FILE`, EXIT.usage);
       const address = o.schedulerHost;
-      await withClient(address, async (c) => {
+      await withClient(o, async (c) => {
         for (const name of all) {
           await r.remove(c, name, address);
           print({ kind: r.kind, name, action: unload, ok: true });
@@ -282,7 +292,7 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
       const address = o.schedulerHost;
       const timeoutMs = parseDuration('--timeout', o.timeout);
       const want = o.wait === undefined ? undefined : wantedState(r, o.wait);
-      await withClient(address, async (c) => {
+      await withClient(o, async (c) => {
         if (want !== undefined) {
           await wait(r, c, name, want, timeoutMs, address);
           return;
@@ -294,7 +304,7 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     .description(`every ${r.noun}'s status, one JSON object per line`)
     .action(async (o: Global) => {
       const address = o.schedulerHost;
-      await withClient(address, async (c) => {
+      await withClient(o, async (c) => {
         for (const s of await r.status(c, undefined, address)) print(r.json(s));
       });
     });
@@ -302,8 +312,9 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
 
 function addServerCommands(program: Command): void {
   const cmd = program.command('server').description('servers: status, list, load');
-  const status = (name: string | undefined, address: string) => {
-    return withClient(address, async (c) => {
+  const status = (name: string | undefined, o: Global) => {
+    const address = o.schedulerHost;
+    return withClient(o, async (c) => {
       const all = await collect(address, (o) =>
         c.serverStatus({ subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }) }, o),
       );
@@ -313,10 +324,10 @@ function addServerCommands(program: Command): void {
   client(cmd, 'status')
     .description("a server's status (every server's without a name), one JSON object per line")
     .argument('[name]', 'server name')
-    .action((name: string | undefined, o: Global) => status(name, o.schedulerHost));
+    .action((name: string | undefined, o: Global) => status(name, o));
   client(cmd, 'list')
     .description("every server's status, one JSON object per line")
-    .action((o: Global) => status(undefined, o.schedulerHost));
+    .action((o: Global) => status(undefined, o));
   client(cmd, 'load')
     .description(
       "declare the Servers of a manifest (ServerNotify, as Seldon's operator does for a Server resource)",
@@ -339,7 +350,7 @@ function addServerCommands(program: Command): void {
         return [m.notify];
       });
       const address = o.schedulerHost;
-      await withClient(address, async (c) => {
+      await withClient(o, async (c) => {
         await unary(address, (md, opts, cb) =>
           c.serverNotify({ servers: notify, isFirstSync: false }, md, opts, cb),
         );

@@ -1,4 +1,5 @@
 import type { Timers } from '../actors/index.js';
+import type { ServerTls } from './tls.js';
 
 export type StoreSpec =
   { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
@@ -19,6 +20,10 @@ export interface Config {
   /** Key prefix in Redis, so several schedulers or tests can share one (default `mlsched`). */
   readonly redisPrefix?: string;
   readonly drainTimeoutMs?: number;
+  /** TLS (mutual TLS with `clientCa`) on every gRPC port; plaintext when absent. */
+  readonly tls?: ServerTls;
+  /** CA certificates (PEM) a `rediss://` store trusts; the system's roots when absent. */
+  readonly redisTlsCa?: Buffer;
   /** Tests inject a clock; production uses the real one. */
   readonly timers?: Timers;
 }
@@ -44,14 +49,49 @@ export function parsePort(flag: string, value: string): number {
   return n;
 }
 
-/** Parses `--store`: `memory`, `file:DIR` or `redis://HOST:PORT[/DB]`. @throws Error naming the flag. */
+const STORE_FORMS = 'memory, file:DIR or redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]';
+
+/**
+ * Parses `--store`: `memory`, `file:DIR`, or a Redis URL `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`
+ * (`rediss://` for TLS; AUTH with the password, and the user for a Redis 6 ACL user; special
+ * characters of both percent-encoded). @throws Error naming the flag (never the password).
+ */
 export function parseStore(value: string): StoreSpec {
   if (value === 'memory') return { kind: 'memory' };
   if (value.startsWith('file:') && value.length > 5) return { kind: 'file', dir: value.slice(5) };
-  if (/^rediss?:\/\/[^/]+(\/\d+)?$/.test(value)) return { kind: 'redis', url: value };
-  throw new Error(
-    `--store: '${value}' is not a store; use memory, file:DIR or redis://HOST:PORT[/DB]`,
-  );
+  if (/^rediss?:\/\//.test(value)) {
+    const problem = redisUrlProblem(value);
+    if (problem === undefined) return { kind: 'redis', url: value };
+    throw new Error(
+      `--store: '${redactPassword(value)}' ${problem}; use redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]`,
+    );
+  }
+  throw new Error(`--store: '${value}' is not a store; use ${STORE_FORMS}`);
+}
+
+/** Why `url` (redis:// or rediss://) is not a Redis URL we can use, or undefined. */
+function redisUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a URL (is the port a number? percent-encode @, / and : in the password)';
+  }
+  if (u.hostname === '') return 'names no host';
+  if (!/^\/?\d*$/.test(u.pathname)) return `has path '${u.pathname}': only a database number /DB`;
+  if (u.search !== '' || u.hash !== '') return 'has a ?query or #fragment; none is supported';
+  try {
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+  } catch {
+    return 'has a user or password that is not valid percent-encoding';
+  }
+  return undefined;
+}
+
+/** `url` with the password of its `user:password@` part replaced by `***`. */
+export function redactPassword(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^/]*@/, '$1***@');
 }
 
 /** Parses `--log-level`. @throws Error naming the flag. */

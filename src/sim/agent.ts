@@ -7,6 +7,8 @@
 import {
   credentials,
   Metadata,
+  type ChannelCredentials,
+  type ChannelOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
 } from '@grpc/grpc-js';
@@ -40,6 +42,10 @@ export interface SimulatedAgentOptions {
   unloadMs?: number;
   /** Loads of models whose `modelSpec.uri` matches fail with LOAD_FAILED. */
   failUri?: RegExp;
+  /** How to reach the scheduler: TLS / mutual TLS credentials; plaintext when absent. */
+  credentials?: ChannelCredentials;
+  /** More channel options, e.g. `grpc.ssl_target_name_override` for `--tls-server-name`. */
+  channelOptions?: ChannelOptions;
   logger: SimLogger;
 }
 
@@ -330,11 +336,10 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<Simulated
   const bad = o.replicaIdxs.find((idx) => !Number.isInteger(idx) || idx < 0);
   if (bad !== undefined) return Promise.reject(new Error(`replica index ${bad} is not valid`));
   const address = `${o.schedulerHost}:${o.agentPort}`;
-  const client = new AgentServiceClient(
-    address,
-    credentials.createInsecure(),
-    RECONNECT_CHANNEL_OPTIONS,
-  );
+  const client = new AgentServiceClient(address, o.credentials ?? credentials.createInsecure(), {
+    ...o.channelOptions,
+    ...RECONNECT_CHANNEL_OPTIONS,
+  });
   const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(client, address, idx, o)]));
   const replica = (idx: number) => {
     const r = replicas.get(idx);

@@ -4,7 +4,13 @@
  * subscribes by name and acknowledges every Create (a failure for pipelines whose name matches
  * `failPipeline`) and every Delete, echoing the message's timestamp and naming itself as the stream.
  */
-import { credentials, Metadata, type ClientUnaryCall } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientUnaryCall,
+} from '@grpc/grpc-js';
 import {
   ChainerClient,
   PipelineUpdateMessage_PipelineOperation as Operation,
@@ -25,6 +31,10 @@ export interface SimulatedDataflowOptions {
   failPipeline?: RegExp;
   /** Time from receiving a message to acknowledging it (default 10 ms). */
   ackDelayMs?: number;
+  /** How to reach the scheduler: TLS / mutual TLS credentials; plaintext when absent. */
+  credentials?: ChannelCredentials;
+  /** More channel options, e.g. `grpc.ssl_target_name_override` for `--tls-server-name`. */
+  channelOptions?: ChannelOptions;
   logger: SimLogger;
 }
 
@@ -47,11 +57,10 @@ class Engine implements SimulatedDataflow {
 
   constructor(private readonly o: SimulatedDataflowOptions) {
     const address = `${o.schedulerHost}:${o.dataflowPort}`;
-    this.client = new ChainerClient(
-      address,
-      credentials.createInsecure(),
-      RECONNECT_CHANNEL_OPTIONS,
-    );
+    this.client = new ChainerClient(address, o.credentials ?? credentials.createInsecure(), {
+      ...o.channelOptions,
+      ...RECONNECT_CHANNEL_OPTIONS,
+    });
     this.subscription = new ReconnectingStream({
       open: () => this.client.subscribePipelineUpdates({ name: o.name }),
       client: this.client,

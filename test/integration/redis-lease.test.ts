@@ -97,7 +97,9 @@ describe('fenced writes', () => {
     await assert.rejects(
       storeA.write({ put: [record('model:x', 'stale a')], del: ['model:y'] }),
       (e: unknown) =>
-        e instanceof RedisStoreError && e.code === 'Fenced' && /no longer leads/.test(e.message),
+        e instanceof RedisStoreError &&
+        e.code === 'Fenced' &&
+        e.message.includes('no longer leads'),
     );
     const records = await storeB.load();
     assert.deepEqual(records.map((r) => [r.key, r.value]).sort(), [

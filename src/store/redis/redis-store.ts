@@ -101,7 +101,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   }
   const tls = /^rediss:/i.test(options.url);
   if (options.tlsCa && !tls) {
-    throw new RedisStoreError('Invalid', `redis store: a TLS CA needs a rediss:// url, not ${where}`);
+    throw new RedisStoreError(
+      'Invalid',
+      `redis store: a TLS CA needs a rediss:// url, not ${where}`,
+    );
   }
   const commandTimeout = options.commandTimeoutMs ?? 2_000;
   const connectTimeout = options.connectTimeoutMs ?? 2_000;
