@@ -53,14 +53,17 @@ interface Resource<S> {
   stateOf(s: S): string;
 }
 
-const enumNames = (toJson: (n: number) => string, from: number, to: number): string[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => toJson(from + i));
+/** The names of a proto enum's values (not ts-proto's UNRECOGNIZED, -1). */
+const enumNames = (values: object, toJson: (n: number) => string): string[] =>
+  Object.values(values)
+    .filter((v): v is number => typeof v === 'number' && v >= 0)
+    .map(toJson);
 
 const MODEL: Resource<ModelStatusResponse> = {
   noun: 'model',
   kind: 'Model',
   verbs: ['load', 'unload'],
-  states: enumNames(modelStatus_ModelStateToJSON, 0, 9),
+  states: enumNames(ModelStatus_ModelState, modelStatus_ModelStateToJSON),
   send: (c, m, a) =>
     m.kind === 'Model'
       ? unary(a, (md, o, cb) => c.loadModel(m.request, md, o, cb))
@@ -88,7 +91,7 @@ const PIPELINE: Resource<PipelineStatusResponse> = {
   noun: 'pipeline',
   kind: 'Pipeline',
   verbs: ['load', 'unload'],
-  states: enumNames(pipelineVersionState_PipelineStatusToJSON, 0, 7),
+  states: enumNames(PipelineVersionState_PipelineStatus, pipelineVersionState_PipelineStatusToJSON),
   send: (c, m, a) =>
     m.kind === 'Pipeline'
       ? unary(a, (md, o, cb) => c.loadPipeline(m.request, md, o, cb))
@@ -136,7 +139,7 @@ function wantedState(r: Resource<unknown>, v: string): string {
   const found = r.states.find((s) => s.toLowerCase() === key || s.toLowerCase() === prefix + key);
   if (!found) {
     throw new CliError(
-      `-w: '${v}' is not a ${r.noun} state; one of ${r.states.join(', ')}`,
+      `-w: '${v}' is not ${r.noun === 'experiment' ? 'an' : 'a'} ${r.noun} state; one of ${r.states.join(', ')}`,
       EXIT.usage,
     );
   }

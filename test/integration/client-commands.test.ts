@@ -184,6 +184,7 @@ describe('mlsched client: failures are one line with a documented exit code', ()
     const state = await mlsched('model', 'status', 'x', '-w', 'Bogus');
     assert.equal(state.code, 2);
     assert.match(state.stderr, /-w: 'Bogus' is not a model state; one of .*ModelAvailable/);
+    assert.doesNotMatch(state.stderr, /UNRECOGNIZED/);
     assert.equal((await mlsched('model', 'status', 'x', '-w', 'Available', '-t', 'soon')).code, 2);
     assert.equal((await mlsched('model', 'load')).code, 2);
   });
