@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
+import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -16,10 +22,13 @@ import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import type { Registry } from 'prom-client';
+import { gated } from './wire/grpc.js';
 import { openFileStore } from './store/file/file-store.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import { Persistence, restoreRecords } from './store/persistence.js';
-import type { SnapshotStore } from './store/ports.js';
+import { Election } from './store/election.js';
+import type { Lease, SnapshotStore } from './store/ports.js';
 
 export interface Ports {
   scheduler: number;
@@ -30,7 +39,10 @@ export interface Ports {
 
 export interface App {
   readonly ports: Ports;
+  /** The actor system. @throws Error on a standby (`--ha`), which has none until it leads. */
   readonly system: SchedulerSystem;
+  /** True unless this is a standby (`--ha`) or stopping. */
+  isLeader(): boolean;
   /** Ends streams, stops listening and releases timers; resolves within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -74,14 +86,23 @@ export function newXid(): string {
   return out + BASE32HEX.charAt((value << (5 - bits)) & 31);
 }
 
-/** Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. */
-export async function startApp(config: Config, log: Logger): Promise<App> {
+/** What runs while this instance leads: the actor system, its services and its persistence. */
+interface Core {
+  readonly system: SchedulerSystem;
+  readonly scheduler: ReturnType<typeof createSchedulerService>;
+  readonly agents: AgentService;
+  readonly engines: ChainerService;
+  readonly persistence: Persistence;
+  readonly metrics: Registry;
+  readonly dashboard: Dashboard;
+  /** Ends its streams and timers and flushes what is pending (within `graceMs`). */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Restores the system from `store` and builds its services. */
+async function startCore(config: Config, log: Logger, store: SnapshotStore): Promise<Core> {
   const started = performance.now();
-  const store = await openStore(config, log.child({ component: 'store' }));
-  const records = await restoreRecords(store).catch(async (e: unknown) => {
-    await store.close();
-    throw e;
-  });
+  const records = await restoreRecords(store);
   const agents = new AgentService({ log: log.child({ component: 'agent' }) });
   const engines = new ChainerService({ log: log.child({ component: 'dataflow' }) });
   const system = createSchedulerSystem({
@@ -112,13 +133,67 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     durable: () =>
       persistence.healthy ? withinMs(persistence.durable(), 5000) : Promise.resolve(),
   });
+  const dashboard = new Dashboard(system);
+  return {
+    system,
+    scheduler,
+    agents,
+    engines,
+    persistence,
+    metrics: createMetrics(system, persistence),
+    dashboard,
+    stop: async (graceMs) => {
+      scheduler.close();
+      dashboard.close();
+      agents.close();
+      engines.close();
+      system.stop();
+      await persistence.close(graceMs);
+    },
+  };
+}
 
+const SERVICES = [
+  'seldon.mlops.scheduler.Scheduler',
+  'seldon.mlops.agent.AgentService',
+  'seldon.mlops.chainer.Chainer',
+] as const;
+
+/**
+ * Builds the scheduler (system, gRPC services, HTTP endpoint) and starts listening. With
+ * `config.ha` it first stands by: every call is refused with UNAVAILABLE naming the leader, and
+ * health says NOT_SERVING, until it takes the leader lease; it leads while it renews it.
+ */
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  const store = await openStore(config, log.child({ component: 'store' }));
+  let core: Core | undefined;
+  let leader: string | undefined;
   const health = new HealthImplementation({
-    '': 'SERVING',
-    'seldon.mlops.scheduler.Scheduler': 'SERVING',
-    'seldon.mlops.agent.AgentService': 'SERVING',
-    'seldon.mlops.chainer.Chainer': 'SERVING',
+    '': 'NOT_SERVING',
+    ...Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   });
+  const serving = (on: boolean) => {
+    for (const s of ['', ...SERVICES]) health.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
+  };
+  const standby = (): string =>
+    `this scheduler is a standby; ${leader === undefined ? 'no scheduler leads at the moment, retry shortly' : `the leader is at ${leader}`}`;
+  const refusal = () => ({ code: status.UNAVAILABLE, details: standby() });
+
+  const ha = config.ha;
+  if (ha && config.store.kind !== 'redis') {
+    await store.close();
+    throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
+  }
+  if (!ha) {
+    try {
+      core = await startCore(config, log, store);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    serving(true);
+  }
+
   const reflection = new ReflectionService(
     loadSync(
       ['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto', 'mlops/chainer/chainer.proto'],
@@ -127,38 +202,71 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   );
 
   const schedulerServer = grpcServer();
-  schedulerServer.addService(schedulerServiceDefinition, scheduler.implementation);
+  schedulerServer.addService(
+    schedulerServiceDefinition,
+    gated(schedulerServiceDefinition, () => core?.scheduler.implementation, refusal),
+  );
   health.addToServer(schedulerServer);
   reflection.addToServer(schedulerServer);
 
   const agentServer = grpcServer();
-  agentServer.addService(AgentServiceService, agents.implementation());
+  const agentImpl = new WeakMap<AgentService, UntypedServiceImplementation>();
+  const agentsOf = (c: Core) => {
+    let impl = agentImpl.get(c.agents);
+    if (!impl) agentImpl.set(c.agents, (impl = c.agents.implementation()));
+    return impl;
+  };
+  agentServer.addService(
+    AgentServiceService,
+    gated(AgentServiceService, () => core && agentsOf(core), refusal),
+  );
   health.addToServer(agentServer);
 
   const dataflowServer = grpcServer();
-  dataflowServer.addService(ChainerServiceDefinition, engines.implementation());
+  const engineImpl = new WeakMap<ChainerService, UntypedServiceImplementation>();
+  const enginesOf = (c: Core) => {
+    let impl = engineImpl.get(c.engines);
+    if (!impl) engineImpl.set(c.engines, (impl = c.engines.implementation()));
+    return impl;
+  };
+  dataflowServer.addService(
+    ChainerServiceDefinition,
+    gated(ChainerServiceDefinition, () => core && enginesOf(core), refusal),
+  );
   health.addToServer(dataflowServer);
 
-  const metrics = createMetrics(system, persistence);
-  const dashboard = new Dashboard(system);
+  const json = (res: ServerResponse, code: number, body: unknown) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body, null, code === 200 ? 2 : undefined));
+  };
   const http = createServer((req, res) => {
+    const c = core;
     if (req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          status: 'SERVING',
-          store: {
-            kind: config.store.kind,
-            ...store.health(),
-            writing: persistence.healthy,
-            pendingRecords: persistence.pending,
-          },
-        }),
-      );
+      const storeHealth = { kind: config.store.kind, ...store.health() };
+      if (!c) {
+        json(res, 503, {
+          status: 'NOT_SERVING',
+          detail: standby(),
+          leader: leader ?? null,
+          store: storeHealth,
+        });
+        return;
+      }
+      json(res, 200, {
+        status: 'SERVING',
+        ...(ha ? { role: 'leader' } : {}),
+        store: {
+          ...storeHealth,
+          writing: c.persistence.healthy,
+          pendingRecords: c.persistence.pending,
+        },
+      });
+    } else if (!c) {
+      json(res, 503, { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null });
     } else if (req.url === '/metrics') {
-      metrics.metrics().then(
+      c.metrics.metrics().then(
         (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.writeHead(200, { 'content-type': c.metrics.contentType });
           res.end(text);
         },
         (e: unknown) => {
@@ -168,21 +276,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         },
       );
     } else if (req.url === '/api/state') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify(
-          {
-            models: system.listModels(false),
-            servers: system.listServers(),
-            pipelines: system.listPipelines(false),
-            experiments: system.listExperiments(),
-            dataflowEngines: system.listEngines(),
-          },
-          null,
-          2,
-        ),
-      );
-    } else if (!dashboard.handle(req, res)) {
+      const { system } = c;
+      json(res, 200, {
+        models: system.listModels(false),
+        servers: system.listServers(),
+        pipelines: system.listPipelines(false),
+        experiments: system.listExperiments(),
+        dataflowEngines: system.listEngines(),
+      });
+    } else if (!c.dashboard.handle(req, res)) {
       res.writeHead(404);
       res.end();
     }
@@ -196,17 +298,54 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   };
 
   let stopping: Promise<void> | undefined;
+  let election: Election | undefined;
+  const leaseStore = ha
+    ? await openLease(
+        config,
+        ha.leaseMs,
+        ha.advertise ?? advertised(config.host, ports.scheduler),
+        store,
+      )
+    : undefined;
+  if (leaseStore && ha) {
+    const advertise = leaseStore.address;
+    const haLog = log.child({ component: 'ha' });
+    election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
+      lead: async (epoch) => {
+        leaseStore.fenced.fence(epoch);
+        core = await startCore(config, log, leaseStore.shared);
+        leader = advertise;
+        serving(true);
+        haLog.info({ epoch, address: advertise }, 'leading');
+      },
+      follow: (holder) => {
+        leader = holder;
+      },
+      stepDown: async (why) => {
+        const c = core;
+        core = undefined;
+        serving(false);
+        haLog.warn({ why }, 'no longer leading; standing by');
+        await c?.stop(500);
+      },
+    });
+    election.start();
+  }
+
   return {
     ports,
-    system,
+    get system() {
+      if (!core) throw new Error('this scheduler is a standby: it has no system');
+      return core.system;
+    },
+    isLeader: () => core !== undefined,
     stop: (graceMs = 4000) =>
       (stopping ??= (async () => {
-        health.setStatus('', 'NOT_SERVING');
-        scheduler.close();
-        dashboard.close();
-        agents.close();
-        engines.close();
-        system.stop();
+        serving(false);
+        await election?.stop();
+        const c = core;
+        core = undefined;
+        await c?.stop(graceMs);
         await Promise.all([
           shutdown(schedulerServer, graceMs),
           shutdown(agentServer, graceMs),
@@ -218,9 +357,51 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
             http.closeAllConnections();
           }),
         ]);
-        await persistence.close(graceMs);
+        await leaseStore?.lease.close();
+        await store.close();
       })()),
   };
+}
+
+/** The lease, the store to fence, and the store the core uses (closed by the app, not the core). */
+async function openLease(
+  config: Config,
+  leaseMs: number,
+  address: string,
+  store: SnapshotStore,
+): Promise<{
+  lease: Lease;
+  address: string;
+  fenced: { fence(epoch: number): void };
+  shared: SnapshotStore;
+}> {
+  // Loaded only when used, as the Redis store itself.
+  const { RedisStore } = await import('./store/redis/redis-store.js');
+  const { RedisLease } = await import('./store/redis/lease.js');
+  if (config.store.kind !== 'redis' || !(store instanceof RedisStore)) {
+    await store.close();
+    throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
+  }
+  const lease = await RedisLease.open({
+    url: config.store.url,
+    prefix: config.redisPrefix ?? 'mlsched',
+    address,
+    ttlMs: leaseMs,
+    ...(config.redisTlsCa ? { tlsCa: config.redisTlsCa } : {}),
+  });
+  const shared: SnapshotStore = {
+    load: () => store.load(),
+    write: (batch) => store.write(batch),
+    health: () => store.health(),
+    close: () => Promise.resolve(),
+  };
+  return { lease, address, fenced: store, shared };
+}
+
+/** The address standbys name for this instance: its host (the machine's name for a wildcard). */
+function advertised(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+  return name.includes(':') ? `[${name}]:${port}` : `${name}:${port}`;
 }
 
 /** Opens the store the configuration names. */

@@ -141,9 +141,26 @@ program
     opt(wholeNumber('--reconnect-grace-seconds', 0)),
     10,
   )
+  .option(
+    '--ha',
+    'high availability: several schedulers on one redis:// store, one leads, the others stand by',
+  )
+  .option(
+    '--lease-ms <ms>',
+    '--ha: leader lease period; a standby takes over within about this after the leader dies',
+    opt(wholeNumber('--lease-ms', 300)),
+    1000,
+  )
+  .option(
+    '--advertise <host:port>',
+    '--ha: the scheduler address standbys name to clients (default: host and scheduler port)',
+  )
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {
+      ha?: boolean;
+      leaseMs: number;
+      advertise?: string;
       host: string;
       schedulerPort: number;
       agentPort: number;
@@ -159,8 +176,24 @@ program
       logLevel: string;
     }) => {
       const log = createLogger(o.logLevel);
-      const { reconnectGraceSeconds, redisTlsCa, tlsCert, tlsKey, tlsCa, ...rest } = o;
+      const {
+        reconnectGraceSeconds,
+        redisTlsCa,
+        tlsCert,
+        tlsKey,
+        tlsCa,
+        ha,
+        leaseMs,
+        advertise,
+        ...rest
+      } = o;
       const store = usage(() => parseStore(o.store));
+      if (ha && store.kind !== 'redis') {
+        throw new CliError('--ha: needs a redis:// store (--store redis://HOST:PORT)', EXIT.usage);
+      }
+      if (advertise !== undefined && !/^[^\s]+:\d+$/.test(advertise)) {
+        throw new CliError(`--advertise: '${advertise}' must be HOST:PORT`, EXIT.usage);
+      }
       const tls = usage(() => parseServerTls({ tlsCert, tlsKey, tlsCa }));
       const redisCa = usage(() =>
         parseRedisTlsCa(redisTlsCa, store.kind === 'redis' ? store.url : undefined),
@@ -170,6 +203,7 @@ program
         store,
         ...(tls ? { tls } : {}),
         ...(redisCa ? { redisTlsCa: redisCa } : {}),
+        ...(ha ? { ha: { leaseMs, ...(advertise ? { advertise } : {}) } } : {}),
         reconnectGraceMs: reconnectGraceSeconds * 1000,
         version: VERSION,
       });

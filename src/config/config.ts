@@ -5,6 +5,15 @@ export type StoreSpec =
   { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
 
 /** The scheduler's settings, frozen after parsing. */
+/** `--ha`: the lease period and the address this instance is reached at when it leads. */
+export interface HaConfig {
+  /** How long the leader lease lasts without a renewal (ms); take-over happens within about it. */
+  readonly leaseMs: number;
+  /** `host:port` of this instance's scheduler port, which standbys name to clients (default: the
+   * host it listens on, or the machine's name for 0.0.0.0, and the bound scheduler port). */
+  readonly advertise?: string;
+}
+
 export interface Config {
   readonly host: string;
   readonly schedulerPort: number;
@@ -24,6 +33,8 @@ export interface Config {
   readonly tls?: ServerTls;
   /** CA certificates (PEM) a `rediss://` store trusts; the system's roots when absent. */
   readonly redisTlsCa?: Buffer;
+  /** High availability: several schedulers on one Redis, one leader at a time (`--ha`). */
+  readonly ha?: HaConfig;
   /** Tests inject a clock; production uses the real one. */
   readonly timers?: Timers;
 }

@@ -1,6 +1,9 @@
 import type {
   handleServerStreamingCall,
   ServiceDefinition,
+  StatusObject,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
   handleUnaryCall,
   sendUnaryData,
   ServerUnaryCall,
@@ -61,4 +64,29 @@ export function passEncoded<S extends ServiceDefinition>(service: S): S {
       },
     ]),
   ) as S;
+}
+
+/**
+ * An implementation of `service` that hands every call to `current()` while there is one, and
+ * refuses it with `refusal()` otherwise (a standby scheduler, which names the leader). Streams that
+ * started on the real implementation stay on it.
+ */
+export function gated(
+  service: ServiceDefinition,
+  current: () => UntypedServiceImplementation | undefined,
+  refusal: () => Partial<StatusObject>,
+): UntypedServiceImplementation {
+  const gate: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(service)) {
+    const unaryLike = !method.responseStream;
+    gate[name] = ((call: NodeJS.EventEmitter, cb?: sendUnaryData<unknown>) => {
+      const target = current();
+      const impl = target?.[name] as ((...args: unknown[]) => unknown) | undefined;
+      if (impl) return impl.call(target, call, cb);
+      if (unaryLike && cb) cb(refusal());
+      else call.emit('error', refusal());
+      return undefined;
+    }) as UntypedHandleCall;
+  }
+  return gate;
 }

@@ -19,6 +19,8 @@ export interface RedisLeaseOptions {
   readonly address: string;
   /** How long the lease lasts without a renewal (ms). */
   readonly ttlMs: number;
+  /** For rediss://: the CA of Redis's certificate (as the store's). */
+  readonly tlsCa?: Buffer;
 }
 
 /** KEYS: leader, epoch. ARGV: identity prefix, ttl. Takes a free lease; returns the new epoch. */
@@ -70,6 +72,7 @@ export class RedisLease implements Lease {
       commandTimeout: timeout,
       connectTimeout: 2000,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), timeout),
+      ...(/^rediss:/i.test(options.url) ? { tls: options.tlsCa ? { ca: options.tlsCa } : {} } : {}),
     });
     client.on('error', () => undefined); // each command reports its own failure
     try {

@@ -1,0 +1,133 @@
+/**
+ * High availability (issue 9): three `mlsched serve --ha` processes on one Redis prefix. One
+ * leads; the standbys answer every call with UNAVAILABLE naming the leader and report NOT_SERVING;
+ * when the leader is killed (SIGKILL: no release of its lease) a standby leads within the lease
+ * period plus a restore, with every acknowledged model; there is never more than one leader.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
+import { call, collect, model } from '../support/harness.js';
+import { killAll, serve, type Ports } from '../support/processes.js';
+import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+
+const LEASE_MS = 600;
+
+interface Instance {
+  server: ChildProcess;
+  ports: Ports;
+  address: string;
+  client: SchedulerClient;
+}
+
+let redis: TestRedis;
+const prefix = uniquePrefix('ha');
+const instances: Instance[] = [];
+
+async function start(): Promise<Instance> {
+  const { server, ports } = await serve({
+    store: redis.url,
+    args: ['--ha', '--lease-ms', String(LEASE_MS), '--redis-prefix', prefix, '--log-level', 'warn'],
+  });
+  const address = `127.0.0.1:${ports.scheduler}`;
+  const i = {
+    server,
+    ports,
+    address,
+    client: new SchedulerClient(address, credentials.createInsecure()),
+  };
+  instances.push(i);
+  return i;
+}
+
+async function healthOf(i: Instance): Promise<{ code: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${i.ports.http}/health`);
+  return { code: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const alive = (i: Instance) => i.server.exitCode === null && i.server.signalCode === null;
+
+/** The instances whose /health says they lead. */
+async function leaders(): Promise<Instance[]> {
+  const live = instances.filter(alive);
+  const codes = await Promise.all(live.map(async (i) => (await healthOf(i)).code));
+  return live.filter((_, k) => codes[k] === 200);
+}
+
+async function oneLeader(timeoutMs: number): Promise<Instance> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await leaders();
+    assert.ok(
+      now.length <= 1,
+      `${now.length} leaders at once: ${now.map((i) => i.address).join(', ')}`,
+    );
+    const [leader] = now;
+    if (leader) return leader;
+    if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+before(async () => {
+  redis = await testRedis();
+  await start();
+  await start();
+  await start();
+});
+
+after(async () => {
+  for (const i of instances) i.client.close();
+  killAll();
+  await deletePrefix(redis.url, prefix);
+  await redis.release();
+});
+
+describe('three schedulers on one Redis', () => {
+  it('one leads; the standbys refuse calls naming it and say NOT_SERVING', async () => {
+    const leader = await oneLeader(5000);
+    for (const i of instances.filter((x) => x !== leader)) {
+      const h = await healthOf(i);
+      assert.equal(h.code, 503);
+      assert.equal(h.body['status'], 'NOT_SERVING');
+      assert.equal(h.body['leader'], leader.address);
+      await assert.rejects(
+        call(i.client.loadModel.bind(i.client), model('refused')),
+        (e: ServiceError) =>
+          e.code === grpcStatus.UNAVAILABLE &&
+          e.details === `this scheduler is a standby; the leader is at ${leader.address}`,
+      );
+    }
+  });
+
+  it('a standby leads with every acknowledged model after the leader is SIGKILLed, twice', async () => {
+    let leader = await oneLeader(5000);
+    const loaded: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let k = 0; k < 20; k++) {
+        const name = `m-${round}-${k}`;
+        await call(leader.client.loadModel.bind(leader.client), model(name));
+        loaded.push(name);
+      }
+      const killed = leader;
+      const t0 = performance.now();
+      killed.server.kill('SIGKILL');
+      await once(killed.server, 'exit');
+      leader = await oneLeader(5000);
+      const ms = performance.now() - t0;
+      assert.notEqual(leader, killed);
+      assert.ok(ms < 2000, `take-over took ${Math.round(ms)} ms`);
+      const names = (
+        await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
+      ).map((m) => m.modelName);
+      for (const name of loaded) assert.ok(names.includes(name), `${name} lost at round ${round}`);
+      // A restarted instance joins as a standby.
+      await start();
+    }
+    await oneLeader(1000);
+  });
+});
