@@ -304,7 +304,7 @@ export interface ServePorts {
 }
 
 /** `mlsched serve` on loopback with free ports and the given store (default memory). */
-export const startSchedulerProcess = (store = 'memory') =>
+export const startSchedulerProcess = (store = 'memory', extra: readonly string[] = []) =>
   spawnJson<ServePorts>([
     BIN,
     'serve',
@@ -322,6 +322,7 @@ export const startSchedulerProcess = (store = 'memory') =>
     '0',
     '--log-level',
     'warn',
+    ...extra,
   ]);
 
 /** Kills whatever child is still running (on the way out, even after a failure). */

@@ -10,6 +10,7 @@
  *   restart    bench/restart-section.ts  process start to serving with 10k models, per store
  *   memory     bench/memory.ts         heap and RSS at 10k and 100k models
  *   dashboard  bench/dashboard.ts      dashboard requests with 10k models; its tracking's CPU
+ *   failover   bench/failover.ts       --ha: leader SIGKILLed 20 times, time to a standby serving
  *
  * Flags:
  *   --only placement,api,...   run only these sections (default: all)
@@ -21,10 +22,12 @@
  *   --seconds 3                API: seconds per measurement   --in-flight 1,16,128
  *   --fanout-models 10000      --subscribers 1,100
  *   --restart-models 10000     --memory-models 10000,100000   --dashboard-models 10000
+ *   --failover-kills 20        --failover-models 1000
  */
 import { parseArgs } from 'node:util';
 import { apiSection } from './api.js';
 import { dashboardSection } from './dashboard.js';
+import { failoverSection } from './failover.js';
 import { fanoutSection } from './fanout.js';
 import {
   killChildren,
@@ -40,7 +43,15 @@ import { memorySection } from './memory.js';
 import { placementSection } from './placement.js';
 import { restartSection } from './restart-section.js';
 
-const SECTIONS = ['placement', 'api', 'fanout', 'restart', 'memory', 'dashboard'] as const;
+const SECTIONS = [
+  'placement',
+  'api',
+  'fanout',
+  'restart',
+  'memory',
+  'dashboard',
+  'failover',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -58,6 +69,8 @@ const { values } = parseArgs({
     'restart-models': { type: 'string' },
     'memory-models': { type: 'string' },
     'dashboard-models': { type: 'string' },
+    'failover-kills': { type: 'string' },
+    'failover-models': { type: 'string' },
   },
 });
 
@@ -98,6 +111,10 @@ const options = {
   restart: { models: one(values['restart-models'], 10_000, 1000) },
   memory: { models: list(values['memory-models'], '10000,100000', '1000,10000') },
   dashboard: { models: one(values['dashboard-models'], 10_000, 1000) },
+  failover: {
+    kills: one(values['failover-kills'], 20, 5),
+    models: one(values['failover-models'], 1000, 100),
+  },
 };
 
 const run: Record<Section, () => Promise<Row[]>> = {
@@ -107,6 +124,7 @@ const run: Record<Section, () => Promise<Row[]>> = {
   restart: () => restartSection(options.restart),
   memory: () => memorySection(options.memory),
   dashboard: () => dashboardSection(options.dashboard),
+  failover: () => failoverSection(options.failover),
 };
 
 const startedAt = new Date().toISOString();

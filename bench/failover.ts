@@ -1,0 +1,165 @@
+/**
+ * Section 7, failover (issue 9): three `mlsched serve --ha` processes on one Redis prefix holding
+ * N models (default 1,000). The leader is SIGKILLed K times (default 20); each time: the time from
+ * the kill until a standby answers /health 200 (leading and serving), and until ModelStatus of
+ * every model answers from it. The killed one is started again as a standby. Baseline: what a
+ * single scheduler takes to serve again on the same Redis when restarted at once (process start
+ * to /health 200), the best a one-replica deployment could do without the time its orchestrator
+ * needs to notice and restart it.
+ *
+ * Needs Redis: `REDIS_URL`, else redis://127.0.0.1:6379. Flags (via bench/run.ts):
+ * `--failover-kills K`, `--failover-models N`.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials } from '@grpc/grpc-js';
+import { SchedulerClient } from '../src/gen/mlops/scheduler/scheduler.js';
+import { loadModel } from './cluster.js';
+import {
+  benchLoadRequest,
+  fmt,
+  inFlight,
+  progress,
+  startSchedulerProcess,
+  type Child,
+  type Row,
+  type ServePorts,
+} from './lib.js';
+
+const LEASE_MS = 1000;
+
+async function healthy(http: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${http}/health`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function countModels(address: string): Promise<number> {
+  const client = new SchedulerClient(address, credentials.createInsecure());
+  return new Promise<number>((resolve, reject) => {
+    let n = 0;
+    client
+      .modelStatus({ subscriberName: 'bench', allVersions: false })
+      .on('data', () => n++)
+      .on('error', reject)
+      .on('end', () => {
+        resolve(n);
+      });
+  }).finally(() => {
+    client.close();
+  });
+}
+
+const median = (xs: readonly number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+export async function failoverSection(o: { kills: number; models: number }): Promise<Row[]> {
+  const section = 'failover';
+  const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench:${randomUUID()}:failover`;
+  const ha = ['--ha', '--lease-ms', String(LEASE_MS), '--redis-prefix', prefix];
+  const instances: Child<ServePorts>[] = [];
+  const start = async () => {
+    const c = await startSchedulerProcess(url, ha);
+    instances.push(c);
+    return c;
+  };
+  const leader = async (timeoutMs: number) => {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      for (const c of instances) {
+        if (
+          c.process.exitCode === null &&
+          c.process.signalCode === null &&
+          (await healthy(c.ready.http))
+        )
+          return c;
+      }
+      if (performance.now() > deadline)
+        throw new Error(`failover: no leader within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  };
+  const toServing: number[] = [];
+  const toModels: number[] = [];
+  let restartMs = NaN;
+  try {
+    for (let i = 0; i < 3; i++) await start();
+    let current = await leader(10_000);
+    progress(`failover: loading ${o.models} models`);
+    const client = new SchedulerClient(
+      `127.0.0.1:${current.ready.scheduler}`,
+      credentials.createInsecure(),
+    );
+    await inFlight(16, (i) => loadModel(client, benchLoadRequest(i, 'fo')), { count: o.models });
+    client.close();
+    for (let k = 0; k < o.kills; k++) {
+      const t0 = performance.now();
+      await current.stop(); // SIGKILL
+      const next = await leader(10_000);
+      toServing.push(performance.now() - t0);
+      const n = await countModels(`127.0.0.1:${next.ready.scheduler}`);
+      toModels.push(performance.now() - t0);
+      if (n < o.models) throw new Error(`failover: ${n} of ${o.models} models after kill ${k + 1}`);
+      current = next;
+      await start();
+    }
+    progress(
+      `failover: ${o.kills} kills, to serving median ${fmt(median(toServing))} ms, max ${fmt(Math.max(...toServing))} ms`,
+    );
+    // Baseline: every instance gone, one restarted on the same Redis.
+    for (const c of instances) await c.stop();
+    await sleep(LEASE_MS + 200);
+    const t0 = performance.now();
+    const alone = await start();
+    while (!(await healthy(alone.ready.http))) await sleep(10);
+    restartMs = performance.now() - t0;
+  } finally {
+    for (const c of instances) await c.stop();
+    await deletePrefix(url, prefix);
+  }
+  const detail = { toServing, toModels, leaseMs: LEASE_MS };
+  return [
+    {
+      section,
+      figure: `leader SIGKILLed, ${o.kills} times, ${o.models} models: to a standby serving, median`,
+      value: median(toServing),
+      unit: 'ms',
+      baseline: restartMs,
+      baselineName: 'one scheduler restarted at once',
+      target: { text: 'take-over under 2 s', met: Math.max(...toServing) < 2000 },
+      detail,
+    },
+    {
+      section,
+      figure: `leader SIGKILLed: to a standby serving, max`,
+      value: Math.max(...toServing),
+      unit: 'ms',
+      baseline: restartMs,
+      baselineName: 'one scheduler restarted at once',
+      target: { text: 'take-over under 2 s', met: Math.max(...toServing) < 2000 },
+    },
+    {
+      section,
+      figure: `leader SIGKILLed: to ModelStatus of all ${o.models} models from the new leader, max`,
+      value: Math.max(...toModels),
+      unit: 'ms',
+      baseline: restartMs,
+      baselineName: 'one scheduler restarted at once',
+    },
+  ];
+}
+
+async function deletePrefix(url: string, p: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
