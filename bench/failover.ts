@@ -17,6 +17,7 @@ import { SchedulerClient } from '../src/gen/mlops/scheduler/scheduler.js';
 import { loadModel } from './cluster.js';
 import {
   benchLoadRequest,
+  deleteRedisPrefix,
   fmt,
   inFlight,
   progress,
@@ -118,7 +119,7 @@ export async function failoverSection(o: { kills: number; models: number }): Pro
     restartMs = performance.now() - t0;
   } finally {
     for (const c of instances) await c.stop();
-    await deletePrefix(url, prefix);
+    await deleteRedisPrefix(url, prefix);
   }
   const detail = { toServing, toModels, leaseMs: LEASE_MS };
   return [
@@ -150,16 +151,4 @@ export async function failoverSection(o: { kills: number; models: number }): Pro
       baselineName: 'one scheduler restarted at once',
     },
   ];
-}
-
-async function deletePrefix(url: string, p: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const r = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
 }

@@ -329,3 +329,16 @@ export const startSchedulerProcess = (store = 'memory', extra: readonly string[]
 export function killChildren(): void {
   for (const c of children) c.kill('SIGKILL');
 }
+
+/** Removes every key under `prefix` (SCAN, not KEYS, so a shared Redis is not blocked). */
+export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}

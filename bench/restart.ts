@@ -22,6 +22,7 @@ import { openFileStore } from '../src/store/file/file-store.js';
 import { Persistence, restoreRecords } from '../src/store/persistence.js';
 import type { SnapshotStore } from '../src/store/ports.js';
 import { openRedisStore } from '../src/store/redis/redis-store.js';
+import { deleteRedisPrefix } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -263,10 +264,10 @@ async function main(): Promise<void> {
         );
         await p.close();
         system.stop();
-        await deleteRedisPrefix(`${prefix}-w`);
+        await deleteRedisPrefix(values.redis, `${prefix}-w`);
       }
     } finally {
-      await deleteRedisPrefix(prefix);
+      await deleteRedisPrefix(values.redis, prefix);
     }
 
     // Writes: bytes the file store appends per model state change (a LoadModel with a new spec,
@@ -298,19 +299,6 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Removes the benchmark's keys (SCAN, not KEYS, so a shared Redis is not blocked). */
-async function deleteRedisPrefix(p: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const r = new Redis(values.redis);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
 }
 
 await main();
