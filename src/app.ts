@@ -89,9 +89,10 @@ export function newXid(): string {
 /** What runs while this instance leads: the actor system, its services and its persistence. */
 interface Core {
   readonly system: SchedulerSystem;
-  readonly scheduler: ReturnType<typeof createSchedulerService>;
-  readonly agents: AgentService;
-  readonly engines: ChainerService;
+  /** The gRPC implementations of the three services. */
+  readonly services: Readonly<
+    Record<'scheduler' | 'agent' | 'chainer', UntypedServiceImplementation>
+  >;
   readonly persistence: Persistence;
   readonly metrics: Registry;
   readonly dashboard: Dashboard;
@@ -136,9 +137,11 @@ async function startCore(config: Config, log: Logger, store: SnapshotStore): Pro
   const dashboard = new Dashboard(system);
   return {
     system,
-    scheduler,
-    agents,
-    engines,
+    services: {
+      scheduler: scheduler.implementation,
+      agent: agents.implementation(),
+      chainer: engines.implementation(),
+    },
     persistence,
     metrics: createMetrics(system, persistence),
     dashboard,
@@ -204,34 +207,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const schedulerServer = grpcServer();
   schedulerServer.addService(
     schedulerServiceDefinition,
-    gated(schedulerServiceDefinition, () => core?.scheduler.implementation, refusal),
+    gated(schedulerServiceDefinition, () => core?.services.scheduler, refusal),
   );
   health.addToServer(schedulerServer);
   reflection.addToServer(schedulerServer);
 
   const agentServer = grpcServer();
-  const agentImpl = new WeakMap<AgentService, UntypedServiceImplementation>();
-  const agentsOf = (c: Core) => {
-    let impl = agentImpl.get(c.agents);
-    if (!impl) agentImpl.set(c.agents, (impl = c.agents.implementation()));
-    return impl;
-  };
   agentServer.addService(
     AgentServiceService,
-    gated(AgentServiceService, () => core && agentsOf(core), refusal),
+    gated(AgentServiceService, () => core?.services.agent, refusal),
   );
   health.addToServer(agentServer);
 
   const dataflowServer = grpcServer();
-  const engineImpl = new WeakMap<ChainerService, UntypedServiceImplementation>();
-  const enginesOf = (c: Core) => {
-    let impl = engineImpl.get(c.engines);
-    if (!impl) engineImpl.set(c.engines, (impl = c.engines.implementation()));
-    return impl;
-  };
   dataflowServer.addService(
     ChainerServiceDefinition,
-    gated(ChainerServiceDefinition, () => core && enginesOf(core), refusal),
+    gated(ChainerServiceDefinition, () => core?.services.chainer, refusal),
   );
   health.addToServer(dataflowServer);
 
