@@ -15,6 +15,7 @@ import { parseRedisTlsCa, parseServerTls, type ClientTlsFlags } from './config/t
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
 import { startSimulatedDataflow } from './sim/dataflow.js';
+import { parseSchedulerAddresses } from './sim/targets.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -49,6 +50,14 @@ const wholeNumber = (flag: string, min: number) => (v: string) => {
     throw new Error(`${flag}: '${v}' must be a whole number ≥ ${min}`);
   return n;
 };
+
+/** The simulators' `--scheduler-host`, checked: a host, or a comma-separated HOST[:PORT] list. */
+const schedulerHosts = (v: string): string => {
+  parseSchedulerAddresses(v, 1);
+  return v;
+};
+const SCHEDULER_HOSTS_HELP = (port: string) =>
+  `scheduler host, or a comma-separated list of several (serve --ha), each HOST (with ${port}) or HOST:PORT: follows the leader`;
 
 /** `parse()`, its Error a one-line usage error (exit code 2) naming the flag. */
 function usage<T>(parse: () => T): T {
@@ -229,7 +238,12 @@ program
 program
   .command('agent')
   .description('run a simulated model-server agent (one or more replicas of one server)')
-  .option('--scheduler-host <host>', 'scheduler address', '127.0.0.1')
+  .option(
+    '--scheduler-host <hosts>',
+    SCHEDULER_HOSTS_HELP('--agent-port'),
+    opt(schedulerHosts),
+    '127.0.0.1',
+  )
   .option(
     '--agent-port <port>',
     "scheduler's agent port",
@@ -313,7 +327,12 @@ program
 program
   .command('dataflow')
   .description('run a simulated dataflow engine (speaks the Chainer protocol)')
-  .option('--scheduler-host <host>', 'scheduler address', '127.0.0.1')
+  .option(
+    '--scheduler-host <hosts>',
+    SCHEDULER_HOSTS_HELP('--dataflow-port'),
+    opt(schedulerHosts),
+    '127.0.0.1',
+  )
   .option(
     '--dataflow-port <port>',
     "scheduler's dataflow (Chainer) port",

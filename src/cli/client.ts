@@ -1,4 +1,10 @@
+/**
+ * The client side of the `mlsched` client commands: one or more scheduler addresses, the one that
+ * leads found and followed (`serve --ha`), and gRPC errors as one line with an exit code.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  connectivityState,
   credentials,
   Metadata,
   status as grpcStatus,
@@ -20,22 +26,36 @@ export const EXIT = {
   usage: 2,
   /** `-w` did not see the state within `--timeout`. */
   timeout: 3,
-  /** The scheduler could not be reached. */
+  /** The scheduler could not be reached (of several, none leads or answers). */
   unreachable: 4,
 } as const;
 
-/** A failure the command reports as one line on stderr, exiting with `code`. */
+/**
+ * A failure the command reports as one line on stderr, exiting with `code`; `cause` is the gRPC
+ * error it comes from, if any.
+ */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly code: number,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 
+/** How long a command looks for a scheduler that answers (and leads) before exit code 4. */
 const CONNECT_TIMEOUT_MS = 5000;
+/** Of several addresses, how long one may take to connect before the next is tried. */
+const ATTEMPT_TIMEOUT_MS = 2000;
+/** The pause between two rounds over the addresses while none leads. */
+const ROUND_PAUSE_MS = 100;
 const CALL_TIMEOUT_MS = 30_000;
+/** The channel's own reconnect back-off (default 1 s to 120 s) kept short, as rounds retry. */
+const CHANNEL_OPTIONS = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+} as const;
 
 const codeName = (code: number): string => grpcStatus[code] ?? String(code);
 
@@ -49,9 +69,49 @@ export function callError(e: unknown, address: string): CliError {
     return new CliError(
       `cannot reach the scheduler at ${address} (${e.details || codeName(e.code)}); is \`mlsched serve\` running there?`,
       EXIT.unreachable,
+      e,
     );
   }
-  return new CliError(`${codeName(e.code)}: ${e.details}`, EXIT.failed);
+  return new CliError(`${codeName(e.code)}: ${e.details}`, EXIT.failed, e);
+}
+
+/** The gRPC error behind `e` (a {@link CliError} from {@link unary} or {@link collect}). */
+const grpcErrorOf = (e: unknown): ServiceError | undefined => {
+  const raw = e instanceof CliError ? e.cause : e;
+  return isServiceError(raw) ? raw : undefined;
+};
+
+const STANDBY = 'this scheduler is a standby; ';
+
+/**
+ * The refusal of a standby scheduler (`serve --ha`): `{ leader }`, the scheduler address of the
+ * leader it names, or undefined when it says none leads at the moment. Undefined for any other error.
+ */
+export function standbyRefusal(e: unknown): { leader: string | undefined } | undefined {
+  const err = grpcErrorOf(e);
+  if (err?.code !== grpcStatus.UNAVAILABLE || !err.details.startsWith(STANDBY)) return undefined;
+  const m = /^the leader is at (\S+)$/.exec(err.details.slice(STANDBY.length));
+  return { leader: m?.[1] };
+}
+
+/**
+ * `--scheduler-host`: `HOST:PORT`, or several comma-separated (`serve --ha`); repeats dropped.
+ * @throws CliError (usage) naming an entry that is not HOST:PORT.
+ */
+export function parseSchedulerHosts(v: string): string[] {
+  const out: string[] = [];
+  for (const raw of v.split(',')) {
+    const address = raw.trim();
+    if (!/^(\[[^\]\s]+\]|[^:\s[\]]+):\d+$/.test(address)) {
+      const which = v.includes(',') ? `'${address}' in '${v}'` : `'${v}'`;
+      throw new CliError(
+        `--scheduler-host: ${which} must be HOST:PORT (several: comma-separated)`,
+        EXIT.usage,
+      );
+    }
+    if (!out.includes(address)) out.push(address);
+  }
+  return out;
 }
 
 /**
@@ -80,33 +140,156 @@ export function clientChannel(tls: ClientTls | undefined): {
 }
 
 /**
- * A connected Scheduler client (over TLS with `tls`); rejects with exit code 4 when nothing
- * answers at `address`, saying why the last connection attempt failed (refused, a certificate
- * not trusted, ...).
+ * Resolves true once the client's channel is READY, false when its connection attempt fails (or
+ * has failed: it is in back-off) or at `until`.
  */
-export async function connect(address: string, tls?: ClientTls): Promise<SchedulerClient> {
-  if (!/^[^:\s]+:\d+$/.test(address)) {
-    throw new CliError(`--scheduler-host: '${address}' must be HOST:PORT`, EXIT.usage);
-  }
-  const channel = clientChannel(tls);
-  const client = new SchedulerClient(address, channel.credentials, channel.options);
-  const ready = await new Promise<boolean>((resolve) => {
-    client.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => {
-      resolve(!err);
-    });
+function ready(client: SchedulerClient, until: number): Promise<boolean> {
+  const channel = client.getChannel();
+  return new Promise((resolve) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) resolve(true);
+      else if (
+        state === connectivityState.TRANSIENT_FAILURE ||
+        state === connectivityState.SHUTDOWN ||
+        Date.now() >= until
+      ) {
+        resolve(false);
+      } else {
+        channel.watchConnectivityState(state, until, (err) => {
+          if (err) resolve(false);
+          else check();
+        });
+      }
+    };
+    check();
   });
-  if (ready) return client;
-  const reason = await lastConnectError(client);
-  if (reason === undefined) return client; // connected meanwhile
-  client.close();
-  const hint =
-    tls === undefined
-      ? 'is `mlsched serve` running there? (if it serves TLS, give --tls-ca)'
-      : 'is `mlsched serve` running there with TLS? check --tls-ca, --tls-cert/--tls-key and --tls-server-name';
-  throw new CliError(
-    `cannot reach the scheduler at ${address} within ${CONNECT_TIMEOUT_MS / 1000} s (${reason}); ${hint}`,
-    EXIT.unreachable,
-  );
+}
+
+/** What an address said (or why it did not) in the last round: for the exit-code-4 message. */
+type Miss = { unreachable: true } | { unreachable: false; said: string };
+
+/**
+ * The schedulers of `--scheduler-host` (over TLS with `tls`), of which the one that leads gets
+ * every call: it is found by trying the addresses in turn, going straight to the leader a standby
+ * names (in the list or not) and skipping those that cannot be reached, and followed from then on.
+ */
+export class Schedulers {
+  private readonly clients = new Map<string, SchedulerClient>();
+  private current: string | undefined;
+
+  constructor(
+    private readonly addresses: readonly string[],
+    private readonly tls?: ClientTls,
+  ) {}
+
+  /** The address that answered last, if any. */
+  get leader(): string | undefined {
+    return this.current;
+  }
+
+  /**
+   * Runs `call` on the leader: first the address that answered last, then every address in turn
+   * (a standby naming the leader sends it there), in rounds until one answers, for up to 5 s (and
+   * not past `until`). A call refused by a standby is repeated elsewhere (it was not run), and so
+   * is one failing with any other UNAVAILABLE when `idempotent` (a read).
+   * @throws CliError: the call's own failure, or exit code 4 when no scheduler leads or answers.
+   */
+  async run<T>(
+    call: (client: SchedulerClient, address: string) => Promise<T>,
+    o: { idempotent: boolean; until?: number },
+  ): Promise<T> {
+    const deadline = Math.min(o.until ?? Infinity, Date.now() + CONNECT_TIMEOUT_MS);
+    const misses = new Map<string, Miss>();
+    for (;;) {
+      const queue = [...(this.current === undefined ? [] : [this.current]), ...this.addresses];
+      const tried = new Set<string>();
+      for (let address = queue.shift(); address !== undefined; address = queue.shift()) {
+        if (tried.has(address)) continue;
+        tried.add(address);
+        const client = this.client(address);
+        const attempt = this.addresses.length > 1 ? Date.now() + ATTEMPT_TIMEOUT_MS : Infinity;
+        if (!(await ready(client, Math.min(deadline, attempt)))) {
+          misses.set(address, { unreachable: true });
+          if (this.current === address) this.current = undefined;
+          continue;
+        }
+        try {
+          const res = await call(client, address);
+          this.current = address;
+          return res;
+        } catch (e) {
+          const refusal = standbyRefusal(e);
+          const err = grpcErrorOf(e);
+          if (!refusal && !(o.idempotent && err?.code === grpcStatus.UNAVAILABLE)) {
+            // It answered, refusing the request itself: it leads.
+            if (err !== undefined && err.code !== grpcStatus.UNAVAILABLE) this.current = address;
+            throw e;
+          }
+          misses.set(address, { unreachable: false, said: err?.details ?? String(e) });
+          if (this.current === address) this.current = undefined;
+          // Straight to the leader it names, before the rest of the list.
+          if (refusal?.leader !== undefined && !tried.has(refusal.leader)) {
+            queue.unshift(refusal.leader);
+          }
+        }
+      }
+      if (Date.now() >= deadline) throw await this.noLeader(misses);
+      await sleep(Math.min(ROUND_PAUSE_MS, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** Closes every client. */
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): SchedulerClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      const channel = clientChannel(this.tls);
+      client = new SchedulerClient(address, channel.credentials, {
+        ...channel.options,
+        ...CHANNEL_OPTIONS,
+      });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  /** Exit code 4, saying what each address said or why it could not be reached. */
+  private async noLeader(misses: ReadonlyMap<string, Miss>): Promise<CliError> {
+    const hint =
+      this.tls === undefined
+        ? 'is `mlsched serve` running there? (if it serves TLS, give --tls-ca)'
+        : 'is `mlsched serve` running there with TLS? check --tls-ca, --tls-cert/--tls-key and --tls-server-name';
+    const why = async (address: string, miss: Miss): Promise<string> =>
+      miss.unreachable
+        ? ((await lastConnectError(this.client(address))) ?? 'not connected')
+        : miss.said;
+    const [only] = this.addresses;
+    const onlyMiss = only === undefined ? undefined : misses.get(only);
+    if (this.addresses.length === 1 && only !== undefined && onlyMiss && misses.size === 1) {
+      const reason = await why(only, onlyMiss);
+      return new CliError(
+        onlyMiss.unreachable
+          ? `cannot reach the scheduler at ${only} within ${CONNECT_TIMEOUT_MS / 1000} s (${reason}); ${hint}`
+          : `no scheduler leads: ${only} says ${reason}`,
+        EXIT.unreachable,
+      );
+    }
+    const lines = await Promise.all(
+      [...misses].map(async ([address, miss]) => `${address}: ${await why(address, miss)}`),
+    );
+    const allUnreachable = [...misses.values()].every((m) => m.unreachable);
+    return new CliError(
+      allUnreachable
+        ? `cannot reach a scheduler at ${this.addresses.join(', ')} within ${CONNECT_TIMEOUT_MS / 1000} s (${lines.join('; ')}); ${hint}`
+        : `no scheduler leads (${lines.join('; ')})`,
+      EXIT.unreachable,
+    );
+  }
 }
 
 /** Why the client's channel is not connected: gRPC names the last error of a failing call. */

@@ -2,7 +2,8 @@
  * The client commands of `mlsched` (contract.md): `model`, `pipeline`, `experiment` and `server`,
  * reading Seldon manifests and talking to the scheduler over its gRPC API like any other client.
  * Output is JSON on stdout, one object per line; errors are one line on stderr with the exit codes
- * of {@link EXIT}; waiting (`-w`) reports progress on stderr.
+ * of {@link EXIT}; waiting (`-w`) reports progress on stderr. Given several scheduler addresses
+ * (`serve --ha`), every call goes to the one that leads, found again when it changes.
  */
 import type { Command } from 'commander';
 import {
@@ -16,7 +17,15 @@ import {
   pipelineVersionState_PipelineStatusToJSON,
   type SchedulerClient,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { CliError, EXIT, clientTls, collect, connect, unary } from './client.js';
+import {
+  CliError,
+  EXIT,
+  Schedulers,
+  clientTls,
+  collect,
+  parseSchedulerHosts,
+  unary,
+} from './client.js';
 import { readManifests, type Manifest } from './manifests.js';
 
 const SUBSCRIBER = 'mlsched-cli';
@@ -178,32 +187,44 @@ interface Global {
 const client = (parent: Command, name: string): Command =>
   parent
     .command(name)
-    .option('--scheduler-host <host:port>', 'the scheduler', '127.0.0.1:9004')
+    .option(
+      '--scheduler-host <host:port,...>',
+      'the scheduler, or comma-separated addresses of several (serve --ha): the leader gets the calls',
+      '127.0.0.1:9004',
+    )
     .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
     .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
     .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
     .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate");
 
-/** Runs `f` with a client connected as the flags say, closing it after. */
-async function withClient<T>(o: Global, f: (c: SchedulerClient) => Promise<T>): Promise<T> {
-  const client = await connect(o.schedulerHost, clientTls(o));
+/** Runs `f` with the schedulers the flags name, closing their clients after. */
+async function withSchedulers<T>(o: Global, f: (s: Schedulers) => Promise<T>): Promise<T> {
+  const schedulers = new Schedulers(parseSchedulerHosts(o.schedulerHost), clientTls(o));
   try {
-    return await f(client);
+    return await f(schedulers);
   } finally {
-    client.close();
+    schedulers.close();
   }
 }
 
-/** Watches the resource until its state is `want`, printing each new state as a line. */
+/** A change (`idempotent: false`): repeated elsewhere only when a standby refused it. */
+const WRITE = { idempotent: false } as const;
+/** A read: repeated on the leader whenever it fails with UNAVAILABLE. */
+const READ = { idempotent: true } as const;
+
+/**
+ * Watches the resource until its state is `want`, printing each new state as a line. A poll that
+ * finds the leader gone follows the next one (saying so on stderr), within the same timeout.
+ */
 async function wait<S>(
   r: Resource<S>,
-  c: SchedulerClient,
+  schedulers: Schedulers,
   name: string,
   want: string,
   timeoutMs: number,
-  address: string,
 ): Promise<void> {
   const started = Date.now();
+  let following = schedulers.leader;
   const tty = process.stderr.isTTY;
   let last: string | undefined;
   const progress = (state: string) => {
@@ -215,14 +236,20 @@ async function wait<S>(
   for (;;) {
     let state = 'not found';
     try {
-      const [s] = await r.status(c, name, address);
+      const [s] = await schedulers.run((c, a) => r.status(c, name, a), {
+        ...READ,
+        until: started + timeoutMs,
+      });
       if (s) {
         state = r.stateOf(s);
         if (state !== last) print(r.json(s));
       }
     } catch (e) {
+      // No leader answered before the timeout: that is the timeout.
+      const late = e instanceof CliError && e.code === EXIT.unreachable;
+      if (late && Date.now() - started >= timeoutMs) state = 'unknown: no scheduler answers';
       // Not there (yet): a watch started before the load is answered waits for it.
-      if (!(
+      else if (!(
         e instanceof CliError &&
         e.code === EXIT.failed &&
         e.message.includes('FAILED_PRECONDITION')
@@ -230,6 +257,12 @@ async function wait<S>(
         throw e;
       }
     }
+    const leader = schedulers.leader;
+    if (following !== undefined && leader !== undefined && leader !== following) {
+      const line = `following the scheduler at ${leader} (${following} no longer leads)`;
+      process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+    }
+    following = leader ?? following;
     if (state === want) {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const line = `${r.noun} ${name} is ${want} after ${seconds} s`;
@@ -259,10 +292,9 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     .requiredOption('-f, --file <file>', `manifest with ${r.kind} documents`)
     .action(async (o: { file: string } & Global) => {
       const manifests = manifestsOf(r, o.file);
-      const address = o.schedulerHost;
-      await withClient(o, async (c) => {
+      await withSchedulers(o, async (s) => {
         for (const m of manifests) {
-          await r.send(c, m, address);
+          await s.run((c, a) => r.send(c, m, a), WRITE);
           print({ kind: m.kind, name: m.name, action: load, ok: true });
         }
       });
@@ -275,10 +307,9 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
       const all = [...names, ...(o.file ? manifestsOf(r, o.file).map((m) => m.name) : [])];
       if (all.length === 0)
         throw new CliError(`${r.noun} ${unload}: give a name or -f FILE`, EXIT.usage);
-      const address = o.schedulerHost;
-      await withClient(o, async (c) => {
+      await withSchedulers(o, async (s) => {
         for (const name of all) {
-          await r.remove(c, name, address);
+          await s.run((c, a) => r.remove(c, name, a), WRITE);
           print({ kind: r.kind, name, action: unload, ok: true });
         }
       });
@@ -292,23 +323,21 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     )
     .option('-t, --timeout <duration>', 'how long -w waits (30s, 2m, ...)', '30s')
     .action(async (name: string, o: { wait?: string; timeout: string } & Global) => {
-      const address = o.schedulerHost;
       const timeoutMs = parseDuration('--timeout', o.timeout);
       const want = o.wait === undefined ? undefined : wantedState(r, o.wait);
-      await withClient(o, async (c) => {
+      await withSchedulers(o, async (s) => {
         if (want !== undefined) {
-          await wait(r, c, name, want, timeoutMs, address);
+          await wait(r, s, name, want, timeoutMs);
           return;
         }
-        for (const s of await r.status(c, name, address)) print(r.json(s));
+        for (const x of await s.run((c, a) => r.status(c, name, a), READ)) print(r.json(x));
       });
     });
   client(cmd, 'list')
     .description(`every ${r.noun}'s status, one JSON object per line`)
     .action(async (o: Global) => {
-      const address = o.schedulerHost;
-      await withClient(o, async (c) => {
-        for (const s of await r.status(c, undefined, address)) print(r.json(s));
+      await withSchedulers(o, async (s) => {
+        for (const x of await s.run((c, a) => r.status(c, undefined, a), READ)) print(r.json(x));
       });
     });
 }
@@ -316,12 +345,18 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
 function addServerCommands(program: Command): void {
   const cmd = program.command('server').description('servers: status, list, load');
   const status = (name: string | undefined, o: Global) => {
-    const address = o.schedulerHost;
-    return withClient(o, async (c) => {
-      const all = await collect(address, (o) =>
-        c.serverStatus({ subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }) }, o),
+    return withSchedulers(o, async (s) => {
+      const all = await s.run(
+        (c, a) =>
+          collect(a, (opts) =>
+            c.serverStatus(
+              { subscriberName: SUBSCRIBER, ...(name === undefined ? {} : { name }) },
+              opts,
+            ),
+          ),
+        READ,
       );
-      for (const s of all) print(ServerStatusResponse.toJSON(s));
+      for (const x of all) print(ServerStatusResponse.toJSON(x));
     });
   };
   client(cmd, 'status')
@@ -352,12 +387,15 @@ function addServerCommands(program: Command): void {
         }
         return [m.notify];
       });
-      const address = o.schedulerHost;
-      await withClient(o, async (c) => {
-        await unary(address, (md, opts, cb) =>
-          c.serverNotify({ servers: notify, isFirstSync: false }, md, opts, cb),
-        );
-      });
+      await withSchedulers(o, (s) =>
+        s.run(
+          (c, a) =>
+            unary(a, (md, opts, cb) =>
+              c.serverNotify({ servers: notify, isFirstSync: false }, md, opts, cb),
+            ),
+          WRITE,
+        ),
+      );
       for (const s of notify) print({ kind: 'Server', name: s.name, action: 'load', ok: true });
     });
 }

@@ -3,14 +3,18 @@
  * the real `seldon.mlops.agent.AgentService` protocol (seldon-models-servers.md §4). Loads take
  * `loadMs`, may fail by URI pattern or for lack of memory, and what a replica holds is re-announced
  * (`loadedModels`) whenever it reconnects, so a restarted scheduler gets it back without reloading.
+ * Given several scheduler addresses (`serve --ha`), it follows the leader: refused or cut off with
+ * UNAVAILABLE, it moves on to the next address and re-announces there.
  */
 import {
   credentials,
   Metadata,
+  status as grpcStatus,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ServiceError,
 } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
@@ -20,13 +24,17 @@ import {
   type ModelVersion,
 } from '../gen/mlops/agent/agent.js';
 import { RECONNECT_CHANNEL_OPTIONS, ReconnectingStream, type SimLogger } from './reconnect.js';
+import { parseSchedulerAddresses, SchedulerTargets, type Target } from './targets.js';
 
 export { RECONNECT_BACKOFF_MS, type SimLogger } from './reconnect.js';
 
 export interface SimulatedAgentOptions {
-  /** Scheduler host only, e.g. '127.0.0.1'. */
+  /**
+   * The scheduler's host, e.g. '127.0.0.1', or comma-separated agent addresses of several
+   * (`serve --ha`), each `HOST` (port `agentPort`) or `HOST:PORT`: '10.0.0.1,10.0.0.2:9105'.
+   */
   schedulerHost: string;
-  /** The scheduler's agent port. */
+  /** The scheduler's agent port (of the entries of `schedulerHost` that name none). */
   agentPort: number;
   /** Server name. */
   server: string;
@@ -123,20 +131,19 @@ class Replica {
   private readonly pending = new Map<string, Pending>();
   private readonly calls = new Set<ClientUnaryCall>();
   /** Subscribes afresh on every reconnect, re-announcing what is loaded. */
-  private readonly subscription: ReconnectingStream<ModelOperationMessage>;
+  private readonly subscription: ReconnectingStream<ModelOperationMessage, AgentServiceClient>;
   private stopped = false;
   private readonly log: { server: string; replica: number };
 
   constructor(
-    private readonly client: AgentServiceClient,
-    address: string,
+    targets: SchedulerTargets<AgentServiceClient>,
     private readonly idx: number,
     private readonly o: SimulatedAgentOptions,
   ) {
     this.log = { server: o.server, replica: idx };
     this.subscription = new ReconnectingStream({
-      open: () => this.subscribe(),
-      client,
+      targets,
+      open: (client) => this.subscribe(client),
       onMessage: (op) => {
         try {
           this.handle(op);
@@ -145,7 +152,7 @@ class Replica {
         }
       },
       logger: o.logger,
-      log: { ...this.log, scheduler: address },
+      log: this.log,
       connectedLog: () => ({
         loadedModels: this.loaded().map((m) => `${m.name}:${m.version}`),
         availableMemoryBytes: this.available(),
@@ -171,8 +178,8 @@ class Replica {
   }
 
   /** Subscribes with this replica's config and what it holds now. */
-  private subscribe(): ClientReadableStream<ModelOperationMessage> {
-    return this.client.subscribe({
+  private subscribe(client: AgentServiceClient): ClientReadableStream<ModelOperationMessage> {
+    return client.subscribe({
       serverName: this.o.server,
       shared: true,
       replicaIdx: this.idx,
@@ -280,7 +287,8 @@ class Replica {
       availableMemoryBytes,
       ...(message ? { message } : {}),
     };
-    const call = this.client.agentEvent(
+    const target = this.subscription.target();
+    const call = target.client.agentEvent(
       {
         serverName: this.o.server,
         replicaIdx: this.idx,
@@ -295,7 +303,11 @@ class Replica {
       (err) => {
         this.calls.delete(call);
         if (err && !this.stopped) {
-          this.o.logger.warn({ ...info, err: err.message }, 'AgentEvent failed (not retried)');
+          this.o.logger.warn(
+            { ...info, scheduler: target.address, err: err.message },
+            'AgentEvent failed (not retried)',
+          );
+          this.failed(target, err);
         }
       },
     );
@@ -303,16 +315,24 @@ class Replica {
     this.o.logger.info(info, 'reported');
   }
 
+  /** A call to `target` failed: UNAVAILABLE (refused by a standby, or gone) means move on. */
+  private failed(target: Target<AgentServiceClient>, err: ServiceError): void {
+    if (err.code === grpcStatus.UNAVAILABLE) this.subscription.unavailable(target);
+  }
+
   drain(): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const call = this.client.agentDrain(
+      const target = this.subscription.target();
+      const call = target.client.agentDrain(
         { serverName: this.o.server, replicaIdx: this.idx },
         new Metadata(),
         { deadline: Date.now() + DRAIN_DEADLINE_MS },
         (err, res) => {
           this.calls.delete(call);
-          if (err) reject(err);
-          else resolve(res.success);
+          if (err) {
+            if (!this.stopped) this.failed(target, err);
+            reject(err);
+          } else resolve(res.success);
         },
       );
       this.calls.add(call);
@@ -330,17 +350,27 @@ class Replica {
 
 /**
  * Starts the replicas. Each subscribes in the background and keeps reconnecting (with back-off)
- * until `stop()`, so the scheduler need not be up yet.
+ * until `stop()`, so the scheduler need not be up yet. The replicas follow the same scheduler
+ * address, and move on together when it refuses them.
+ * Rejects when a replica index or a `schedulerHost` entry is not valid.
  */
 export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<SimulatedAgent> {
   const bad = o.replicaIdxs.find((idx) => !Number.isInteger(idx) || idx < 0);
   if (bad !== undefined) return Promise.reject(new Error(`replica index ${bad} is not valid`));
-  const address = `${o.schedulerHost}:${o.agentPort}`;
-  const client = new AgentServiceClient(address, o.credentials ?? credentials.createInsecure(), {
-    ...o.channelOptions,
-    ...RECONNECT_CHANNEL_OPTIONS,
-  });
-  const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(client, address, idx, o)]));
+  let targets: SchedulerTargets<AgentServiceClient>;
+  try {
+    targets = new SchedulerTargets(
+      parseSchedulerAddresses(o.schedulerHost, o.agentPort),
+      (address) =>
+        new AgentServiceClient(address, o.credentials ?? credentials.createInsecure(), {
+          ...o.channelOptions,
+          ...RECONNECT_CHANNEL_OPTIONS,
+        }),
+    );
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  const replicas = new Map(o.replicaIdxs.map((idx) => [idx, new Replica(targets, idx, o)]));
   const replica = (idx: number) => {
     const r = replicas.get(idx);
     if (!r) throw new Error(`this agent has no replica ${idx}`);
@@ -353,7 +383,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): Promise<Simulated
     drain: (idx) => replica(idx).drain(),
     stop: async () => {
       await Promise.all([...replicas.values()].map((r) => r.stop()));
-      client.close();
+      targets.close();
     },
   });
 }

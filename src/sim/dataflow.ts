@@ -3,10 +3,13 @@
  * protocol (seldon-chainer-protocol.md, seldon-pipelines-experiments.md §1.12) without Kafka. It
  * subscribes by name and acknowledges every Create (a failure for pipelines whose name matches
  * `failPipeline`) and every Delete, echoing the message's timestamp and naming itself as the stream.
+ * Given several scheduler addresses (`serve --ha`), it follows the leader: refused or cut off with
+ * UNAVAILABLE, it moves on to the next address and subscribes there.
  */
 import {
   credentials,
   Metadata,
+  status as grpcStatus,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientUnaryCall,
@@ -18,12 +21,16 @@ import {
   type PipelineUpdateMessage,
 } from '../gen/mlops/chainer/chainer.js';
 import { RECONNECT_CHANNEL_OPTIONS, ReconnectingStream, type SimLogger } from './reconnect.js';
+import { parseSchedulerAddresses, SchedulerTargets } from './targets.js';
 
 /** Options of {@link startSimulatedDataflow}. */
 export interface SimulatedDataflowOptions {
-  /** Scheduler host only, e.g. '127.0.0.1'. */
+  /**
+   * The scheduler's host, e.g. '127.0.0.1', or comma-separated dataflow addresses of several
+   * (`serve --ha`), each `HOST` (port `dataflowPort`) or `HOST:PORT`: '10.0.0.1,10.0.0.2:9108'.
+   */
   schedulerHost: string;
-  /** The scheduler's dataflow (Chainer) port. */
+  /** The scheduler's dataflow (Chainer) port (of the entries of `schedulerHost` that name none). */
   dataflowPort: number;
   /** The engine's name: its subscription name and the `stream` of its acknowledgements. */
   name: string;
@@ -49,26 +56,30 @@ const ACK_DEADLINE_MS = 10_000;
 const DEFAULT_ACK_DELAY_MS = 10;
 
 class Engine implements SimulatedDataflow {
-  private readonly client: ChainerClient;
+  private readonly targets: SchedulerTargets<ChainerClient>;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly calls = new Set<ClientUnaryCall>();
-  private readonly subscription: ReconnectingStream<PipelineUpdateMessage>;
+  private readonly subscription: ReconnectingStream<PipelineUpdateMessage, ChainerClient>;
   private stopped = false;
 
+  /** @throws Error when an entry of `schedulerHost` is not valid. */
   constructor(private readonly o: SimulatedDataflowOptions) {
-    const address = `${o.schedulerHost}:${o.dataflowPort}`;
-    this.client = new ChainerClient(address, o.credentials ?? credentials.createInsecure(), {
-      ...o.channelOptions,
-      ...RECONNECT_CHANNEL_OPTIONS,
-    });
+    this.targets = new SchedulerTargets(
+      parseSchedulerAddresses(o.schedulerHost, o.dataflowPort),
+      (address) =>
+        new ChainerClient(address, o.credentials ?? credentials.createInsecure(), {
+          ...o.channelOptions,
+          ...RECONNECT_CHANNEL_OPTIONS,
+        }),
+    );
     this.subscription = new ReconnectingStream({
-      open: () => this.client.subscribePipelineUpdates({ name: o.name }),
-      client: this.client,
+      targets: this.targets,
+      open: (client) => client.subscribePipelineUpdates({ name: o.name }),
       onMessage: (msg) => {
         this.handle(msg);
       },
       logger: o.logger,
-      log: { engine: o.name, scheduler: address },
+      log: { engine: o.name },
     });
   }
 
@@ -135,7 +146,8 @@ class Engine implements SimulatedDataflow {
       success,
       ...(reason ? { reason } : {}),
     };
-    const call = this.client.pipelineUpdateEvent(
+    const target = this.subscription.target();
+    const call = target.client.pipelineUpdateEvent(
       {
         update: {
           op: msg.op,
@@ -159,9 +171,11 @@ class Engine implements SimulatedDataflow {
         this.calls.delete(call);
         if (err && !this.stopped) {
           this.o.logger.warn(
-            { ...info, err: err.message },
+            { ...info, scheduler: target.address, err: err.message },
             'PipelineUpdateEvent failed (not retried)',
           );
+          // Refused by a standby, or the scheduler is gone: move on.
+          if (err.code === grpcStatus.UNAVAILABLE) this.subscription.unavailable(target);
         }
       },
     );
@@ -175,14 +189,14 @@ class Engine implements SimulatedDataflow {
     this.timers.clear();
     for (const c of this.calls) c.cancel();
     await this.subscription.stop();
-    this.client.close();
+    this.targets.close();
   }
 }
 
 /**
  * Starts a simulated dataflow engine. It subscribes in the background and keeps reconnecting (with
  * capped back-off) until `stop()`, so the scheduler need not be up yet.
- * @throws Error when `name` is empty.
+ * @throws Error when `name` is empty or an entry of `schedulerHost` is not valid.
  */
 export function startSimulatedDataflow(o: SimulatedDataflowOptions): SimulatedDataflow {
   if (o.name === '') throw new Error('the dataflow engine name must not be empty');
