@@ -320,6 +320,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await c?.stop(500);
       },
     });
+    const running = election;
+    leaseStore.fenced.onFenced = () => {
+      running.resign('a write was fenced: another scheduler leads');
+    };
     election.start();
   }
 
@@ -363,7 +367,8 @@ async function openLease(
 ): Promise<{
   lease: Lease;
   address: string;
-  fenced: { fence(epoch: number): void };
+  /** `onFenced` is called when a write finds that another scheduler leads. */
+  fenced: { fence(epoch: number): void; onFenced: (() => void) | undefined };
   shared: SnapshotStore;
 }> {
   // Loaded only when used, as the Redis store itself.
@@ -382,11 +387,21 @@ async function openLease(
   });
   const shared: SnapshotStore = {
     load: () => store.load(),
-    write: (batch) => store.write(batch),
+    write: (batch) =>
+      store.write(batch).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === 'Fenced') fenced.onFenced?.();
+        throw e;
+      }),
     health: () => store.health(),
     close: () => Promise.resolve(),
   };
-  return { lease, address, fenced: store, shared };
+  const fenced = {
+    fence: (epoch: number) => {
+      store.fence(epoch);
+    },
+    onFenced: undefined as (() => void) | undefined,
+  };
+  return { lease, address, fenced, shared };
 }
 
 /** The address standbys name for this instance: its host (the machine's name for a wildcard). */

@@ -17,13 +17,16 @@ export interface ElectionRoles {
 /**
  * Who leads, on a {@link Lease}: a follower tries to take the lease four times per lease period;
  * the leader renews it three times per period and steps down when a renewal says it is gone, or
- * when none has succeeded for 80% of the period (it cannot know it still leads: another may take
- * over once the lease expires, so it stops writing first). Stopping releases the lease.
+ * 80% of the period after the last renewal that succeeded (a timer, whenever rounds run: another
+ * may take over once the lease expires, so it stops first). Stopping releases the lease.
  */
 export class Election {
   private leading = false;
-  private lastRenewal = 0;
+  /** Why the last renewal failed, for the step-down's reason. */
+  private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Fires when the lease may be about to expire without a renewal having said otherwise. */
+  private deadline: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
 
@@ -42,6 +45,7 @@ export class Election {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     await this.running;
     if (this.leading) {
       this.leading = false;
@@ -56,6 +60,7 @@ export class Election {
         this.schedule(Math.floor(this.leaseMs / (this.leading ? 3 : 4)));
       });
     }, ms);
+    this.timer.unref();
   }
 
   private async round(): Promise<void> {
@@ -63,7 +68,7 @@ export class Election {
     try {
       if (this.leading) {
         if (await this.lease.renew()) {
-          this.lastRenewal = now;
+          this.renewed(now);
           return;
         }
         await this.lose('the lease was taken over');
@@ -75,7 +80,7 @@ export class Election {
         return;
       }
       this.leading = true;
-      this.lastRenewal = now;
+      this.renewed(now);
       try {
         await this.roles.lead(epoch);
       } catch (e) {
@@ -84,18 +89,42 @@ export class Election {
         await this.lease.release().catch(() => undefined);
       }
     } catch (e) {
-      const err = e instanceof Error ? e.message : String(e);
-      if (this.leading && Date.now() - this.lastRenewal >= this.leaseMs * 0.8) {
-        await this.lose(`the lease could not be renewed: ${err}`);
-      } else if (!this.leading) {
-        this.roles.follow(undefined);
-      }
+      // A leader keeps leading until its deadline (renewed()); a follower knows of no leader.
+      this.lastError = e instanceof Error ? e.message : String(e);
+      if (!this.leading) this.roles.follow(undefined);
     }
+  }
+
+  /**
+   * Stops leading at once (a write was fenced: another scheduler leads). The lease is not released:
+   * it is not ours any more, or will not be for long.
+   */
+  resign(why: string): void {
+    void this.lose(why);
+  }
+
+  /**
+   * The lease was renewed by a request sent at `sentAt`: it lasts at least until `sentAt +
+   * leaseMs`. Leading stops at 80% of that unless a later renewal moves it on, whenever the
+   * renewal rounds happen to run.
+   */
+  private renewed(sentAt: number): void {
+    this.lastError = undefined;
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(
+      () => {
+        const cause = this.lastError === undefined ? '' : `: ${this.lastError}`;
+        void this.lose(`the lease could not be renewed in time${cause}`);
+      },
+      Math.max(0, sentAt + this.leaseMs * 0.8 - Date.now()),
+    );
+    this.deadline.unref();
   }
 
   private async lose(why: string): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    clearTimeout(this.deadline);
     await this.roles.stepDown(why);
   }
 }

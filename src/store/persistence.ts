@@ -1,5 +1,6 @@
 import type { PersistedResource, SchedulerSystem } from '../actors/index.js';
 import { changedKeys } from '../actors/index.js';
+import { unavailable } from '../domain/errors.js';
 import type { SnapshotStore, StoredRecord, WriteBatch } from './ports.js';
 
 /** The format of today's records; older ones are migrated on load (see `restoreRecords`). */
@@ -41,7 +42,7 @@ export class Persistence {
   /** Changes seen so far (a counter), and how many of them are durable. */
   private seen = 0;
   private written = 0;
-  private waiters: { upTo: number; resolve: () => void }[] = [];
+  private waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly unsubscribe: () => void;
   readonly stats: PersistenceStats = { batches: 0, records: 0, failures: 0 };
 
@@ -66,10 +67,15 @@ export class Persistence {
     return !this.failing;
   }
 
-  /** Resolves once every change made before the call is in the store. */
+  /**
+   * Resolves once every change made before the call is in the store.
+   * @throws SchedulerError Unavailable when the persistence is closed first (the change may be lost).
+   */
   durable(): Promise<void> {
     if (this.written >= this.seen) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ upTo: this.seen, resolve }));
+    return new Promise((resolve, reject) =>
+      this.waiters.push({ upTo: this.seen, resolve, reject }),
+    );
   }
 
   /** Writes what is pending (waiting at most `graceMs`), stops listening and closes the store. */
@@ -83,7 +89,9 @@ export class Persistence {
     clearTimeout(timer);
     this.closed = true;
     clearTimeout(this.retryTimer);
-    for (const w of this.waiters) w.resolve();
+    // Changes not written by now are not durable: their callers must not be told they are.
+    for (const w of this.waiters)
+      w.reject(unavailable('the scheduler stopped before this change was stored'));
     this.waiters = [];
     await this.store.close();
   }

@@ -130,4 +130,41 @@ describe('three schedulers on one Redis', () => {
     }
     await oneLeader(1000);
   });
+
+  it('a leader paused past its lease (SIGSTOP) stands by when it resumes and writes nothing', async () => {
+    const paused = await oneLeader(5000);
+    paused.server.kill('SIGSTOP');
+    try {
+      const next = await oneLeaderBut(paused, 5000);
+      await call(next.client.loadModel.bind(next.client), model('while-paused'));
+    } finally {
+      paused.server.kill('SIGCONT');
+    }
+    // Resumed: its overdue lease deadline fires before it reads any request.
+    await assert.rejects(
+      call(paused.client.loadModel.bind(paused.client), model('stale-write')),
+      (e: ServiceError) => e.code === grpcStatus.UNAVAILABLE,
+    );
+    assert.equal((await healthOf(paused)).code, 503);
+    const leader = await oneLeader(5000);
+    const names = (
+      await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
+    ).map((m) => m.modelName);
+    assert.ok(names.includes('while-paused'));
+    assert.ok(!names.includes('stale-write'));
+  });
 });
+
+/** The one leader other than `not` (polled while `not` cannot answer). */
+async function oneLeaderBut(not: Instance, timeoutMs: number): Promise<Instance> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const others = instances.filter((i) => i !== not && alive(i));
+    const codes = await Promise.all(others.map(async (i) => (await healthOf(i)).code));
+    const now = others.filter((_, k) => codes[k] === 200);
+    assert.ok(now.length <= 1, `${now.length} leaders at once`);
+    if (now[0]) return now[0];
+    if (Date.now() > deadline) throw new Error(`no other leader within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
