@@ -5,7 +5,6 @@
  * stderr, and each failure's one-line message and exit code.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,18 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { startSimulatedDataflow, type SimulatedDataflow } from '../../src/sim/dataflow.js';
 import { startScheduler, type Harness } from '../support/harness.js';
+import { modelState, runMlsched, type Run } from '../support/processes.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../fixtures/seldon-samples/', import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as one JSON object per line. */
-  lines: Record<string, unknown>[];
-}
 
 let h: Harness;
 let agent: SimulatedAgent;
@@ -35,26 +26,8 @@ let host: string;
 /** Runs `mlsched ARGS --scheduler-host <the test scheduler>` (unless the args name one). */
 function mlsched(...args: string[]): Promise<Run> {
   const withHost = args.includes('--scheduler-host') ? args : [...args, '--scheduler-host', host];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...withHost],
-      { cwd: SAMPLES, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        const lines = stdout
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => JSON.parse(l) as Record<string, unknown>);
-        resolve({ code, stdout, stderr, lines });
-      },
-    );
-  });
+  return runMlsched(withHost, { cwd: SAMPLES });
 }
-
-/** The latest version's state in a ModelStatusResponse JSON line. */
-const modelState = (line: Record<string, unknown> | undefined): unknown =>
-  (line?.['versions'] as { state?: { state?: string } }[] | undefined)?.at(-1)?.state?.state;
 
 before(async () => {
   h = await startScheduler();

@@ -24,7 +24,15 @@ import {
 } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { call, collect, model, waitFor } from '../support/harness.js';
-import { killAll, mlsched, serve, type Ports } from '../support/processes.js';
+import {
+  killAll,
+  mlsched,
+  modelState,
+  runMlsched,
+  serve,
+  type Ports,
+  type Run,
+} from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
@@ -117,32 +125,13 @@ async function killLeader(): Promise<{ killed: Instance; slot: number; t0: numbe
   return { killed, slot, t0 };
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  lines: Record<string, unknown>[];
-}
-
 /** Runs `mlsched ARGS` (with `--scheduler-host` of all three unless the args name one). */
 function cli(...args: string[]): Promise<Run> {
   const withHost = args.includes('--scheduler-host')
     ? args
     : [...args, '--scheduler-host', allSchedulers()];
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...withHost], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      const lines = stdout
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, stdout, stderr, lines });
-    });
-  });
+  return runMlsched(withHost);
 }
-
-const modelState = (line: Record<string, unknown> | undefined): unknown =>
-  (line?.['versions'] as { state?: { state?: string } }[] | undefined)?.at(-1)?.state?.state;
 
 function withClient<T>(i: Instance, f: (c: SchedulerClient) => Promise<T>): Promise<T> {
   const c = new SchedulerClient(i.address, credentials.createInsecure());

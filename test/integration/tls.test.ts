@@ -31,7 +31,7 @@ import {
 import { createLogger } from '../../src/observability/logger.js';
 import { startSimulatedAgent } from '../../src/sim/agent.js';
 import { startSimulatedDataflow } from '../../src/sim/dataflow.js';
-import { call, collect, model, waitFor } from '../support/harness.js';
+import { call, collect, model, testConfig, waitFor } from '../support/harness.js';
 import { freePort, killAll, mlsched as spawnMlsched, serve } from '../support/processes.js';
 import { startRedisServer, type RedisServer } from '../support/redis.js';
 
@@ -121,18 +121,7 @@ async function startTlsScheduler(
   more: Partial<Config> = {},
 ): Promise<App> {
   const app = await startApp(
-    {
-      host: '127.0.0.1',
-      schedulerPort: 0,
-      agentPort: 0,
-      dataflowPort: 0,
-      httpPort: 0,
-      store: { kind: 'memory' },
-      logLevel: 'silent',
-      version: 'test',
-      ...(tls ? { tls } : {}),
-      ...more,
-    },
+    testConfig({ ...(tls ? { tls } : {}), ...more }),
     createLogger(process.env['LOG_LEVEL'] ?? 'silent'),
   );
   apps.push(app);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { status as grpcStatus } from '@grpc/grpc-js';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { startApp, type App } from '../../src/app.js';
-import type { StoreSpec } from '../../src/config/config.js';
+import type { Config, StoreSpec } from '../../src/config/config.js';
 import type { Timers } from '../../src/actors/index.js';
 import {
   SchedulerClient,
@@ -23,6 +23,21 @@ export interface Harness {
 }
 
 /** Starts the real scheduler on free loopback ports with the memory store. */
+/** The configuration of an in-process test scheduler: loopback, free ports, memory store. */
+export function testConfig(more: Partial<Config> = {}): Config {
+  return {
+    host: '127.0.0.1',
+    schedulerPort: 0,
+    agentPort: 0,
+    dataflowPort: 0,
+    httpPort: 0,
+    store: { kind: 'memory' },
+    logLevel: process.env['LOG_LEVEL'] ?? 'silent',
+    version: 'test',
+    ...more,
+  };
+}
+
 export async function startScheduler(
   opts: {
     timers?: Timers;
@@ -33,20 +48,7 @@ export async function startScheduler(
     redisPrefix?: string;
   } = {},
 ): Promise<Harness> {
-  const app = await startApp(
-    {
-      host: '127.0.0.1',
-      schedulerPort: 0,
-      agentPort: 0,
-      dataflowPort: 0,
-      httpPort: 0,
-      store: { kind: 'memory' },
-      logLevel: process.env['LOG_LEVEL'] ?? 'silent',
-      version: 'test',
-      ...opts,
-    },
-    createLogger(process.env['LOG_LEVEL'] ?? 'silent'),
-  );
+  const app = await startApp(testConfig(opts), createLogger(process.env['LOG_LEVEL'] ?? 'silent'));
   const address = `127.0.0.1:${app.ports.scheduler}`;
   const client = new SchedulerClient(address, credentials.createInsecure());
   return {

@@ -1,5 +1,5 @@
 /** Runs `mlsched` commands as child processes, as a user would, and cleans them up. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,38 @@ export function mlsched(...args: string[]): ChildProcess {
   children.push(p);
   return p;
 }
+
+/** What a finished `mlsched` client command did. */
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as one JSON object per line. */
+  lines: Record<string, unknown>[];
+}
+
+/** Runs `mlsched <args>` to its end (in `cwd`), resolving with its exit code and output. */
+export function runMlsched(args: readonly string[], o: { cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { timeout: 60_000, ...(o.cwd ? { cwd: o.cwd } : {}) },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        const lines = stdout
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        resolve({ code, stdout, stderr, lines });
+      },
+    );
+  });
+}
+
+/** The latest version's state in a ModelStatusResponse JSON line. */
+export const modelState = (line: Record<string, unknown> | undefined): unknown =>
+  (line?.['versions'] as { state?: { state?: string } }[] | undefined)?.at(-1)?.state?.state;
 
 /** Kills every process these helpers started that is still running (for `after`). */
 export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
