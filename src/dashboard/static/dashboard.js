@@ -1,14 +1,6 @@
 // The mlsched dashboard: plain browser JavaScript, no build step. It reads /api/summary and pages
 // of /api/models, and follows /api/events (server-sent events) to update without a reload.
 
-const MACHINES = [
-  'modelVersion',
-  'modelReplica',
-  'server',
-  'serverReplica',
-  'pipelineVersion',
-  'experiment',
-];
 const MODEL_STATES = [
   'unknown',
   'progressing',
@@ -181,7 +173,8 @@ function currentStates(machine) {
 async function renderStatechart() {
   const nav = $('machines');
   if (nav.childElementCount === 0) {
-    for (const m of MACHINES) {
+    // The machines are the summary's counts' keys (the server's list, in its order).
+    for (const m of Object.keys(ui.summary?.counts ?? {})) {
       nav.append(
         el('button', { type: 'button', 'data-machine': m, onclick: () => showMachine(m) }, m),
       );
