@@ -41,8 +41,6 @@ export interface App {
   readonly ports: Ports;
   /** The actor system. @throws Error on a standby (`--ha`), which has none until it leads. */
   readonly system: SchedulerSystem;
-  /** True unless this is a standby (`--ha`) or stopping. */
-  isLeader(): boolean;
   /** Ends streams, stops listening and releases timers; resolves within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -189,7 +187,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
   if (!ha) {
     try {
-      core = await startCore(config, log, store);
+      core = await startCore(config, log, borrowed(store));
     } catch (e) {
       await store.close();
       throw e;
@@ -301,10 +299,16 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   if (leaseStore && ha) {
     const advertise = leaseStore.address;
     const haLog = log.child({ component: 'ha' });
+    // A write fenced off means another scheduler leads: stop at once.
+    const coreStore = borrowed(store, (e) => {
+      if ((e as { code?: unknown }).code === 'Fenced') {
+        election?.resign('a write was fenced: another scheduler leads');
+      }
+    });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
       lead: async (epoch) => {
-        leaseStore.fenced.fence(epoch);
-        core = await startCore(config, log, leaseStore.shared);
+        leaseStore.fence(epoch);
+        core = await startCore(config, log, coreStore);
         leader = advertise;
         serving(true);
         haLog.info({ epoch, address: advertise }, 'leading');
@@ -320,10 +324,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await c?.stop(500);
       },
     });
-    const running = election;
-    leaseStore.fenced.onFenced = () => {
-      running.resign('a write was fenced: another scheduler leads');
-    };
     election.start();
   }
 
@@ -333,7 +333,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       if (!core) throw new Error('this scheduler is a standby: it has no system');
       return core.system;
     },
-    isLeader: () => core !== undefined,
     stop: (graceMs = 4000) =>
       (stopping ??= (async () => {
         serving(false);
@@ -358,19 +357,30 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   };
 }
 
-/** The lease, the store to fence, and the store the core uses (closed by the app, not the core). */
+/**
+ * The store as a leader's core uses it: its persistence does not close it (the app does, once,
+ * whoever leads meanwhile), and `onWriteError` sees every failed write.
+ */
+function borrowed(store: SnapshotStore, onWriteError?: (e: unknown) => void): SnapshotStore {
+  return {
+    load: () => store.load(),
+    write: (batch) =>
+      store.write(batch).catch((e: unknown) => {
+        onWriteError?.(e);
+        throw e;
+      }),
+    health: () => store.health(),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The lease, and how to fence the store's writes with the epoch it gives. */
 async function openLease(
   config: Config,
   leaseMs: number,
   address: string,
   store: SnapshotStore,
-): Promise<{
-  lease: Lease;
-  address: string;
-  /** `onFenced` is called when a write finds that another scheduler leads. */
-  fenced: { fence(epoch: number): void; onFenced: (() => void) | undefined };
-  shared: SnapshotStore;
-}> {
+): Promise<{ lease: Lease; address: string; fence(epoch: number): void }> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
   const { RedisLease } = await import('./store/redis/lease.js');
@@ -385,23 +395,13 @@ async function openLease(
     ttlMs: leaseMs,
     ...(config.redisTlsCa ? { tlsCa: config.redisTlsCa } : {}),
   });
-  const shared: SnapshotStore = {
-    load: () => store.load(),
-    write: (batch) =>
-      store.write(batch).catch((e: unknown) => {
-        if ((e as { code?: unknown }).code === 'Fenced') fenced.onFenced?.();
-        throw e;
-      }),
-    health: () => store.health(),
-    close: () => Promise.resolve(),
-  };
-  const fenced = {
-    fence: (epoch: number) => {
+  return {
+    lease,
+    address,
+    fence: (epoch) => {
       store.fence(epoch);
     },
-    onFenced: undefined as (() => void) | undefined,
   };
-  return { lease, address, fenced, shared };
 }
 
 /** The address standbys name for this instance: its host (the machine's name for a wildcard). */

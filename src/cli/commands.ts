@@ -37,7 +37,7 @@ const print = (value: unknown): void => {
 };
 
 /** `30s`, `2m`, `500ms`, `1h` or a number of seconds, in ms. */
-export function parseDuration(flag: string, v: string): number {
+function parseDuration(flag: string, v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
   if (!m)
     throw new CliError(`${flag}: '${v}' must be a duration like 30s, 2m or 500ms`, EXIT.usage);

@@ -4,7 +4,6 @@ import type { ServerTls } from './tls.js';
 export type StoreSpec =
   { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
 
-/** The scheduler's settings, frozen after parsing. */
 /** `--ha`: the lease period and the address this instance is reached at when it leads. */
 export interface HaConfig {
   /** How long the leader lease lasts without a renewal (ms); take-over happens within about it. */
@@ -14,6 +13,7 @@ export interface HaConfig {
   readonly advertise?: string;
 }
 
+/** The scheduler's settings, frozen after parsing. */
 export interface Config {
   readonly host: string;
   readonly schedulerPort: number;
