@@ -112,36 +112,33 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return e && experimentStatusToProto(e);
     });
 
-  /** Queues each update on every subscriber of the set; each message is built once for all. */
-  const fanOut = (subs: Set<StatusSubscriber>, updates: [string, () => Buffer | undefined][]) => {
-    if (subs.size === 0) return;
+  /**
+   * Queues an update per item on every subscriber of the set, each message built once for all;
+   * nothing is built while the set has no subscriber.
+   */
+  const fanOut = <I>(
+    subs: Set<StatusSubscriber>,
+    items: readonly I[],
+    update: (item: I) => [string, () => Buffer | undefined],
+  ) => {
+    if (subs.size === 0 || items.length === 0) return;
+    const updates = items.map(update);
     for (const sub of subs) for (const [key, message] of updates) sub.push(key, message);
   };
 
   const unsubscribe = system.subscribe((changes) => {
-    fanOut(
-      pipelineSubs,
-      changes.pipelines.map(({ name, version }) => [
-        `${name}:${version}`,
-        pipelineMessage(name, version),
-      ]),
-    );
-    fanOut(
-      experimentSubs,
-      changes.experiments.map((e) => [e, experimentMessage(e)]),
-    );
-    fanOut(
-      modelSubs,
-      changes.models.map((m) => [m, modelMessage(m)]),
-    );
-    fanOut(serverSubs, [
-      ...changes.servers.map((s): [string, () => Buffer | undefined] => [s, serverMessage(s)]),
-      ...changes.scaling.map(({ server, expectedReplicas }): [string, () => Buffer | undefined] => [
-        `scale:${server}`,
-        encodedOnce(ServerStatusResponse, () =>
-          scalingRequestToProto(server, expectedReplicas, system.server(server)?.kubernetesMeta),
-        ),
-      ]),
+    fanOut(pipelineSubs, changes.pipelines, ({ name, version }) => [
+      `${name}:${version}`,
+      pipelineMessage(name, version),
+    ]);
+    fanOut(experimentSubs, changes.experiments, (e) => [e, experimentMessage(e)]);
+    fanOut(modelSubs, changes.models, (m) => [m, modelMessage(m)]);
+    fanOut(serverSubs, changes.servers, (s) => [s, serverMessage(s)]);
+    fanOut(serverSubs, changes.scaling, ({ server, expectedReplicas }) => [
+      `scale:${server}`,
+      encodedOnce(ServerStatusResponse, () =>
+        scalingRequestToProto(server, expectedReplicas, system.server(server)?.kubernetesMeta),
+      ),
     ]);
   });
 
