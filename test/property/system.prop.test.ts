@@ -624,6 +624,19 @@ describe('regressions found by the property', () => {
   // Issue 5: found by the model-based property; each failed before its fix.
   const one = { replicas: 1, minReplicas: 0, memory: 0, uri: 0 };
 
+  it('a drained replica of a server declared with 0 replicas does not count after a restart', async () => {
+    await runSteps([
+      join('a', 2, 300),
+      load('m1', one),
+      answer(0, true),
+      join('a', 0, 300),
+      drain('a', 2),
+      answer(0, true),
+      serverNotify('a', 0),
+      restart(true),
+    ]);
+  });
+
   it('the reconnect grace runs out after a restart even when no command follows', async () => {
     await runSteps([join('a', 0, 300), restart(false), tick(5000)]);
   });

@@ -665,7 +665,10 @@ export class Supervisor {
     // Seldon parity: a version already on a server that cannot get all its replicas asks for more.
     if ((!result.ok || result.partial) && latest.server !== '') this.considerScaleUp(latest.server);
     if (!result.ok) {
-      const states = Object.values(current);
+      // Whatever cannot be placed, no more replicas serve than wanted (a drained replica whose agent
+      // came back announcing its copy would otherwise serve beside its replacement).
+      this.unloadSurplus(m, latest, replicas, at);
+      const states = [...latest.replicas.values()].map((r) => replicaStateOf(r.getSnapshot()));
       let assigned = states.filter(
         (s) => s === 'loaded' || s === 'available' || s === 'loadedUnavailable',
       ).length;
@@ -715,6 +718,25 @@ export class Supervisor {
       result.partial
     ) {
       this.recompute(m, target);
+    }
+  }
+
+  /**
+   * Unloads the version's loaded replicas beyond `wanted`, keeping those on replicas that are not
+   * draining first, then the lowest replica indices.
+   */
+  private unloadSurplus(m: ModelEntry, v: VersionEntry, wanted: number, at: number): void {
+    const draining = (idx: number) =>
+      this.servers.get(v.server)?.replicas.get(idx)?.actor.getSnapshot().hasTag('draining') ??
+      false;
+    const loaded = [...v.replicas]
+      .filter(([, r]) => {
+        const st = replicaStateOf(r.getSnapshot());
+        return st === 'loaded' || st === 'available' || st === 'loadedUnavailable';
+      })
+      .sort(([a], [b]) => Number(draining(a)) - Number(draining(b)) || a - b);
+    for (const [, r] of loaded.slice(wanted)) {
+      this.sendReplica(m, v, r, { type: 'placement.unloadEnvoyRequested', at });
     }
   }
 
