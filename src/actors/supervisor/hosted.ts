@@ -6,23 +6,25 @@ import { replicaStateOf } from './views.js';
 type ReplicaActor = Actor<typeof replicaMachine>;
 
 /**
- * The model replicas placed on one server replica. Those whose memory is promised to a load the
- * agent has not reported yet, and those that hold or await a model, are also kept apart, with the
- * models held counted, so that placement (reserved memory), scale-down ("is anything here") and
- * server status (models loaded) cost what changed, not everything hosted (which made loading N
- * models cost N²).
+ * The model replicas placed on one server replica, each with the memory its model needs. Those
+ * whose memory is promised to a load the agent has not reported yet (with their sum), and those
+ * that hold or await a model, are also kept apart, with the models held counted, so that placement
+ * (reserved memory), scale-down ("is anything here") and server status (models loaded) cost O(1),
+ * not a walk of everything hosted or in flight (which made loading N models cost N²).
  * The owner calls {@link update} after every transition of a hosted replica.
  */
 export class HostedReplicas implements Iterable<ReplicaActor> {
-  private readonly all = new Set<ReplicaActor>();
+  /** Each hosted replica with the memory (bytes) its model version needs. */
+  private readonly all = new Map<ReplicaActor, number>();
   private readonly reserving = new Set<ReplicaActor>();
+  private reservingBytes = 0;
   private readonly busy = new Set<ReplicaActor>();
   private readonly holding = new Set<ReplicaActor>();
   /** How many of the holding replicas belong to each model (versions of one model count once). */
   private readonly heldModels = new Map<string, number>();
 
-  constructor(from?: Iterable<ReplicaActor>) {
-    if (from) for (const r of from) this.add(r);
+  constructor(from?: HostedReplicas) {
+    if (from) for (const [r, bytes] of from.all) this.add(r, bytes);
   }
 
   get size(): number {
@@ -30,17 +32,18 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
   }
 
   [Symbol.iterator](): Iterator<ReplicaActor> {
-    return this.all.values();
+    return this.all.keys();
   }
 
-  add(r: ReplicaActor): void {
-    this.all.add(r);
+  /** Hosts `r`, whose model version needs `memoryBytes`. */
+  add(r: ReplicaActor, memoryBytes: number): void {
+    this.all.set(r, memoryBytes);
     this.update(r);
   }
 
   delete(r: ReplicaActor): void {
+    this.setReserving(r, false);
     this.all.delete(r);
-    this.reserving.delete(r);
     this.busy.delete(r);
     this.setHolding(r, false);
   }
@@ -50,7 +53,7 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     if (!this.all.has(r)) return;
     const snap = r.getSnapshot();
     const reserves = reservesMemory(replicaStateOf(snap));
-    toggle(this.reserving, r, reserves || snap.context.loadInFlight);
+    this.setReserving(r, reserves || snap.context.loadInFlight);
     toggle(this.busy, r, reserves || snap.context.holdsModel);
     this.setHolding(r, snap.context.holdsModel);
   }
@@ -58,6 +61,14 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
   /** How many distinct models some replica here holds. */
   heldModelCount(): number {
     return this.heldModels.size;
+  }
+
+  private setReserving(r: ReplicaActor, on: boolean): void {
+    if (on === this.reserving.has(r)) return;
+    const bytes = this.all.get(r) ?? 0;
+    if (on) this.reserving.add(r);
+    else this.reserving.delete(r);
+    this.reservingBytes += on ? bytes : -bytes;
   }
 
   private setHolding(r: ReplicaActor, holds: boolean): void {
@@ -70,9 +81,9 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     else this.heldModels.delete(model);
   }
 
-  /** Replicas whose memory is reserved: a load requested, sent or in flight, not yet reported. */
-  inFlight(): Iterable<ReplicaActor> {
-    return this.reserving.values();
+  /** Memory reserved for loads requested, sent or in flight and not yet reported (bytes). */
+  reservedBytes(): number {
+    return this.reservingBytes;
   }
 
   /** Whether some replica here holds a model or has memory reserved for one. */

@@ -524,7 +524,10 @@ export class Supervisor {
             input: { model: rec.name, version: rv.version, server: rv.server, idx },
           }).start();
           v.replicas.set(idx, r);
-          this.servers.get(rv.server)?.replicas.get(idx)?.hosted.add(r);
+          this.servers
+            .get(rv.server)
+            ?.replicas.get(idx)
+            ?.hosted.add(r, requiredMemory(rv.definition.spec));
         }
         m.versions.push(v);
       }
@@ -806,23 +809,12 @@ export class Supervisor {
               idx: rc.idx,
               capabilities: rc.config.capabilities,
               availableMemory: rc.availableMemoryBytes,
-              reservedMemory: this.reservedOn(rep),
+              reservedMemory: rep.hosted.reservedBytes(),
               draining: rep.actor.getSnapshot().hasTag('draining'),
             };
           }),
       };
     });
-  }
-
-  /** Memory promised to loads not yet reported: derived, so it can never leak. */
-  private reservedOn(rep: ServerReplicaEntry): number {
-    let sum = 0;
-    for (const r of rep.hosted.inFlight()) {
-      const { model, version } = r.getSnapshot().context;
-      const v = this.models.get(model)?.versions.find((x) => x.version === version);
-      if (v) sum += requiredMemory(v.definition.spec);
-    }
-    return sum;
   }
 
   // ───────────────────────────── settling ─────────────────────────────
@@ -1060,7 +1052,7 @@ export class Supervisor {
       v.replicas.set(idx, r);
     }
     // An entry kept from before its server replica left (Unloaded) is hosted again when it rejoins.
-    this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(r);
+    this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(r, requiredMemory(v.definition.spec));
     return r;
   }
 
@@ -1189,8 +1181,10 @@ export class Supervisor {
             ?.versions.find((x) => x.version === snap.context.version);
           if (v) reserved += requiredMemory(v.definition.spec);
         }
-        if (reserved !== this.reservedOn(rep))
-          found.push(`${server}/${idx}: reserved ${this.reservedOn(rep)}, should be ${reserved}`);
+        if (reserved !== rep.hosted.reservedBytes())
+          found.push(
+            `${server}/${idx}: reserved ${rep.hosted.reservedBytes()}, should be ${reserved}`,
+          );
         if (busy !== rep.hosted.isBusy())
           found.push(`${server}/${idx}: busy ${rep.hosted.isBusy()}, should be ${busy}`);
         if (held.size !== rep.hosted.heldModelCount())
@@ -1242,7 +1236,7 @@ export class Supervisor {
           idx: snap.context.idx,
           totalMemoryBytes: snap.context.config.memoryBytes,
           availableMemoryBytes: snap.context.availableMemoryBytes,
-          reservedMemoryBytes: this.reservedOn(rep),
+          reservedMemoryBytes: rep.hosted.reservedBytes(),
           numLoadedModels: rep.hosted.heldModelCount(),
           overCommitPercentage: snap.context.config.overCommitPercentage,
           draining: snap.hasTag('draining'),
