@@ -15,6 +15,7 @@ import { createSchedulerSystem, type SchedulerSystem, type Timers } from './acto
 import { AgentService } from './agent/agent.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
 import { Dashboard } from './dashboard/dashboard.js';
+import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
 import type { ServerTls } from './config/tls.js';
 import { ChainerService } from './dataflow/chainer.service.js';
@@ -26,9 +27,10 @@ import type { Registry } from 'prom-client';
 import { gated } from './wire/grpc.js';
 import { openFileStore } from './store/file/file-store.js';
 import { MemoryStore } from './store/memory/memory-store.js';
-import { Persistence, restoreRecords } from './store/persistence.js';
+import { Persistence, restorable } from './store/persistence.js';
 import { Election } from './store/election.js';
 import type { Lease, SnapshotStore } from './store/ports.js';
+import type { RecordMirror, TakenRecords } from './store/redis/mirror.js';
 
 export interface Ports {
   scheduler: number;
@@ -94,14 +96,24 @@ interface Core {
   readonly persistence: Persistence;
   readonly metrics: Registry;
   readonly dashboard: Dashboard;
+  /** What the restore at start read (GET /health shows it): from the store, or a standby's memory. */
+  readonly restored: { records: number; ms: number; from: 'store' | 'standby memory' };
   /** Ends its streams and timers and flushes what is pending (within `graceMs`). */
   stop(graceMs: number): Promise<void>;
 }
 
-/** Restores the system from `store` and builds its services. */
-async function startCore(config: Config, log: Logger, store: SnapshotStore): Promise<Core> {
+/**
+ * Restores the system from `store` (or from the records a standby kept warm, `taken`) and builds
+ * its services.
+ */
+async function startCore(
+  config: Config,
+  log: Logger,
+  store: SnapshotStore,
+  taken?: TakenRecords,
+): Promise<Core> {
   const started = performance.now();
-  const records = await restoreRecords(store);
+  const records = restorable(taken?.records ?? (await store.load()));
   const agents = new AgentService({ log: log.child({ component: 'agent' }) });
   const engines = new ChainerService({ log: log.child({ component: 'dataflow' }) });
   const system = createSchedulerSystem({
@@ -115,22 +127,32 @@ async function startCore(config: Config, log: Logger, store: SnapshotStore): Pro
     restore: records,
   });
   const persistence = new Persistence(system, store, { log: log.child({ component: 'store' }) });
-  if (records.length > 0) {
-    log.info(
-      { records: records.length, ms: Math.round(performance.now() - started) },
-      'state restored; waiting for agents to reconnect',
-    );
-  }
+  const restored = {
+    records: records.length,
+    ms: Math.round(performance.now() - started),
+    from: taken?.warm ? ('standby memory' as const) : ('store' as const),
+  };
+  if (records.length > 0) log.info(restored, 'state restored; waiting for agents to reconnect');
   agents.attach(system);
   engines.attach(system);
   const scheduler = createSchedulerService({
     system,
     log: log.child({ component: 'api' }),
     applicationVersion: config.version,
-    // An acknowledged change is durable, unless the store is failing: then the scheduler serves
-    // from memory (health says so) rather than stall every client.
-    durable: () =>
-      persistence.healthy ? withinMs(persistence.durable(), 5000) : Promise.resolve(),
+    // An acknowledged change is durable. Alone, a scheduler whose store is failing serves from
+    // memory (health says so) rather than stall every client; with standbys it must not: the one
+    // taking over would not have the change, so the call fails and the client retries there.
+    durable: config.ha
+      ? () =>
+          withinMs(persistence.durable(), DURABLE_WAIT_MS, () =>
+            unavailable(
+              'the change could not be stored in time; retry (another scheduler may lead)',
+            ),
+          )
+      : () =>
+          persistence.healthy
+            ? withinMs(persistence.durable(), DURABLE_WAIT_MS)
+            : Promise.resolve(),
   });
   const dashboard = new Dashboard(system);
   return {
@@ -143,6 +165,7 @@ async function startCore(config: Config, log: Logger, store: SnapshotStore): Pro
     persistence,
     metrics: createMetrics(system, persistence),
     dashboard,
+    restored,
     stop: async (graceMs) => {
       scheduler.close();
       dashboard.close();
@@ -244,6 +267,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       json(res, 200, {
         status: 'SERVING',
         ...(ha ? { role: 'leader' } : {}),
+        restored: c.restored,
         store: {
           ...storeHealth,
           writing: c.persistence.healthy,
@@ -279,23 +303,46 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     }
   });
 
-  const ports: Ports = {
-    scheduler: await bind(schedulerServer, config.host, config.schedulerPort, config.tls),
-    agent: await bind(agentServer, config.host, config.agentPort, config.tls),
-    dataflow: await bind(dataflowServer, config.host, config.dataflowPort, config.tls),
-    http: await listenHttp(http, config.host, config.httpPort),
-  };
+  const closeListeners = (graceMs: number) =>
+    Promise.all([
+      shutdown(schedulerServer, graceMs),
+      shutdown(agentServer, graceMs),
+      shutdown(dataflowServer, graceMs),
+      new Promise<void>((resolve) => {
+        http.close(() => {
+          resolve();
+        });
+        http.closeAllConnections();
+      }),
+    ]);
+
+  let ports: Ports;
+  let leaseStore: Awaited<ReturnType<typeof openLease>> | undefined;
+  try {
+    ports = {
+      scheduler: await bind(schedulerServer, config.host, config.schedulerPort, config.tls),
+      agent: await bind(agentServer, config.host, config.agentPort, config.tls),
+      dataflow: await bind(dataflowServer, config.host, config.dataflowPort, config.tls),
+      http: await listenHttp(http, config.host, config.httpPort),
+    };
+    leaseStore = ha
+      ? await openLease(
+          config,
+          ha.leaseMs,
+          ha.advertise ?? advertised(config.host, ports.scheduler),
+          store,
+        )
+      : undefined;
+  } catch (e) {
+    // A port taken or Redis refusing the lease: give back what was started, then say why.
+    await closeListeners(0);
+    await core?.stop(0);
+    await store.close();
+    throw e;
+  }
 
   let stopping: Promise<void> | undefined;
   let election: Election | undefined;
-  const leaseStore = ha
-    ? await openLease(
-        config,
-        ha.leaseMs,
-        ha.advertise ?? advertised(config.host, ports.scheduler),
-        store,
-      )
-    : undefined;
   if (leaseStore && ha) {
     const advertise = leaseStore.address;
     const haLog = log.child({ component: 'ha' });
@@ -307,8 +354,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
       lead: async (epoch) => {
+        // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
+        const taken = await leaseStore.warm.take();
         leaseStore.fence(epoch);
-        core = await startCore(config, log, coreStore);
+        core = await startCore(config, log, coreStore, taken);
         leader = advertise;
         serving(true);
         haLog.info({ epoch, address: advertise }, 'leading');
@@ -322,8 +371,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         serving(false);
         haLog.warn({ why }, 'no longer leading; standing by');
         await c?.stop(500);
+        leaseStore.warm.start();
       },
     });
+    leaseStore.warm.start();
     election.start();
   }
 
@@ -340,17 +391,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         const c = core;
         core = undefined;
         await c?.stop(graceMs);
-        await Promise.all([
-          shutdown(schedulerServer, graceMs),
-          shutdown(agentServer, graceMs),
-          shutdown(dataflowServer, graceMs),
-          new Promise<void>((resolve) => {
-            http.close(() => {
-              resolve();
-            });
-            http.closeAllConnections();
-          }),
-        ]);
+        await closeListeners(graceMs);
+        await leaseStore?.warm.stop();
         await leaseStore?.lease.close();
         await store.close();
       })()),
@@ -380,12 +422,11 @@ async function openLease(
   leaseMs: number,
   address: string,
   store: SnapshotStore,
-): Promise<{ lease: Lease; address: string; fence(epoch: number): void }> {
+): Promise<{ lease: Lease; address: string; fence(epoch: number): void; warm: RecordMirror }> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
   const { RedisLease } = await import('./store/redis/lease.js');
   if (config.store.kind !== 'redis' || !(store instanceof RedisStore)) {
-    await store.close();
     throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
   }
   const lease = await RedisLease.open({
@@ -393,7 +434,7 @@ async function openLease(
     prefix: config.redisPrefix ?? 'mlsched',
     address,
     ttlMs: leaseMs,
-    ...(config.redisTlsCa ? { tlsCa: config.redisTlsCa } : {}),
+    ...(config.redisTls ? { tls: config.redisTls } : {}),
   });
   return {
     lease,
@@ -401,6 +442,8 @@ async function openLease(
     fence: (epoch) => {
       store.fence(epoch);
     },
+    // What a standby keeps warm: read on the store's connection, which it does not write with.
+    warm: store.mirror(),
   };
 }
 
@@ -423,20 +466,26 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
       return openRedisStore({
         url: config.store.url,
         prefix: config.redisPrefix ?? 'mlsched',
-        ...(config.redisTlsCa ? { tlsCa: config.redisTlsCa } : {}),
+        ...(config.redisTls ? { tls: config.redisTls } : {}),
         logger: log,
       });
     }
   }
 }
 
-/** Resolves when `p` does or after `ms`, whichever is first. */
-function withinMs(p: Promise<void>, ms: number): Promise<void> {
+/** How long a call waits for its change to be stored before it is answered anyway (or refused). */
+const DURABLE_WAIT_MS = 5000;
+
+/** Settles as `p` does, or after `ms`: resolving, or rejecting with `late()` when given. */
+function withinMs(p: Promise<void>, ms: number, late?: () => Error): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
+    new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => {
+        if (late) reject(late());
+        else resolve();
+      }, ms);
     }),
   ]).finally(() => {
     clearTimeout(timer);

@@ -11,7 +11,7 @@ import {
   redactPassword,
   type Config,
 } from './config/config.js';
-import { parseRedisTlsCa, parseServerTls, type ClientTlsFlags } from './config/tls.js';
+import { parseRedisTls, parseServerTls, type ClientTlsFlags } from './config/tls.js';
 import { createLogger } from './observability/logger.js';
 import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
 import { startSimulatedDataflow } from './sim/dataflow.js';
@@ -141,6 +141,8 @@ program
     'mlsched',
   )
   .option('--redis-tls-ca <file>', 'rediss:// store: trust this CA (PEM) for the Redis certificate')
+  .option('--redis-tls-cert <file>', 'rediss:// store: client certificate (PEM) for Redis')
+  .option('--redis-tls-key <file>', "rediss:// store: the client certificate's private key (PEM)")
   .option('--tls-cert <file>', 'serve TLS on every gRPC port: certificate chain (PEM)')
   .option('--tls-key <file>', "serve TLS: the certificate's private key (PEM)")
   .option('--tls-ca <file>', 'mutual TLS: require client certificates signed by this CA (PEM)')
@@ -178,6 +180,8 @@ program
       store: string;
       redisPrefix: string;
       redisTlsCa?: string;
+      redisTlsCert?: string;
+      redisTlsKey?: string;
       tlsCert?: string;
       tlsKey?: string;
       tlsCa?: string;
@@ -188,6 +192,8 @@ program
       const {
         reconnectGraceSeconds,
         redisTlsCa,
+        redisTlsCert,
+        redisTlsKey,
         tlsCert,
         tlsKey,
         tlsCa,
@@ -204,14 +210,17 @@ program
         throw new CliError(`--advertise: '${advertise}' must be HOST:PORT`, EXIT.usage);
       }
       const tls = usage(() => parseServerTls({ tlsCert, tlsKey, tlsCa }));
-      const redisCa = usage(() =>
-        parseRedisTlsCa(redisTlsCa, store.kind === 'redis' ? store.url : undefined),
+      const redisTls = usage(() =>
+        parseRedisTls(
+          { redisTlsCa, redisTlsCert, redisTlsKey },
+          store.kind === 'redis' ? store.url : undefined,
+        ),
       );
       const config: Config = Object.freeze({
         ...rest,
         store,
         ...(tls ? { tls } : {}),
-        ...(redisCa ? { redisTlsCa: redisCa } : {}),
+        ...(redisTls ? { redisTls } : {}),
         ...(ha ? { ha: { leaseMs, ...(advertise ? { advertise } : {}) } } : {}),
         reconnectGraceMs: reconnectGraceSeconds * 1000,
         version: VERSION,

@@ -1,5 +1,5 @@
 import type { Timers } from '../actors/index.js';
-import type { ServerTls } from './tls.js';
+import type { RedisTls, ServerTls } from './tls.js';
 
 export type StoreSpec =
   { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
@@ -31,8 +31,8 @@ export interface Config {
   readonly drainTimeoutMs?: number;
   /** TLS (mutual TLS with `clientCa`) on every gRPC port; plaintext when absent. */
   readonly tls?: ServerTls;
-  /** CA certificates (PEM) a `rediss://` store trusts; the system's roots when absent. */
-  readonly redisTlsCa?: Buffer;
+  /** A `rediss://` store's CA to trust (the system's roots when absent) and client certificate. */
+  readonly redisTls?: RedisTls;
   /** High availability: several schedulers on one Redis, one leader at a time (`--ha`). */
   readonly ha?: HaConfig;
   /** Tests inject a clock; production uses the real one. */

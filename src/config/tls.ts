@@ -1,7 +1,8 @@
 /**
  * Transport-security flags (README "Transport security"): the PEM files of `mlsched serve`'s TLS
- * and mutual TLS, of the clients' (`mlsched agent|dataflow|model|...`) and of `rediss://`. Files
- * are read and checked once, at start-up; every error is one line naming the flag and the file.
+ * and mutual TLS, of the clients' (`mlsched agent|dataflow|model|...`) and of `rediss://` (CA and
+ * client certificate). Files are read and checked once, at start-up; every error is one line
+ * naming the flag and the file.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -101,28 +102,71 @@ export function parseClientTls(flags: ClientTlsFlags): ClientTls | undefined {
   };
 }
 
-/**
- * The CA certificates (PEM) of `--redis-tls-ca`, which only a `rediss://` store uses.
- * @throws Error naming the flag: not a `rediss://` store, or the file missing, unreadable or not PEM.
- */
-export function parseRedisTlsCa(
-  file: string | undefined,
-  storeUrl: string | undefined,
-): Buffer | undefined {
-  if (file === undefined) return undefined;
-  if (!storeUrl?.startsWith('rediss://')) {
-    throw new Error('--redis-tls-ca: only a TLS store uses it; give --store rediss://HOST:PORT');
-  }
-  return readCertificates('--redis-tls-ca', file);
+/** How a `rediss://` store (and its `--ha` lease) talks TLS to Redis: the ioredis `tls` options. */
+export interface RedisTls {
+  /** The CAs Redis's certificate must chain to (PEM); the system's roots when absent. */
+  readonly ca?: Buffer;
+  /** The client certificate chain (PEM), for a Redis with `tls-auth-clients yes`. */
+  readonly cert?: Buffer;
+  /** The client certificate's private key (PEM, unencrypted). */
+  readonly key?: Buffer;
 }
 
-/** `--tls-cert` and `--tls-key`, read and checked to belong together. */
-function readKeyPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
-  const { pem: cert, parsed } = certificates('--tls-cert', certFile);
-  const { pem: key, object } = readPrivateKey('--tls-key', keyFile);
+/** The `serve` flags of {@link parseRedisTls}, as given (file names). */
+export interface RedisTlsFlags {
+  readonly redisTlsCa?: string | undefined;
+  readonly redisTlsCert?: string | undefined;
+  readonly redisTlsKey?: string | undefined;
+}
+
+/**
+ * The TLS settings of a `rediss://` store: `--redis-tls-ca` names the CA to trust for Redis's
+ * certificate (the system's roots without it), `--redis-tls-cert` + `--redis-tls-key` the client
+ * certificate for a Redis that requires one (`tls-auth-clients yes`). None without flags.
+ * @throws Error naming the flag: not a `rediss://` store, only one of cert/key, a file missing,
+ *   unreadable or not PEM, an encrypted key, or a key that is not the certificate's.
+ */
+export function parseRedisTls(
+  flags: RedisTlsFlags,
+  storeUrl: string | undefined,
+): RedisTls | undefined {
+  const { redisTlsCa, redisTlsCert, redisTlsKey } = flags;
+  if ([redisTlsCa, redisTlsCert, redisTlsKey].every((f) => f === undefined)) return undefined;
+  if (!storeUrl?.startsWith('rediss://')) {
+    const flag =
+      redisTlsCa !== undefined
+        ? '--redis-tls-ca'
+        : redisTlsCert !== undefined
+          ? '--redis-tls-cert'
+          : '--redis-tls-key';
+    throw new Error(`${flag}: only a TLS store uses it; give --store rediss://HOST:PORT`);
+  }
+  if (redisTlsCert !== undefined && redisTlsKey === undefined) {
+    throw new Error('--redis-tls-cert: requires --redis-tls-key (give both or neither)');
+  }
+  if (redisTlsKey !== undefined && redisTlsCert === undefined) {
+    throw new Error('--redis-tls-key: requires --redis-tls-cert (give both or neither)');
+  }
+  return {
+    ...(redisTlsCa === undefined ? {} : { ca: readCertificates('--redis-tls-ca', redisTlsCa) }),
+    ...(redisTlsCert === undefined || redisTlsKey === undefined
+      ? {}
+      : readKeyPair(redisTlsCert, redisTlsKey, '--redis-tls-cert', '--redis-tls-key')),
+  };
+}
+
+/** A certificate and its key (`--tls-cert` and `--tls-key` unless named), checked to belong together. */
+function readKeyPair(
+  certFile: string,
+  keyFile: string,
+  certFlag = '--tls-cert',
+  keyFlag = '--tls-key',
+): { cert: Buffer; key: Buffer } {
+  const { pem: cert, parsed } = certificates(certFlag, certFile);
+  const { pem: key, object } = readPrivateKey(keyFlag, keyFile);
   if (!parsed[0]?.checkPrivateKey(object)) {
     throw new Error(
-      `--tls-key: ${keyFile} is not the private key of the certificate in --tls-cert ${certFile}`,
+      `${keyFlag}: ${keyFile} is not the private key of the certificate in ${certFlag} ${certFile}`,
     );
   }
   return { cert, key };

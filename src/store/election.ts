@@ -8,9 +8,12 @@ export interface ElectionLog {
 export interface ElectionRoles {
   /** The lease was taken with this fencing token: start leading (restore, serve). */
   lead(epoch: number): Promise<void>;
-  /** Another instance holds the lease (its address), or nobody does. */
+  /** Another instance holds the lease (its address), or none is known to. */
   follow(holder: string | undefined): void;
-  /** The lease was lost or could not be renewed in time: stop leading at once. */
+  /**
+   * The lease was lost or could not be renewed in time: stop leading at once. `follow(undefined)`
+   * comes first, so that the instance standing by never names itself as the leader.
+   */
   stepDown(why: string): Promise<void>;
 }
 
@@ -125,6 +128,8 @@ export class Election {
     if (!this.leading) return;
     this.leading = false;
     clearTimeout(this.deadline);
+    // Not this instance any more; who leads instead is for the next round to find out.
+    this.roles.follow(undefined);
     await this.roles.stepDown(why);
   }
 }

@@ -176,7 +176,11 @@ export class Persistence {
  * @throws Error naming the key when a record has a schema this version cannot read.
  */
 export async function restoreRecords(store: SnapshotStore): Promise<PersistedResource[]> {
-  const records = await store.load();
+  return restorable(await store.load());
+}
+
+/** Stored records as the system restores them. @throws Error for a schema this version cannot read. */
+export function restorable(records: readonly StoredRecord[]): PersistedResource[] {
   return records.map((r) => {
     if (r.schema !== SCHEMA_VERSION) {
       throw new Error(

@@ -121,6 +121,9 @@ describe('three schedulers on one Redis', () => {
       const ms = performance.now() - t0;
       assert.notEqual(leader, killed);
       assert.ok(ms < 2000, `take-over took ${Math.round(ms)} ms`);
+      // It restored from what it kept warm while standing by, not by reading the whole store.
+      const { restored } = (await healthOf(leader)).body as { restored?: { from: string } };
+      assert.equal(restored?.from, 'standby memory');
       const names = (
         await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
       ).map((m) => m.modelName);

@@ -1,7 +1,8 @@
 /**
  * Transport security (issue 9, part 5): TLS and mutual TLS on the scheduler's gRPC ports, the
- * client flags of `mlsched agent|dataflow|model ...`, `rediss://` with `--redis-tls-ca`, Redis AUTH
- * in the store URL, and the one-line start-up errors of bad flags. A throwaway PKI (two CAs, a
+ * client flags of `mlsched agent|dataflow|model ...`, `rediss://` with `--redis-tls-ca` and client
+ * certificates (`--redis-tls-cert`/`--redis-tls-key`), Redis AUTH in the store URL, and the one-line
+ * start-up errors of bad flags. A throwaway PKI (two CAs, a
  * server certificate for 127.0.0.1 and localhost, client certificates) is made with `openssl` in a
  * temporary directory for each run; no certificate is committed.
  */
@@ -22,7 +23,12 @@ import {
 import { startApp, type App } from '../../src/app.js';
 import { clientChannel } from '../../src/cli/client.js';
 import { parseStore, type Config, type StoreSpec } from '../../src/config/config.js';
-import { parseClientTls, parseServerTls, type ServerTls } from '../../src/config/tls.js';
+import {
+  parseClientTls,
+  parseRedisTls,
+  parseServerTls,
+  type ServerTls,
+} from '../../src/config/tls.js';
 import {
   ModelStatus_ModelState,
   SchedulerClient,
@@ -390,6 +396,8 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
     const missing = join(pki.dir, 'missing.pem');
     const serveArgs = ['serve', '--store', 'memory', '--host', '127.0.0.1'];
     const ports = ['--scheduler-port', '0', '--agent-port', '0', '--dataflow-port', '0'];
+    // Nothing listens on port 1: the flags are checked before the store is opened.
+    const rediss = ['--store', 'rediss://127.0.0.1:1'];
     const cases: [string[], RegExp][] = [
       [['--tls-cert', pki.serverCert], /^--tls-cert: requires --tls-key/],
       [['--tls-key', pki.serverKey], /^--tls-key: requires --tls-cert/],
@@ -413,6 +421,26 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
         /^--tls-ca: .*not a PEM certificate/,
       ],
       [['--redis-tls-ca', pki.ca], /^--redis-tls-ca: only a TLS store uses it/],
+      [
+        ['--store', 'redis://127.0.0.1:1', '--redis-tls-cert', pki.clientCert],
+        /^--redis-tls-cert: only a TLS store uses it/,
+      ],
+      [
+        [...rediss, '--redis-tls-cert', pki.clientCert],
+        /^--redis-tls-cert: requires --redis-tls-key/,
+      ],
+      [
+        [...rediss, '--redis-tls-key', pki.clientKey],
+        /^--redis-tls-key: requires --redis-tls-cert/,
+      ],
+      [
+        [...rediss, '--redis-tls-cert', notPem, '--redis-tls-key', pki.clientKey],
+        /^--redis-tls-cert: .*not a PEM certificate/,
+      ],
+      [
+        [...rediss, '--redis-tls-cert', pki.clientCert, '--redis-tls-key', pki.serverKey],
+        /^--redis-tls-key: .*server\.key is not the private key of the certificate in --redis-tls-cert/,
+      ],
       [['--store', 'redis://:secret@127.0.0.1:x'], /^--store: 'redis:\/\/:\*\*\*@127\.0\.0\.1:x'/],
     ];
     for (const [args, message] of cases) {
@@ -480,21 +508,24 @@ describe('--store: Redis URLs', () => {
 
 describe('rediss:// (TLS to Redis) with AUTH', () => {
   let redis: RedisServer | undefined;
+  /** A second one that requires client certificates its CA signed (`tls-auth-clients yes`). */
+  let mtlsRedis: RedisServer | undefined;
   let tlsPort = 0;
+  let mtlsPort = 0;
   let unsupported: string | undefined;
   const password = 's3cr:t@/x';
 
   before(async () => {
-    tlsPort = await freePort();
+    const tlsArgs = (port: number, authClients: 'yes' | 'no') => [
+      ...['--tls-port', String(port), '--tls-cert-file', pki.serverCert],
+      ...['--tls-key-file', pki.serverKey, '--tls-ca-cert-file', pki.ca],
+      ...['--tls-auth-clients', authClients],
+    ];
     try {
-      redis = await startRedisServer({
-        password,
-        args: [
-          ...['--tls-port', String(tlsPort), '--tls-cert-file', pki.serverCert],
-          ...['--tls-key-file', pki.serverKey, '--tls-ca-cert-file', pki.ca],
-          ...['--tls-auth-clients', 'no'],
-        ],
-      });
+      tlsPort = await freePort();
+      redis = await startRedisServer({ password, args: tlsArgs(tlsPort, 'no') });
+      mtlsPort = await freePort();
+      mtlsRedis = await startRedisServer({ password, args: tlsArgs(mtlsPort, 'yes') });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       // A redis-server built without TLS does not know --tls-port; anything else is a failure.
@@ -504,12 +535,13 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
   });
 
   after(async () => {
-    await redis?.stop();
+    await Promise.all([redis?.stop(), mtlsRedis?.stop()]);
   });
 
-  const url = (auth: string) => `rediss://${auth}127.0.0.1:${tlsPort}/3`;
+  const url = (auth: string, port = tlsPort) => `rediss://${auth}127.0.0.1:${port}/3`;
   const auth = `:${encodeURIComponent(password)}@`;
   const ca = () => readFileSync(pki.ca);
+  const mtlsUrl = () => url(auth, mtlsPort);
 
   it('the scheduler keeps its state in Redis over TLS (--redis-tls-ca) and restores it', async (t) => {
     if (unsupported !== undefined) {
@@ -520,7 +552,7 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
     const prefix = `t:tls:${randomInt(2 ** 30)}`;
     const first = await startTlsScheduler(undefined, {
       store,
-      redisTlsCa: ca(),
+      redisTls: { ca: ca() },
       redisPrefix: prefix,
     });
     const c = client(first, credentials.createInsecure());
@@ -534,7 +566,7 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
 
     const second = await startTlsScheduler(undefined, {
       store,
-      redisTlsCa: ca(),
+      redisTls: { ca: ca() },
       redisPrefix: prefix,
     });
     const c2 = client(second, credentials.createInsecure());
@@ -549,7 +581,7 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
     const store = (u: string): Partial<Config> => ({ store: { kind: 'redis', url: u } });
     await assert.rejects(startTlsScheduler(undefined, store(url(auth))), /certificate/);
     await assert.rejects(
-      startTlsScheduler(undefined, { ...store(url(':wrong@')), redisTlsCa: ca() }),
+      startTlsScheduler(undefined, { ...store(url(':wrong@')), redisTls: { ca: ca() } }),
       /refused the connection: WRONGPASS/,
     );
   });
@@ -569,4 +601,106 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
     };
     assert.equal(health.store.ok, true);
   });
+
+  it('with --redis-tls-cert/--redis-tls-key its CA signed, the scheduler keeps its state in a Redis that requires client certificates and restores it', async (t) => {
+    if (unsupported !== undefined) {
+      t.skip(`redis-server has no TLS: ${unsupported}`);
+      return;
+    }
+    const store: StoreSpec = { kind: 'redis', url: mtlsUrl() };
+    const redisTls = parseRedisTls(
+      { redisTlsCa: pki.ca, redisTlsCert: pki.clientCert, redisTlsKey: pki.clientKey },
+      store.url,
+    );
+    assert.ok(redisTls?.ca && redisTls.cert && redisTls.key);
+    const prefix = `t:tls:${randomInt(2 ** 30)}`;
+    const first = await startTlsScheduler(undefined, { store, redisTls, redisPrefix: prefix });
+    const c = client(first, credentials.createInsecure());
+    await call(c.loadModel.bind(c), model('iris-rediss-mtls'));
+    const health = (await (await fetch(`http://127.0.0.1:${first.ports.http}/health`)).json()) as {
+      store: { ok: boolean; detail: string };
+    };
+    assert.equal(health.store.ok, true, health.store.detail);
+    await first.stop(500);
+
+    const second = await startTlsScheduler(undefined, { store, redisTls, redisPrefix: prefix });
+    const c2 = client(second, credentials.createInsecure());
+    assert.equal((await modelStatus(c2, 'iris-rediss-mtls')).modelName, 'iris-rediss-mtls');
+  });
+
+  it('a Redis that requires client certificates refuses the scheduler without one, or with one another CA signed, saying so', async (t) => {
+    if (unsupported !== undefined) {
+      t.skip(`redis-server has no TLS: ${unsupported}`);
+      return;
+    }
+    const store: StoreSpec = { kind: 'redis', url: mtlsUrl() };
+    const other = {
+      cert: readFileSync(pki.otherClientCert),
+      key: readFileSync(pki.otherClientKey),
+    };
+    // Redis drops the connection after the TLS handshake, with an alert or a bare reset (a race):
+    // the error says which Redis and why, either way, and never the password.
+    for (const redisTls of [{ ca: ca() }, { ca: ca(), ...other }]) {
+      await assert.rejects(startTlsScheduler(undefined, { store, redisTls }), (e: Error) => {
+        assert.match(
+          e.message,
+          /^redis rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3 refused the connection after the TLS handshake \(.+\): it requires a client certificate signed by a CA it trusts/,
+        );
+        assert.doesNotMatch(e.message, /s3cr/);
+        return true;
+      });
+    }
+  });
+
+  it(
+    'mlsched serve --ha --store rediss://... --redis-tls-cert/--redis-tls-key leads on a Redis that requires client certificates; without them it stops in one line',
+    { timeout: 30_000 },
+    async (t) => {
+      if (unsupported !== undefined) {
+        t.skip(`redis-server has no TLS: ${unsupported}`);
+        return;
+      }
+      const redisPrefix = ['--redis-prefix', `t:tls:${randomInt(2 ** 30)}`];
+      // --ha: the lease has its own connection, which needs the client certificate too. (When
+      // the lease cannot connect, serve() waits for a listening line that never comes: hence the
+      // timeout.)
+      const { ports } = await serve({
+        store: mtlsUrl(),
+        args: [
+          ...['--ha', '--lease-ms', '1000', '--redis-tls-ca', pki.ca],
+          ...['--redis-tls-cert', pki.clientCert, '--redis-tls-key', pki.clientKey, ...redisPrefix],
+        ],
+      });
+      const health = await waitFor(
+        'the scheduler leads',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${ports.http}/health`);
+          return res.status === 200 && ((await res.json()) as { store: { ok: boolean } });
+        },
+        10_000,
+      );
+      assert.equal(health.store.ok, true);
+
+      const run = await mlsched(
+        ...['serve', '--host', '127.0.0.1', '--store', mtlsUrl(), '--redis-tls-ca', pki.ca],
+        ...[
+          '--scheduler-port',
+          '0',
+          '--agent-port',
+          '0',
+          '--dataflow-port',
+          '0',
+          '--http-port',
+          '0',
+        ],
+        ...redisPrefix,
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(
+        run.stderr,
+        /^mlsched: redis rediss:\/\/:\*\*\*@[^ ]+ refused the connection after the TLS handshake .*client certificate.*\n$/,
+      );
+      assert.doesNotMatch(run.stderr, /s3cr/);
+    },
+  );
 });

@@ -3,7 +3,9 @@
  *
  * - `P:r:<encoded key>`: one string per record, the JSON envelope `{"schema":N,"value":...}`;
  * - `P:keys`: a set of the encoded keys of every record, so `load` needs no SCAN of the keyspace;
- * - `P:leader` and `P:epoch`: the leader lease and the fencing token (high availability, lease.ts).
+ * - `P:leader` and `P:epoch`: the leader lease and the fencing token (high availability, lease.ts);
+ * - `P:changes` and `P:seq`: the stream of which records each fenced write changed, numbered, which
+ *   standbys follow to keep the records warm (mirror.ts).
  *
  * Record keys are opaque strings, and Redis keys are bytes: a JS string is sent as UTF-8, which
  * cannot represent a lone surrogate (it would become U+FFFD and two keys could collide). Keys are
@@ -45,6 +47,10 @@ export interface KeySpace {
   readonly leader: string;
   /** The fencing token: incremented by each new leader; fenced writes must carry the current one. */
   readonly epoch: string;
+  /** A stream with one entry per fenced write: `s` its number, `k` the JSON list of its members. */
+  readonly changes: string;
+  /** The number of the last entry added to `changes` (a gap in the numbers: entries trimmed). */
+  readonly seq: string;
 }
 
 /** The key space under `prefix`. */
@@ -55,5 +61,7 @@ export function keySpace(prefix: string): KeySpace {
     record: (member) => records + member,
     leader: `${prefix}:leader`,
     epoch: `${prefix}:epoch`,
+    changes: `${prefix}:changes`,
+    seq: `${prefix}:seq`,
   };
 }

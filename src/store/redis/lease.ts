@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Lease } from '../ports.js';
+import type { RedisTlsOptions } from './redis-store.js';
 import { RedisStoreError, messageOf } from './errors.js';
 import { keySpace, type KeySpace } from './keys.js';
 
@@ -19,8 +20,8 @@ export interface RedisLeaseOptions {
   readonly address: string;
   /** How long the lease lasts without a renewal (ms). */
   readonly ttlMs: number;
-  /** For rediss://: the CA of Redis's certificate (as the store's). */
-  readonly tlsCa?: Buffer;
+  /** For rediss://: the CA of Redis's certificate and the client certificate (as the store's). */
+  readonly tls?: RedisTlsOptions;
 }
 
 /** KEYS: leader, epoch. ARGV: identity prefix, ttl. Takes a free lease; returns the new epoch. */
@@ -45,7 +46,10 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
-/** A lease on its own Redis connection, whose commands time out well within the lease. */
+/**
+ * A lease on its own Redis connection, whose commands time out well within the lease; a connection
+ * that stays silent that long is reopened.
+ */
 export class RedisLease implements Lease {
   private readonly keys: KeySpace;
   /** `<address>|<instance uuid>`; the lease's value adds `|<epoch>`. */
@@ -70,9 +74,11 @@ export class RedisLease implements Lease {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: timeout,
+      // A connection silent past that (a lost flow: no reply, no reset) is dropped and reopened.
+      socketTimeout: timeout,
       connectTimeout: 2000,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), timeout),
-      ...(/^rediss:/i.test(options.url) ? { tls: options.tlsCa ? { ca: options.tlsCa } : {} } : {}),
+      ...(/^rediss:/i.test(options.url) ? { tls: { ...options.tls } } : {}),
     });
     client.on('error', () => undefined); // each command reports its own failure
     try {

@@ -14,6 +14,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { SnapshotStore, StoredRecord, StoreHealth, WriteBatch } from '../ports.js';
 import { checkKey, decodeRecord, encodeRecord } from './codec.js';
 import { RedisStoreError, fromRedisError, messageOf } from './errors.js';
+import { RecordMirror } from './mirror.js';
 import { decodeKey, encodeKey, isWellFormed, keySpace, type KeySpace } from './keys.js';
 
 /** Where the store reports connectivity changes (a pino logger fits). */
@@ -22,15 +23,22 @@ export interface RedisStoreLogger {
   info(obj: object, msg: string): void;
 }
 
+/** TLS to a `rediss://` Redis (passed to ioredis as its `tls` options). */
+export interface RedisTlsOptions {
+  /** CA certificates (PEM) the server's certificate must chain to; the system's roots without. */
+  readonly ca?: Buffer;
+  /** Client certificate chain (PEM), for a Redis with `tls-auth-clients yes`; with `key`. */
+  readonly cert?: Buffer;
+  /** The client certificate's private key (PEM). */
+  readonly key?: Buffer;
+}
+
 /** How to reach Redis and where to keep the records. */
 export interface RedisStoreOptions {
   /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...` (TLS). */
   readonly url: string;
-  /**
-   * CA certificates (PEM) the server's certificate must chain to, for a `rediss://` url (the
-   * system's roots without it). Not allowed with `redis://`.
-   */
-  readonly tlsCa?: Buffer;
+  /** TLS settings (CA, client certificate) for a `rediss://` url. Not allowed with `redis://`. */
+  readonly tls?: RedisTlsOptions;
   /** Key prefix of this store's keys (`<prefix>:keys`, `<prefix>:r:<key>`). Non-empty. */
   readonly prefix: string;
   /** Told once when Redis becomes unreachable and once when it is back. */
@@ -50,9 +58,11 @@ export interface RedisStoreOptions {
 }
 
 /**
- * A fenced write: applied only while the epoch is the writer's token. KEYS: epoch, index, the puts'
- * record keys, the deletes' record keys. ARGV: token, number of puts, the puts' texts, the puts'
- * index members, the deletes' index members.
+ * A fenced write: applied only while the epoch is the writer's token, and announced to standbys
+ * as a numbered entry of the change stream (mirror.ts). KEYS: epoch, index, change stream, its
+ * number, the puts' record keys, the deletes' record keys. ARGV: token, number of puts, the stream's
+ * approximate length, the JSON list of the batch's index members, the puts' texts, the puts' index
+ * members, the deletes' index members.
  */
 const FENCED_WRITE = `
 local current = redis.call('GET', KEYS[1])
@@ -60,17 +70,22 @@ if current ~= ARGV[1] then
   return redis.error_reply('FENCED this scheduler (epoch ' .. ARGV[1] .. ') no longer leads; epoch ' .. tostring(current) .. ' does')
 end
 local puts = tonumber(ARGV[2])
-local dels = #KEYS - 2 - puts
+local dels = #KEYS - 4 - puts
 for i = 1, puts do
-  redis.call('SET', KEYS[2 + i], ARGV[2 + i])
-  redis.call('SADD', KEYS[2], ARGV[2 + puts + i])
+  redis.call('SET', KEYS[4 + i], ARGV[4 + i])
+  redis.call('SADD', KEYS[2], ARGV[4 + puts + i])
 end
 for i = 1, dels do
-  redis.call('DEL', KEYS[2 + puts + i])
-  redis.call('SREM', KEYS[2], ARGV[2 + 2 * puts + i])
+  redis.call('DEL', KEYS[4 + puts + i])
+  redis.call('SREM', KEYS[2], ARGV[4 + 2 * puts + i])
 end
+local seq = redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k', ARGV[4])
 return puts + dels
 `;
+
+/** Entries the change stream keeps (about): a standby further behind reads the whole store again. */
+const CHANGES_KEPT = 10_000;
 
 /** MGETs sent together in one pipeline (one round trip) by `load`. */
 const MGETS_PER_PIPELINE = 50;
@@ -87,9 +102,10 @@ interface Outage {
  * Opens a store on the Redis at `options.url` and resolves once connected.
  *
  * @throws RedisStoreError `Invalid` for a URL that is not redis:// or rediss://, an empty prefix,
- *   or `tlsCa` with a redis:// URL;
+ *   or `tls` with a redis:// URL;
  *   `Unavailable` when Redis cannot be reached within `connectTimeoutMs` (plus one command timeout
- *   for the handshake); `Refused` when it refuses the connection (wrong password, ...).
+ *   for the handshake); `Refused` when it refuses the connection (wrong password, no client
+ *   certificate it accepts, ...).
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
   const where = redactUrl(options.url);
@@ -100,10 +116,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     throw new RedisStoreError('Invalid', 'redis store: the key prefix must be a non-empty string');
   }
   const tls = /^rediss:/i.test(options.url);
-  if (options.tlsCa && !tls) {
+  if (options.tls && !tls) {
     throw new RedisStoreError(
       'Invalid',
-      `redis store: a TLS CA needs a rediss:// url, not ${where}`,
+      `redis store: TLS settings need a rediss:// url, not ${where}`,
     );
   }
   const commandTimeout = options.commandTimeoutMs ?? 2_000;
@@ -122,11 +138,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout,
+    // A connection that stays silent that long while a command waits (a flow lost in a partition:
+    // no reply, no reset) is dropped and reopened; otherwise it would never recover.
+    socketTimeout: commandTimeout,
     connectTimeout,
     retryStrategy: (attempt: number) =>
       Math.min(minDelay * 2 ** Math.min(attempt - 1, 30), maxDelay),
     // ioredis turns TLS on for a lower-case `rediss://` only; say it for any spelling.
-    ...(tls ? { tls: options.tlsCa ? { ca: options.tlsCa } : {} } : {}),
+    ...(tls ? { tls: { ...options.tls } } : {}),
   } satisfies RedisOptions;
   return RedisStore.connect(
     new Redis(options.url, redisOptions),
@@ -167,6 +186,8 @@ export class RedisStore implements SnapshotStore {
   private closed = false;
   /** False until the first connection succeeded: failures before that are `openFailure`'s. */
   private opened = false;
+  /** The first connection got as far as its TCP (for rediss://, TLS) handshake. */
+  private handshook = false;
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
   /** With high availability: the fencing token every write must still hold (lease.ts). */
@@ -216,6 +237,9 @@ export class RedisStore implements SnapshotStore {
     });
     client.on('close', () => {
       this.down('Unavailable', `redis unreachable: connection closed${this.lastErrorSuffix()}`);
+    });
+    client.on('connect', () => {
+      this.handshook = true;
     });
     client.on('ready', () => {
       this.lastError = undefined;
@@ -327,6 +351,20 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
+   * A copy of every record kept in step with the fenced writes of whoever leads (a standby's warm
+   * state, mirror.ts), reading the stream every `pollMs` once started. It reads on this store's
+   * connection: use it while this instance writes nothing.
+   */
+  mirror(pollMs = 100): RecordMirror {
+    return new RecordMirror({
+      client: this.client,
+      keys: this.keys,
+      loadAll: () => this.load(),
+      pollMs,
+    });
+  }
+
+  /**
    * From now on every write is applied only while `token` is still the newest fencing token (the
    * epoch a leader got with its lease), atomically with that check; once another scheduler has
    * taken the lease, writes reject `Fenced` and change nothing.
@@ -347,13 +385,17 @@ export class RedisStore implements SnapshotStore {
       const texts = pairs.filter((_, i) => i % 2 === 1);
       await this.client.eval(
         FENCED_WRITE,
-        2 + puts.length + recordKeys.length,
+        4 + puts.length + recordKeys.length,
         this.keys.epoch,
         this.keys.index,
+        this.keys.changes,
+        this.keys.seq,
         ...puts,
         ...recordKeys,
         String(this.fencingToken),
         String(puts.length),
+        String(CHANGES_KEPT),
+        JSON.stringify([...added, ...removed]),
         ...texts,
         ...added,
         ...removed,
@@ -398,14 +440,34 @@ export class RedisStore implements SnapshotStore {
   /** The error of a failed first connection (the last connection error says more than ioredis's). */
   private openFailure(e: unknown): RedisStoreError {
     this.closed = true;
-    const reason = this.lastError ?? messageOf(e);
-    return /WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(reason)
-      ? new RedisStoreError('Refused', `redis ${this.url} refused the connection: ${reason}`, {
-          cause: e,
-        })
-      : new RedisStoreError('Unavailable', `redis unreachable (${this.url}): ${reason}`, {
-          cause: e,
-        });
+    // OpenSSL's `<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>...` → the reason.
+    const reason = (this.lastError ?? messageOf(e)).replace(
+      /^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[\s\S]*$/,
+      'TLS: $1',
+    );
+    if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(reason)) {
+      return new RedisStoreError('Refused', `redis ${this.url} refused the connection: ${reason}`, {
+        cause: e,
+      });
+    }
+    // Over TLS 1.3 the client's handshake is done before Redis checks the client certificate
+    // (`tls-auth-clients yes`); Redis then drops the connection with an alert, or with a bare
+    // reset when the client's first command crosses it.
+    if (
+      this.handshook &&
+      /^rediss:/i.test(this.url) &&
+      /alert|ECONNRESET|EPIPE|closed/i.test(reason)
+    ) {
+      return new RedisStoreError(
+        'Refused',
+        `redis ${this.url} refused the connection after the TLS handshake (${reason}): it ` +
+          'requires a client certificate signed by a CA it trusts (tls-auth-clients)',
+        { cause: e },
+      );
+    }
+    return new RedisStoreError('Unavailable', `redis unreachable (${this.url}): ${reason}`, {
+      cause: e,
+    });
   }
 
   // ── health ────────────────────────────────────────────────────────────────────────────────
