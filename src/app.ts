@@ -353,9 +353,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       }
     });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
-      lead: async (epoch) => {
+      lead: async (epoch, hold) => {
         // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
         const taken = await leaseStore.warm.take();
+        // Restoring blocks this process (about 0.1 ms a record, more on a busy machine): hold the
+        // lease through it, or it would expire unrenewed and leadership pass round for ever.
+        if (!(await hold(2 * ha.leaseMs + taken.records.length * RESTORE_ALLOWANCE_MS))) {
+          throw new Error('the lease was lost before the restore');
+        }
         leaseStore.fence(epoch);
         core = await startCore(config, log, coreStore, taken);
         leader = advertise;
@@ -472,6 +477,9 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
     }
   }
 }
+
+/** Time allowed per record to restore while holding the leader lease (ms): a few times the cost. */
+const RESTORE_ALLOWANCE_MS = 0.5;
 
 /** How long a call waits for its change to be stored before it is answered anyway (or refused). */
 const DURABLE_WAIT_MS = 5000;

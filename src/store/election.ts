@@ -6,8 +6,13 @@ export interface ElectionLog {
 }
 
 export interface ElectionRoles {
-  /** The lease was taken with this fencing token: start leading (restore, serve). */
-  lead(epoch: number): Promise<void>;
+  /**
+   * The lease was taken with this fencing token: start leading (restore, serve). `hold(ms)` keeps
+   * the lease for `ms` from now (renewals meanwhile do not shorten it), for work that blocks this
+   * process longer than the lease period (a large restore and the agents' return after it):
+   * resolves false when it is no longer held.
+   */
+  lead(epoch: number, hold: (ms: number) => Promise<boolean>): Promise<void>;
   /** Another instance holds the lease (its address), or none is known to. */
   follow(holder: string | undefined): void;
   /**
@@ -31,6 +36,8 @@ export class Election {
   /** Fires when the lease may be about to expire without a renewal having said otherwise. */
   private deadline: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Until when the leader asked to hold the lease whatever happens meanwhile (ms since epoch). */
+  private heldUntil = 0;
   private running: Promise<void> = Promise.resolve();
 
   constructor(
@@ -70,8 +77,10 @@ export class Election {
     const now = Date.now();
     try {
       if (this.leading) {
-        if (await this.lease.renew()) {
-          this.renewed(now);
+        // Within a hold, each renewal keeps the lease until the hold's end at least.
+        const ttl = Math.max(this.leaseMs, this.heldUntil - now);
+        if (await this.lease.renew(ttl)) {
+          this.renewed(now, ttl);
           return;
         }
         await this.lose('the lease was taken over');
@@ -84,8 +93,16 @@ export class Election {
       }
       this.leading = true;
       this.renewed(now);
+      const hold = async (ms: number) => {
+        const sentAt = Date.now();
+        const ttl = Math.max(ms, this.leaseMs);
+        if (!this.leading || !(await this.lease.renew(ttl))) return false;
+        this.heldUntil = sentAt + ttl;
+        this.renewed(sentAt, ttl);
+        return true;
+      };
       try {
-        await this.roles.lead(epoch);
+        await this.roles.lead(epoch, hold);
       } catch (e) {
         this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not lead');
         await this.lose('start-up as leader failed');
@@ -107,21 +124,34 @@ export class Election {
   }
 
   /**
-   * The lease was renewed by a request sent at `sentAt`: it lasts at least until `sentAt +
-   * leaseMs`. Leading stops at 80% of that unless a later renewal moves it on, whenever the
+   * The lease was renewed for `ttlMs` by a request sent at `sentAt`: it lasts at least until
+   * `sentAt + ttlMs`. Leading stops at 80% of that unless a later renewal moves it on, whenever the
    * renewal rounds happen to run.
    */
-  private renewed(sentAt: number): void {
+  private renewed(sentAt: number, ttlMs = this.leaseMs): void {
     this.lastError = undefined;
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(
+    const due = sentAt + ttlMs * 0.8;
+    const deadline = setTimeout(
       () => {
-        const cause = this.lastError === undefined ? '' : `: ${this.lastError}`;
-        void this.lose(`the lease could not be renewed in time${cause}`);
+        // Timers run before pending I/O: after a busy spell the reply of a renewal that succeeded
+        // may be waiting. Let it in first (it replaces this deadline), then decide.
+        setImmediate(() => {
+          if (this.deadline !== deadline) return;
+          const late = Math.round(Date.now() - due);
+          const cause = [
+            ...(this.lastError === undefined ? [] : [this.lastError]),
+            ...(late > 50 ? [`this process ran ${late} ms late`] : []),
+          ];
+          void this.lose(
+            `the lease could not be renewed in time${cause.length > 0 ? `: ${cause.join('; ')}` : ''}`,
+          );
+        });
       },
-      Math.max(0, sentAt + this.leaseMs * 0.8 - Date.now()),
+      Math.max(0, due - Date.now()),
     );
-    this.deadline.unref();
+    deadline.unref();
+    this.deadline = deadline;
   }
 
   private async lose(why: string): Promise<void> {

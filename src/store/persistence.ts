@@ -16,6 +16,12 @@ export interface PersistenceOptions {
   /** First delay after a failed write, doubling up to `retryMaxMs` (defaults 100 ms and 5 s). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Most records per write (default 1,000): a store applies a batch in one go (Redis runs it as
+   * one script, blocking every other client, the leader lease's renewals included, meanwhile), so
+   * thousands of changes at once (a restore, an agent re-announcing its models) go in several.
+   */
+  maxBatch?: number;
 }
 
 /** Counters for metrics and the benchmark. */
@@ -27,7 +33,8 @@ export interface PersistenceStats {
 
 /**
  * Writes each changed resource's record to the store: changes are coalesced per key until the
- * current write finishes (so a write costs O(changed resources)), one batch at a time, in order.
+ * current write finishes (so a write costs O(changed resources)), one batch of at most `maxBatch`
+ * at a time, in order.
  * A failed write is retried with back-off, always with the latest state; the scheduler keeps
  * serving from memory meanwhile. `durable()` resolves once everything changed so far is written.
  */
@@ -116,9 +123,14 @@ export class Persistence {
   private async writeNow(): Promise<void> {
     if (this.closed || this.dirty.size === 0) return;
     this.writing = true;
-    const upTo = this.seen;
-    const keys = [...this.dirty];
-    this.dirty.clear();
+    const keys: string[] = [];
+    for (const k of this.dirty) {
+      if (keys.length === (this.opts.maxBatch ?? 1000)) break;
+      keys.push(k);
+    }
+    for (const k of keys) this.dirty.delete(k);
+    // Every change seen so far is stored once this batch is, if it takes the last dirty key.
+    const upTo = this.dirty.size === 0 ? this.seen : this.written;
     const batch = this.batchOf(keys);
     try {
       await this.store.write(batch);

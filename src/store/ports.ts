@@ -51,8 +51,11 @@ export interface SnapshotStore {
 export interface Lease {
   /** Takes the lease if nobody holds it: resolves with the new fencing token, or undefined. */
   acquire(): Promise<number | undefined>;
-  /** Extends the lease this instance holds: false when it is no longer its own. */
-  renew(): Promise<boolean>;
+  /**
+   * Extends the lease this instance holds, for the lease period or `ttlMs` (longer, e.g. through a
+   * restore that keeps it from renewing): false when it is no longer its own.
+   */
+  renew(ttlMs?: number): Promise<boolean>;
   /** Gives the lease up (clean shutdown), if it is still this instance's. */
   release(): Promise<void>;
   /** The address of the instance holding the lease now, or undefined when nobody does. */

@@ -81,6 +81,19 @@ describe('RedisLease', () => {
   });
 });
 
+describe('holding the lease longer (through a restore)', () => {
+  it('renew(ttlMs) keeps it for that long, any number of milliseconds', async () => {
+    const p = prefix('hold');
+    const a = await lease(p, 'a:9004', 300);
+    const b = await lease(p, 'b:9004', 300);
+    assert.notEqual(await a.acquire(), undefined);
+    assert.equal(await a.renew(1200.5), true);
+    await sleep(600);
+    assert.equal(await b.acquire(), undefined, 'still held past the lease period');
+    assert.equal(await a.renew(), true, 'and renewed as usual after');
+  });
+});
+
 describe('fenced writes', () => {
   it("a former leader's store changes nothing once a newer leader holds the lease", async () => {
     const p = prefix('fence');

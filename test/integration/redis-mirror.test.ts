@@ -79,7 +79,7 @@ describe('a standby keeps the records warm', () => {
   it('follows fenced writes and gives what the store holds, from memory', async () => {
     const { leader, standby } = await pair('mirror');
     await leader.write({ put: [{ key: 'model:old', schema: 1, value: { v: 0 } }], del: [] });
-    const mirror = standby.mirror(5);
+    const mirror = standby.mirror(5, 20);
     mirror.start();
     for (let seed = 1; seed <= 5; seed++) {
       await randomWrites(leader, seed, 40);
@@ -100,7 +100,7 @@ describe('a standby keeps the records warm', () => {
       value: { i },
     }));
     await leader.write({ put: many, del: [] });
-    const mirror = standby.mirror(5);
+    const mirror = standby.mirror(5, 20);
     mirror.start();
     await randomWrites(leader, 7, 30); // racing the first read
     await until('the copy is in step', () => mirror.state().synced);
@@ -134,7 +134,7 @@ describe('a standby keeps the records warm', () => {
 
   it('after a take it follows afresh when started again (a leader standing by)', async () => {
     const { leader, standby } = await pair('mirror-again');
-    const mirror = standby.mirror(5);
+    const mirror = standby.mirror(5, 20);
     mirror.start();
     await randomWrites(leader, 8, 10);
     await mirror.take();

@@ -106,15 +106,10 @@ export class RedisLease implements Lease {
     return epoch;
   }
 
-  async renew(): Promise<boolean> {
+  async renew(ttlMs = this.options.ttlMs): Promise<boolean> {
     if (this.held === undefined) return false;
-    const ok = await this.client.eval(
-      RENEW,
-      1,
-      this.keys.leader,
-      this.held,
-      String(this.options.ttlMs),
-    );
+    const ttl = String(Math.ceil(ttlMs));
+    const ok = await this.client.eval(RENEW, 1, this.keys.leader, this.held, ttl);
     if (ok !== 1) this.held = undefined;
     return ok === 1;
   }

@@ -2,7 +2,7 @@
  * What a standby keeps warm (high availability): every record of the store, read once and then kept
  * current by following the change stream that each fenced write appends to atomically
  * (`<prefix>:changes`, keys.ts): an entry numbered `s` listing the members `k` the write changed,
- * whose records are then read again. When the standby takes the lease, the old leader's writes are
+ * whose records are read again every `rereadMs` (a record changed many times meanwhile once). When the standby takes the lease, the old leader's writes are
  * fenced off, so reading the stream to its end makes the copy equal to the store: the new leader
  * restores from memory instead of reading every record from Redis.
  *
@@ -28,6 +28,11 @@ export interface MirrorOptions {
   readonly loadAll: () => Promise<StoredRecord[]>;
   /** How often the stream is read while following (ms). */
   readonly pollMs: number;
+  /**
+   * How often the records the stream named are read again (ms): a record changed many times
+   * meanwhile is read once, so a standby costs little while the leader is busy.
+   */
+  readonly rereadMs: number;
 }
 
 /** Records taken from a mirror, and whether they came from memory (`warm`) or a full read. */
@@ -42,6 +47,9 @@ export class RecordMirror {
   private synced = false;
   private lastId = '0-0';
   private lastSeq = 0;
+  /** Members the stream named since they were last read. */
+  private dirty = new Set<string>();
+  private lastReread = 0;
   private following = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
@@ -69,12 +77,12 @@ export class RecordMirror {
     let warm = false;
     try {
       warm = this.synced && (await this.catchUp());
+      if (warm) await this.reread();
     } catch {
       // Read it all below.
     }
     const records = warm ? [...this.records.values()] : await this.options.loadAll();
-    this.synced = false;
-    this.records = new Map();
+    this.forget();
     return { records, warm };
   }
 
@@ -83,8 +91,13 @@ export class RecordMirror {
     this.following = false;
     clearTimeout(this.timer);
     await this.running;
+    this.forget();
+  }
+
+  private forget(): void {
     this.synced = false;
     this.records = new Map();
+    this.dirty = new Set();
   }
 
   /** How many records the copy holds, and whether it is in step with the store (for tests). */
@@ -106,6 +119,7 @@ export class RecordMirror {
     try {
       if (!this.synced) await this.resync();
       else if (!(await this.catchUp())) this.synced = false;
+      else if (performance.now() - this.lastReread >= this.options.rereadMs) await this.reread();
     } catch {
       // Redis unreachable or a record unreadable: read it all again once it answers.
       this.synced = false;
@@ -128,13 +142,15 @@ export class RecordMirror {
     const last = lastReply[1] as [id: string, fields: string[]][];
     const records = await this.options.loadAll();
     this.records = new Map(records.map((r) => [r.key, r]));
+    this.dirty = new Set();
+    this.lastReread = performance.now();
     this.lastSeq = Number(seq ?? 0);
     this.lastId = last[0]?.[0] ?? '0-0';
     this.synced = true;
   }
 
   /**
-   * Reads the stream from the last entry applied to its end, and the records its entries name.
+   * Reads the stream from the last entry applied to its end, noting the records its entries name.
    * @returns false when entries were trimmed before they were read (the copy is then out of step).
    */
   private async catchUp(): Promise<boolean> {
@@ -148,21 +164,22 @@ export class RecordMirror {
         ENTRIES_PER_READ,
       );
       if (entries.length === 0) return true;
-      const members = new Set<string>();
       for (const [id, fields] of entries) {
         const entry = fieldsOf(fields);
         if (entry.seq !== this.lastSeq + 1) return false;
-        for (const m of entry.members) members.add(m);
+        for (const m of entry.members) this.dirty.add(m);
         this.lastSeq = entry.seq;
         this.lastId = id;
       }
-      await this.reread([...members]);
     }
   }
 
-  /** Reads the named records again: present ones replace the copy's, missing ones were deleted. */
-  private async reread(members: string[]): Promise<void> {
+  /** Reads the noted records again: present ones replace the copy's, missing ones were deleted. */
+  private async reread(): Promise<void> {
     const { client, keys } = this.options;
+    const members = [...this.dirty];
+    this.dirty = new Set();
+    this.lastReread = performance.now();
     for (let i = 0; i < members.length; i += CHUNK) {
       const chunk = members.slice(i, i + CHUNK);
       const texts = await client.mget(chunk.map((m) => keys.record(m)));

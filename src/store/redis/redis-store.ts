@@ -352,15 +352,16 @@ export class RedisStore implements SnapshotStore {
 
   /**
    * A copy of every record kept in step with the fenced writes of whoever leads (a standby's warm
-   * state, mirror.ts), reading the stream every `pollMs` once started. It reads on this store's
-   * connection: use it while this instance writes nothing.
+   * state, mirror.ts), reading the stream every `pollMs` once started and what it names every
+   * `rereadMs`. It reads on this store's connection: use it while this instance writes nothing.
    */
-  mirror(pollMs = 100): RecordMirror {
+  mirror(pollMs = 100, rereadMs = 1000): RecordMirror {
     return new RecordMirror({
       client: this.client,
       keys: this.keys,
       loadAll: () => this.load(),
       pollMs,
+      rereadMs,
     });
   }
 

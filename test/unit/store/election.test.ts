@@ -34,9 +34,12 @@ class FakeLease implements Lease {
     this.lastRenewalAt = performance.now();
     return Promise.resolve(++this.epoch);
   }
-  renew(): Promise<boolean> {
+  /** The longest period a renewal asked for. */
+  longestTtl = 0;
+  renew(ttlMs = LEASE_MS): Promise<boolean> {
     this.redis();
     this.renewals++;
+    this.longestTtl = Math.max(this.longestTtl, ttlMs);
     this.lastRenewalAt = performance.now();
     return Promise.resolve(this.mine);
   }
@@ -60,16 +63,20 @@ class FakeLease implements Lease {
   }
 }
 
-function watch(lease: FakeLease, lead: (epoch: number) => Promise<void> = () => Promise.resolve()) {
+function watch(
+  lease: FakeLease,
+  lead: (epoch: number, hold: (ms: number) => Promise<boolean>) => Promise<void> = () =>
+    Promise.resolve(),
+) {
   const events: string[] = [];
   const election = new Election(
     lease,
     LEASE_MS,
     { info: () => undefined, warn: () => undefined },
     {
-      lead: async (epoch) => {
+      lead: async (epoch, hold) => {
         events.push(`lead ${epoch}`);
-        await lead(epoch);
+        await lead(epoch, hold);
       },
       follow: (holder) => events.push(`follow ${holder ?? 'nobody'}`),
       stepDown: (why) => {
@@ -153,6 +160,37 @@ describe('Election', () => {
       'stepDown start-up as leader failed',
     ]);
     assert.equal(lease.releases, 1);
+    await election.stop();
+  });
+  it('a leader that holds the lease through a long restore is not stopped by it', async () => {
+    const lease = new FakeLease();
+    const { election, events } = watch(lease, async (_epoch, hold) => {
+      assert.equal(await hold(LEASE_MS * 5), true);
+      // The restore: this process does nothing else for twice the lease period.
+      const until = performance.now() + LEASE_MS * 2;
+      while (performance.now() < until);
+    });
+    election.start();
+    await sleep(LEASE_MS * 3);
+    assert.equal(lease.longestTtl, LEASE_MS * 5);
+    assert.deepEqual(events, ['lead 1'], 'still leading, and renewing as usual after');
+    assert.ok(lease.renewals >= 3, `${lease.renewals} renewals`);
+    await election.stop();
+  });
+
+  it('without holding it, the same restore ends the leadership once it is over', async () => {
+    const lease = new FakeLease();
+    const { election, events } = watch(lease, () => {
+      const until = performance.now() + LEASE_MS * 2;
+      while (performance.now() < until);
+      return Promise.resolve();
+    });
+    election.start();
+    await sleep(LEASE_MS * 3);
+    assert.match(
+      events.find((e) => e.startsWith('stepDown')) ?? events.join('; '),
+      /^stepDown the lease could not be renewed in time: this process ran \d+ ms late/,
+    );
     await election.stop();
   });
 });

@@ -58,6 +58,27 @@ describe('persistence', () => {
     await p.close(0);
   });
 
+  it('many changes at once go in batches of at most maxBatch; durable() waits for the last', async () => {
+    const w = new TestWorld();
+    const store = new ScriptedStore();
+    const p = new Persistence(w.system, store, { log: silent, maxBatch: 20 });
+    for (let i = 0; i < 50; i++) w.system.loadModel(def(`m${i}`, { replicas: 0 }));
+    let done = false;
+    const durable = p.durable().then(() => (done = true));
+    const sizes: number[] = [];
+    for (let b = 0; b < 3; b++) {
+      await tick(); // the previous write's end schedules the next one
+      await tick();
+      sizes.push(store.batches[b]?.put.length ?? 0);
+      assert.equal(done, false, `durable before batch ${b + 1} of 3 is stored`);
+      store.settle();
+    }
+    await durable;
+    assert.deepEqual(sizes, [20, 20, 10]);
+    assert.equal(new Set(store.batches.flatMap((b) => b.put.map((r) => r.key))).size, 50);
+    await p.close(0);
+  });
+
   it('durable() resolves only once the store has the changes', async () => {
     const w = new TestWorld();
     const store = new ScriptedStore();
