@@ -354,13 +354,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
       lead: async (epoch, hold) => {
-        // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
-        const taken = await leaseStore.warm.take();
-        // Restoring blocks this process (about 0.1 ms a record, more on a busy machine): hold the
-        // lease through it, or it would expire unrenewed and leadership pass round for ever.
-        if (!(await hold(2 * ha.leaseMs + taken.records.length * RESTORE_ALLOWANCE_MS))) {
+        // Reading and restoring the state blocks this process (about 0.1 ms a record, more on a
+        // busy machine), and so do the agents coming back: hold the lease through it, or it would
+        // expire unrenewed and leadership pass round for ever.
+        const records = await leaseStore.count();
+        if (!(await hold(2 * ha.leaseMs + records * RESTORE_ALLOWANCE_MS))) {
           throw new Error('the lease was lost before the restore');
         }
+        // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
+        const taken = await leaseStore.warm.take();
         leaseStore.fence(epoch);
         core = await startCore(config, log, coreStore, taken);
         leader = advertise;
@@ -376,7 +378,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         serving(false);
         haLog.warn({ why }, 'no longer leading; standing by');
         await c?.stop(500);
-        leaseStore.warm.start();
+        if (stopping === undefined) leaseStore.warm.start();
       },
     });
     leaseStore.warm.start();
@@ -427,7 +429,14 @@ async function openLease(
   leaseMs: number,
   address: string,
   store: SnapshotStore,
-): Promise<{ lease: Lease; address: string; fence(epoch: number): void; warm: RecordMirror }> {
+): Promise<{
+  lease: Lease;
+  address: string;
+  fence(epoch: number): void;
+  /** How many records the store holds. */
+  count(): Promise<number>;
+  warm: RecordMirror;
+}> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
   const { RedisLease } = await import('./store/redis/lease.js');
@@ -447,6 +456,7 @@ async function openLease(
     fence: (epoch) => {
       store.fence(epoch);
     },
+    count: () => store.count(),
     // What a standby keeps warm: read on the store's connection, which it does not write with.
     warm: store.mirror(),
   };

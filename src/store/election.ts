@@ -39,6 +39,8 @@ export class Election {
   /** Until when the leader asked to hold the lease whatever happens meanwhile (ms since epoch). */
   private heldUntil = 0;
   private running: Promise<void> = Promise.resolve();
+  /** The last step-down: a new term starts only once it is over (its core stopped). */
+  private steppingDown: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly lease: Lease,
@@ -57,6 +59,7 @@ export class Election {
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
     await this.running;
+    await this.steppingDown;
     if (this.leading) {
       this.leading = false;
       await this.lease.release().catch(() => undefined);
@@ -74,6 +77,8 @@ export class Election {
   }
 
   private async round(): Promise<void> {
+    // A new term only once the last step-down is over (its core stopped, its writes done).
+    await this.steppingDown;
     const now = Date.now();
     try {
       if (this.leading) {
@@ -132,20 +137,27 @@ export class Election {
     this.lastError = undefined;
     clearTimeout(this.deadline);
     const due = sentAt + ttlMs * 0.8;
+    const decide = () => {
+      const late = Math.round(Date.now() - due);
+      const cause = [
+        ...(this.lastError === undefined ? [] : [this.lastError]),
+        ...(late > 50 ? [`this process ran ${late} ms late`] : []),
+      ];
+      void this.lose(
+        `the lease could not be renewed in time${cause.length > 0 ? `: ${cause.join('; ')}` : ''}`,
+      );
+    };
     const deadline = setTimeout(
       () => {
+        // Close to the lease's end (the process ran late): stop now, serving nothing more.
+        if (Date.now() >= sentAt + ttlMs * 0.95) {
+          decide();
+          return;
+        }
         // Timers run before pending I/O: after a busy spell the reply of a renewal that succeeded
         // may be waiting. Let it in first (it replaces this deadline), then decide.
         setImmediate(() => {
-          if (this.deadline !== deadline) return;
-          const late = Math.round(Date.now() - due);
-          const cause = [
-            ...(this.lastError === undefined ? [] : [this.lastError]),
-            ...(late > 50 ? [`this process ran ${late} ms late`] : []),
-          ];
-          void this.lose(
-            `the lease could not be renewed in time${cause.length > 0 ? `: ${cause.join('; ')}` : ''}`,
-          );
+          if (this.deadline === deadline) decide();
         });
       },
       Math.max(0, due - Date.now()),
@@ -157,9 +169,11 @@ export class Election {
   private async lose(why: string): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    this.heldUntil = 0;
     clearTimeout(this.deadline);
     // Not this instance any more; who leads instead is for the next round to find out.
     this.roles.follow(undefined);
-    await this.roles.stepDown(why);
+    this.steppingDown = this.roles.stepDown(why);
+    await this.steppingDown;
   }
 }

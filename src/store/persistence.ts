@@ -39,7 +39,8 @@ export interface PersistenceStats {
  * serving from memory meanwhile. `durable()` resolves once everything changed so far is written.
  */
 export class Persistence {
-  private readonly dirty = new Set<string>();
+  /** Keys waiting to be written, each with the number of its oldest change not yet stored. */
+  private readonly dirty = new Map<string, number>();
   private writing = false;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -105,8 +106,8 @@ export class Persistence {
 
   private mark(keys: readonly string[]): void {
     if (keys.length === 0 || this.closed) return;
-    for (const k of keys) this.dirty.add(k);
     this.seen++;
+    for (const k of keys) if (!this.dirty.has(k)) this.dirty.set(k, this.seen);
     this.schedule();
   }
 
@@ -123,14 +124,13 @@ export class Persistence {
   private async writeNow(): Promise<void> {
     if (this.closed || this.dirty.size === 0) return;
     this.writing = true;
-    const keys: string[] = [];
-    for (const k of this.dirty) {
-      if (keys.length === (this.opts.maxBatch ?? 1000)) break;
-      keys.push(k);
+    const taken: [string, number][] = [];
+    for (const entry of this.dirty) {
+      if (taken.length === (this.opts.maxBatch ?? 1000)) break;
+      taken.push(entry);
     }
-    for (const k of keys) this.dirty.delete(k);
-    // Every change seen so far is stored once this batch is, if it takes the last dirty key.
-    const upTo = this.dirty.size === 0 ? this.seen : this.written;
+    for (const [k] of taken) this.dirty.delete(k);
+    const keys = taken.map(([k]) => k);
     const batch = this.batchOf(keys);
     try {
       await this.store.write(batch);
@@ -139,6 +139,9 @@ export class Persistence {
       if (this.failing) this.opts.log.info({ pending: this.dirty.size }, 'store writes resumed');
       this.failing = false;
       this.retryDelay = this.opts.retryBaseMs ?? 100;
+      // Stored: every change older than the oldest one a key still waits for.
+      let upTo = this.seen;
+      for (const n of this.dirty.values()) upTo = Math.min(upTo, n - 1);
       this.written = upTo;
       this.waiters = this.waiters.filter((w) => {
         if (w.upTo > upTo) return true;
@@ -147,7 +150,7 @@ export class Persistence {
       });
     } catch (e) {
       this.stats.failures++;
-      for (const k of keys) this.dirty.add(k);
+      for (const [k, n] of taken) this.dirty.set(k, Math.min(n, this.dirty.get(k) ?? n));
       if (!this.failing) {
         this.opts.log.warn(
           { err: e instanceof Error ? e.message : String(e), pending: this.dirty.size },

@@ -35,9 +35,11 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     return this.all.keys();
   }
 
-  /** Hosts `r`, whose model version needs `memoryBytes`. */
+  /** Hosts `r`, whose model version needs `memoryBytes` (again, when that changed). */
   add(r: ReplicaActor, memoryBytes: number): void {
+    const before = this.all.get(r);
     this.all.set(r, memoryBytes);
+    if (before !== undefined && this.reserving.has(r)) this.reservingBytes += memoryBytes - before;
     this.update(r);
   }
 

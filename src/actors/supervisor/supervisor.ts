@@ -397,6 +397,11 @@ export class Supervisor {
         ...v.definition,
         spec: { ...v.definition.spec, runtimeInfo: report.runtimeInfo },
       };
+      // The memory it needs may have changed (workers × memory): so has what its loads reserve.
+      const bytes = requiredMemory(v.definition.spec);
+      for (const [idx, rep] of v.replicas) {
+        this.servers.get(v.server)?.replicas.get(idx)?.hosted.add(rep, bytes);
+      }
     }
     if (report.event === 'loadFailed' && v === latestOf(m)) {
       m.retry.attempts++;

@@ -2,13 +2,14 @@
  * What a standby keeps warm (high availability): every record of the store, read once and then kept
  * current by following the change stream that each fenced write appends to atomically
  * (`<prefix>:changes`, keys.ts): an entry numbered `s` listing the members `k` the write changed,
- * whose records are read again every `rereadMs` (a record changed many times meanwhile once). When the standby takes the lease, the old leader's writes are
- * fenced off, so reading the stream to its end makes the copy equal to the store: the new leader
- * restores from memory instead of reading every record from Redis.
+ * whose records are read again every `rereadMs` (a record changed many times meanwhile, once).
+ * When the standby takes the lease, the old leader's writes are fenced off, so reading the stream
+ * to its end makes the copy equal to the store: the new leader restores from memory instead of
+ * reading every record from Redis. Needs Redis 6.2 or later (XRANGE with an exclusive start).
  *
- * Whenever the copy cannot be trusted (Redis was unreachable, or the stream was trimmed past
- * entries not yet read: a gap in the numbers) it is read whole again, and `take` falls back to
- * reading the store.
+ * Whenever the copy cannot be trusted (the connection to Redis closed: Redis may have restarted
+ * with less; or the stream was trimmed past entries not yet read: a gap in the numbers) it is read
+ * whole again, and `take` falls back to reading the store.
  */
 import type { Redis } from 'ioredis';
 import type { StoredRecord } from '../ports.js';
@@ -51,10 +52,16 @@ export class RecordMirror {
   private dirty = new Set<string>();
   private lastReread = 0;
   private following = false;
+  /** Rounds failed in a row. */
+  private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: MirrorOptions) {}
+  constructor(private readonly options: MirrorOptions) {
+    options.client.on('close', () => {
+      this.synced = false;
+    });
+  }
 
   /** Starts following the store afresh: a full read, then its changes. */
   start(): void {
@@ -76,8 +83,10 @@ export class RecordMirror {
     await this.running;
     let warm = false;
     try {
-      warm = this.synced && (await this.catchUp());
-      if (warm) await this.reread();
+      if (this.synced && (await this.catchUp())) {
+        await this.reread();
+        warm = true;
+      }
     } catch {
       // Read it all below.
     }
@@ -108,21 +117,25 @@ export class RecordMirror {
   private schedule(ms: number): void {
     if (!this.following) return;
     this.timer = setTimeout(() => {
-      this.running = this.round().finally(() => {
-        this.schedule(this.options.pollMs);
+      this.running = this.round().then((ok) => {
+        // Failing (Redis away, a record unreadable): back off, up to 5 s between full reads.
+        this.failures = ok ? 0 : this.failures + 1;
+        this.schedule(Math.min(this.options.pollMs * 2 ** this.failures, 5000));
       });
     }, ms);
     this.timer.unref();
   }
 
-  private async round(): Promise<void> {
+  /** One step of following. @returns false when it failed (the copy is then out of step). */
+  private async round(): Promise<boolean> {
     try {
       if (!this.synced) await this.resync();
       else if (!(await this.catchUp())) this.synced = false;
       else if (performance.now() - this.lastReread >= this.options.rereadMs) await this.reread();
+      return true;
     } catch {
-      // Redis unreachable or a record unreadable: read it all again once it answers.
       this.synced = false;
+      return false;
     }
   }
 

@@ -84,8 +84,11 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k', ARGV[4])
 return puts + dels
 `;
 
-/** Entries the change stream keeps (about): a standby further behind reads the whole store again. */
-const CHANGES_KEPT = 10_000;
+/**
+ * Entries the change stream keeps (about; each lists up to a batch's 1,000 members): a standby
+ * polling every 100 ms that falls further behind reads the whole store again.
+ */
+const CHANGES_KEPT = 1000;
 
 /** MGETs sent together in one pipeline (one round trip) by `load`. */
 const MGETS_PER_PIPELINE = 50;
@@ -350,6 +353,17 @@ export class RedisStore implements SnapshotStore {
       });
   }
 
+  /** How many records the store holds (one SCARD). @throws RedisStoreError as `load`. */
+  async count(): Promise<number> {
+    this.ready('load');
+    try {
+      this.sent++;
+      return await this.client.scard(this.keys.index);
+    } catch (e) {
+      throw this.failure(e, 'load', 'count');
+    }
+  }
+
   /**
    * A copy of every record kept in step with the fenced writes of whoever leads (a standby's warm
    * state, mirror.ts), reading the stream every `pollMs` once started and what it names every
@@ -462,7 +476,8 @@ export class RedisStore implements SnapshotStore {
       return new RedisStoreError(
         'Refused',
         `redis ${this.url} refused the connection after the TLS handshake (${reason}): it ` +
-          'requires a client certificate signed by a CA it trusts (tls-auth-clients)',
+          'may require a client certificate signed by a CA it trusts (tls-auth-clients; ' +
+          '--redis-tls-cert and --redis-tls-key)',
         { cause: e },
       );
     }

@@ -198,6 +198,45 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
     assert.equal(w.latest('m1').state, 'scheduleFailed', '400 bytes needed, 350 free');
   });
 
+  it('a load still in flight reserves what the runtime info another replica reported needs', () => {
+    const w = new TestWorld();
+    w.join('s1', 0, { memory: 1000 });
+    w.join('s1', 1, { memory: 1000 });
+    w.system.loadModel(def('m1', { memory: 100, replicas: 2 }));
+    w.agents.take();
+    w.system.agentEvent({
+      server: 's1',
+      idx: 0,
+      model: 'm1',
+      version: 1,
+      event: 'loaded',
+      message: '',
+      availableMemoryBytes: 600,
+      runtimeInfo: { kind: 'mlserver', parallelWorkers: 4 },
+    });
+    const reserved = () =>
+      w.system.listServers()[0]?.replicas.map((r) => [r.idx, r.reservedMemoryBytes]);
+    assert.deepEqual(reserved(), [
+      [0, 0],
+      [1, 400],
+    ]);
+    w.system.loadModel(def('m1', { memory: 100, replicas: 2 })); // another placement pass
+    w.system.agentEvent({
+      server: 's1',
+      idx: 1,
+      model: 'm1',
+      version: 1,
+      event: 'loaded',
+      message: '',
+      availableMemoryBytes: 600,
+    });
+    assert.deepEqual(reserved(), [
+      [0, 0],
+      [1, 0],
+    ]);
+    assert.deepEqual(w.system.audit(), []);
+  });
+
   it('#26 replicas 0 unloads every replica (the seed has no ScaledDown: the model stays Available)', () => {
     const w = new TestWorld();
     w.join('s1', 0);

@@ -193,4 +193,33 @@ describe('Election', () => {
     );
     await election.stop();
   });
+  it('a new term starts only once the last step-down is over (its core stopped)', async () => {
+    const lease = new FakeLease();
+    const events: string[] = [];
+    const election = new Election(
+      lease,
+      LEASE_MS,
+      { info: () => undefined, warn: () => undefined },
+      {
+        lead: (epoch) => {
+          events.push(`lead ${epoch}`);
+          return Promise.resolve();
+        },
+        follow: () => undefined,
+        stepDown: async () => {
+          events.push('stepDown begins');
+          // The lease is free again at once, while the old core still flushes.
+          lease.free = true;
+          await sleep(LEASE_MS);
+          events.push('stepDown ends');
+        },
+      },
+    );
+    election.start();
+    await sleep(LEASE_MS / 2);
+    election.resign('a write was fenced'); // steps down outside the renewal rounds
+    await sleep(LEASE_MS * 2);
+    assert.deepEqual(events, ['lead 1', 'stepDown begins', 'stepDown ends', 'lead 2']);
+    await election.stop();
+  });
 });

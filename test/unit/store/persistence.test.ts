@@ -79,6 +79,26 @@ describe('persistence', () => {
     await p.close(0);
   });
 
+  it('durable() resolves once its changes are stored, while later ones keep coming', async () => {
+    const w = new TestWorld();
+    const store = new ScriptedStore();
+    const p = new Persistence(w.system, store, { log: silent, maxBatch: 20 });
+    for (let i = 0; i < 50; i++) w.system.loadModel(def(`m${i}`, { replicas: 0 }));
+    let done = false;
+    const durable = p.durable().then(() => (done = true));
+    for (let b = 0; b < 3; b++) {
+      await tick();
+      await tick();
+      // A steady stream of new changes: the store never catches up with all of them.
+      for (let i = 0; i < 25; i++) w.system.loadModel(def(`n${b}-${i}`, { replicas: 0 }));
+      assert.equal(done, false, `durable before batch ${b + 1} of 3 is stored`);
+      store.settle();
+    }
+    await durable;
+    assert.ok(p.pending > 0, 'later changes still wait');
+    await p.close(0);
+  });
+
   it('durable() resolves only once the store has the changes', async () => {
     const w = new TestWorld();
     const store = new ScriptedStore();
