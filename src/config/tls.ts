@@ -102,15 +102,11 @@ export function parseClientTls(flags: ClientTlsFlags): ClientTls | undefined {
   };
 }
 
-/** How a `rediss://` store (and its `--ha` lease) talks TLS to Redis: the ioredis `tls` options. */
-export interface RedisTls {
-  /** The CAs Redis's certificate must chain to (PEM); the system's roots when absent. */
-  readonly ca?: Buffer;
-  /** The client certificate chain (PEM), for a Redis with `tls-auth-clients yes`. */
-  readonly cert?: Buffer;
-  /** The client certificate's private key (PEM, unencrypted). */
-  readonly key?: Buffer;
-}
+/**
+ * How a `rediss://` store (and its `--ha` lease) talks TLS to Redis: the CA to trust, and the
+ * client certificate for a Redis with `tls-auth-clients yes` (the ioredis `tls` options).
+ */
+export type RedisTls = Pick<ClientTls, 'ca' | 'cert' | 'key'>;
 
 /** The `serve` flags of {@link parseRedisTls}, as given (file names). */
 export interface RedisTlsFlags {
