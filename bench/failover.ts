@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { ModelStatus_ModelState, SchedulerClient } from '../src/gen/mlops/scheduler/scheduler.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../src/sim/agent.js';
 import { loadModel, modelStatus } from './cluster.js';
@@ -135,6 +135,8 @@ export async function failoverSection(o: { kills: number; models: number }): Pro
   const toModels: number[] = [];
   const toAgent: number[] = [];
   let restartMs = NaN;
+  /** Leader changes while loading that no kill caused (a leader that could not renew in time). */
+  let unplanned = 0;
   let agent: SimulatedAgent | undefined;
   try {
     for (let i = 0; i < 3; i++) await start();
@@ -153,12 +155,36 @@ export async function failoverSection(o: { kills: number; models: number }): Pro
     });
     let current = await leader(10_000);
     progress(`failover: loading ${o.models} models`);
-    const client = new SchedulerClient(
+    let client = new SchedulerClient(
       `127.0.0.1:${current.ready.scheduler}`,
       credentials.createInsecure(),
     );
-    await inFlight(16, (i) => loadModel(client, benchLoadRequest(i, 'fo')), { count: o.models });
+    // Like the leader-following client: a call a standby refuses goes to whoever leads now.
+    const loadFollowing = async (i: number): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        const used = client;
+        try {
+          await loadModel(used, benchLoadRequest(i, 'fo'));
+          return;
+        } catch (e) {
+          if ((e as { code?: unknown }).code !== status.UNAVAILABLE || attempt === 20) throw e;
+          const next = await leader(10_000);
+          if (client === used && next !== current) {
+            unplanned++;
+            current = next;
+            used.close();
+            client = new SchedulerClient(
+              `127.0.0.1:${next.ready.scheduler}`,
+              credentials.createInsecure(),
+            );
+          }
+        }
+      }
+    };
+    await inFlight(16, loadFollowing, { count: o.models });
     client.close();
+    if (unplanned > 0)
+      progress(`failover: ${unplanned} leader changes nobody caused while loading`);
     for (let k = 0; k < o.kills; k++) {
       const t0 = performance.now();
       await current.stop(); // SIGKILL
@@ -195,7 +221,7 @@ export async function failoverSection(o: { kills: number; models: number }): Pro
     for (const c of instances) await c.stop();
     await deleteRedisPrefix(url, prefix);
   }
-  const detail = { toServing, toModels, toAgent, leaseMs: LEASE_MS };
+  const detail = { toServing, toModels, toAgent, leaseMs: LEASE_MS, unplanned };
   return [
     {
       section,
