@@ -67,7 +67,6 @@ export class RecordMirror {
   start(): void {
     if (this.following) return;
     this.following = true;
-    this.synced = false;
     this.schedule(0);
   }
 
@@ -78,9 +77,7 @@ export class RecordMirror {
    * @throws RedisStoreError from the full read.
    */
   async take(): Promise<TakenRecords> {
-    this.following = false;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.halt();
     let warm = false;
     try {
       if (this.synced && (await this.catchUp())) {
@@ -97,12 +94,18 @@ export class RecordMirror {
 
   /** Stops following and forgets the copy. */
   async stop(): Promise<void> {
-    this.following = false;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.halt();
     this.forget();
   }
 
+  /** Stops following once the round under way, if any, is over. */
+  private async halt(): Promise<void> {
+    this.following = false;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Lets the copy go: the next start reads the store whole. */
   private forget(): void {
     this.synced = false;
     this.records = new Map();
