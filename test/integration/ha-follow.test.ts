@@ -25,11 +25,13 @@ import {
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { call, collect, model, waitFor } from '../support/harness.js';
 import {
+  alive,
+  healthOf,
   killAll,
   mlsched,
   modelState,
   runMlsched,
-  serve,
+  serveHa,
   type Ports,
   type Run,
 } from '../support/processes.js';
@@ -64,10 +66,11 @@ const engineLog: Logged[] = [];
 let dir: string;
 
 async function start(ports?: Omit<Ports, 'event'>): Promise<Instance> {
-  const { server, ports: bound } = await serve({
+  const { server, ports: bound } = await serveHa({
     store: redis.url,
-    ...(ports ? { ports } : {}),
-    args: ['--ha', '--lease-ms', String(LEASE_MS), '--redis-prefix', prefix, '--log-level', 'warn'],
+    prefix,
+    leaseMs: LEASE_MS,
+    ports,
   });
   return { server, ports: bound, address: `127.0.0.1:${bound.scheduler}` };
 }
@@ -77,11 +80,9 @@ const allSchedulers = () => instances.map((i) => i.address).join(',');
 const agentAddress = (i: Instance) => `127.0.0.1:${i.ports.agent}`;
 const dataflowAddress = (i: Instance) => `127.0.0.1:${i.ports.dataflow}`;
 
-const alive = (i: Instance) => i.server.exitCode === null && i.server.signalCode === null;
-
 async function leads(i: Instance): Promise<boolean> {
   try {
-    return (await fetch(`http://127.0.0.1:${i.ports.http}/health`)).status === 200;
+    return (await healthOf(i.ports.http)).code === 200;
   } catch {
     return false;
   }
@@ -91,7 +92,7 @@ async function leads(i: Instance): Promise<boolean> {
 async function oneLeader(timeoutMs = 5000): Promise<Instance> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const live = instances.filter(alive);
+    const live = instances.filter((i) => alive(i.server));
     const flags = await Promise.all(live.map(leads));
     const now = live.filter((_, k) => flags[k]);
     assert.ok(now.length <= 1, `${now.length} leaders at once`);

@@ -18,7 +18,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { Metadata, credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { collect, model, waitFor } from '../support/harness.js';
-import { serve, type Ports } from '../support/processes.js';
+import { alive, healthOf, serveHa, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startTcpProxy, type CutMode, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -33,11 +33,6 @@ interface Instance {
   ports: Ports;
   address: string;
   client: SchedulerClient;
-}
-
-interface Health {
-  code: number;
-  body: Record<string, unknown>;
 }
 
 /** One round of the monitor: every instance's /health (undefined: no answer), and when. */
@@ -59,12 +54,7 @@ after(async () => {
   await redis.release();
 });
 
-async function healthOf(i: Instance): Promise<Health> {
-  const res = await fetch(`http://127.0.0.1:${i.ports.http}/health`, {
-    signal: AbortSignal.timeout(2000),
-  });
-  return { code: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const health = (i: Instance) => healthOf(i.ports.http);
 
 /** A unary call with a deadline, as a promise. */
 function unary<Req, Res>(
@@ -98,7 +88,7 @@ function monitor(instances: readonly Instance[], signal: AbortSignal) {
       const answers = await Promise.all(
         instances.map(async (i) => {
           try {
-            return await healthOf(i);
+            return await health(i);
           } catch {
             return undefined;
           }
@@ -125,18 +115,7 @@ function monitor(instances: readonly Instance[], signal: AbortSignal) {
 async function startCluster(proxy: TcpProxy, prefix: string): Promise<Instance[]> {
   const instances: Instance[] = [];
   const start = async (name: string, store: string) => {
-    const { server, ports } = await serve({
-      store,
-      args: [
-        '--ha',
-        '--lease-ms',
-        String(LEASE_MS),
-        '--redis-prefix',
-        prefix,
-        '--log-level',
-        'warn',
-      ],
-    });
+    const { server, ports } = await serveHa({ store, prefix, leaseMs: LEASE_MS });
     const address = `127.0.0.1:${ports.scheduler}`;
     const i: Instance = {
       name,
@@ -151,14 +130,14 @@ async function startCluster(proxy: TcpProxy, prefix: string): Promise<Instance[]
   const proxied = new URL(redis.url);
   proxied.host = `127.0.0.1:${proxy.port}`;
   const a = await start('A', proxied.toString());
-  await waitFor('A leads', async () => (await healthOf(a)).code === 200, 10_000);
+  await waitFor('A leads', async () => (await health(a)).code === 200, 10_000);
   await start('B', redis.url);
   await start('C', redis.url);
   for (const i of instances.slice(1)) {
     await waitFor(
       `${i.name} stands by naming A`,
       async () => {
-        const h = await healthOf(i);
+        const h = await health(i);
         return h.code === 503 && h.body['leader'] === a.address;
       },
       10_000,
@@ -298,13 +277,13 @@ async function scenario(t: TestContext, mode: CutMode, heal: 'deliver' | 'lose')
     proxy.restore(heal);
     await waitFor(
       'A to name the new leader',
-      async () => (await healthOf(a)).body['leader'] === leader.address,
+      async () => (await health(a)).body['leader'] === leader.address,
       5000,
     );
     t.diagnostic(
       `${label}: A names ${leader.name} ${Math.round(performance.now() - t1)} ms after the restore`,
     );
-    const h = await healthOf(a);
+    const h = await health(a);
     assert.equal(h.code, 503);
     assert.equal(h.body['detail'], standbyDetails(leader.address));
     await assert.rejects(
@@ -332,7 +311,7 @@ async function scenario(t: TestContext, mode: CutMode, heal: 'deliver' | 'lose')
         b.server.kill('SIGKILL');
         c.server.kill('SIGKILL');
         const killed = performance.now();
-        await waitFor('A to lead', async () => (await healthOf(a)).code === 200, 5000);
+        await waitFor('A to lead', async () => (await health(a)).code === 200, 5000);
         t.diagnostic(
           `${label}: A leads ${Math.round(performance.now() - killed)} ms after B, C die`,
         );
@@ -357,7 +336,7 @@ async function scenario(t: TestContext, mode: CutMode, heal: 'deliver' | 'lose')
     background.abort();
     for (const i of instances) {
       i.client.close();
-      if (i.server.exitCode === null && i.server.signalCode === null) i.server.kill('SIGKILL');
+      if (alive(i.server)) i.server.kill('SIGKILL');
     }
     await proxy.close();
     await deletePrefix(redis.url, prefix);

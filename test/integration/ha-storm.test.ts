@@ -17,7 +17,7 @@ import {
 } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { model } from '../support/harness.js';
-import { killAll, serve, type Ports } from '../support/processes.js';
+import { alive, healthOf, killAll, serveHa, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 const LEASE_MS = 600;
@@ -33,35 +33,25 @@ const prefix = uniquePrefix('ha-storm');
 const instances: Instance[] = [];
 let agent: SimulatedAgent | undefined;
 
-const alive = (i: Instance) => i.server.exitCode === null && i.server.signalCode === null;
-
 /** A scheduler; `ports` to restart a killed one where it was (agents and clients know it there). */
 async function start(ports?: Ports): Promise<Instance> {
-  const i = await serve({
+  const i = await serveHa({
     store: redis.url,
-    ...(ports ? { ports } : {}),
-    args: [
-      '--ha',
-      '--lease-ms',
-      String(LEASE_MS),
-      '--redis-prefix',
-      prefix,
-      '--reconnect-grace-seconds',
-      '2',
-      '--log-level',
-      'warn',
-    ],
+    prefix,
+    leaseMs: LEASE_MS,
+    ports,
+    args: ['--reconnect-grace-seconds', '2'],
   });
   instances.push(i);
   return i;
 }
 
 async function leaders(): Promise<Instance[]> {
-  const live = instances.filter(alive);
+  const live = instances.filter((i) => alive(i.server));
   const codes = await Promise.all(
     live.map((i) =>
-      fetch(`http://127.0.0.1:${i.ports.http}/health`).then(
-        (r) => r.status,
+      healthOf(i.ports.http).then(
+        (h) => h.code,
         () => 0,
       ),
     ),

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { call, collect, model } from '../support/harness.js';
-import { killAll, serve, type Ports } from '../support/processes.js';
+import { alive, healthOf, killAll, serveHa, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 const LEASE_MS = 600;
@@ -29,10 +29,7 @@ const prefix = uniquePrefix('ha');
 const instances: Instance[] = [];
 
 async function start(): Promise<Instance> {
-  const { server, ports } = await serve({
-    store: redis.url,
-    args: ['--ha', '--lease-ms', String(LEASE_MS), '--redis-prefix', prefix, '--log-level', 'warn'],
-  });
+  const { server, ports } = await serveHa({ store: redis.url, prefix, leaseMs: LEASE_MS });
   const address = `127.0.0.1:${ports.scheduler}`;
   const i = {
     server,
@@ -44,17 +41,12 @@ async function start(): Promise<Instance> {
   return i;
 }
 
-async function healthOf(i: Instance): Promise<{ code: number; body: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${i.ports.http}/health`);
-  return { code: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-const alive = (i: Instance) => i.server.exitCode === null && i.server.signalCode === null;
+const health = (i: Instance) => healthOf(i.ports.http);
 
 /** The instances whose /health says they lead. */
 async function leaders(): Promise<Instance[]> {
-  const live = instances.filter(alive);
-  const codes = await Promise.all(live.map(async (i) => (await healthOf(i)).code));
+  const live = instances.filter((i) => alive(i.server));
+  const codes = await Promise.all(live.map(async (i) => (await health(i)).code));
   return live.filter((_, k) => codes[k] === 200);
 }
 
@@ -91,7 +83,7 @@ describe('three schedulers on one Redis', () => {
   it('one leads; the standbys refuse calls naming it and say NOT_SERVING', async () => {
     const leader = await oneLeader(5000);
     for (const i of instances.filter((x) => x !== leader)) {
-      const h = await healthOf(i);
+      const h = await health(i);
       assert.equal(h.code, 503);
       assert.equal(h.body['status'], 'NOT_SERVING');
       assert.equal(h.body['leader'], leader.address);
@@ -122,7 +114,7 @@ describe('three schedulers on one Redis', () => {
       assert.notEqual(leader, killed);
       assert.ok(ms < 2000, `take-over took ${Math.round(ms)} ms`);
       // It restored from what it kept warm while standing by, not by reading the whole store.
-      const { restored } = (await healthOf(leader)).body as { restored?: { from: string } };
+      const { restored } = (await health(leader)).body as { restored?: { from: string } };
       assert.equal(restored?.from, 'standby memory');
       const names = (
         await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
@@ -148,7 +140,7 @@ describe('three schedulers on one Redis', () => {
       call(paused.client.loadModel.bind(paused.client), model('stale-write')),
       (e: ServiceError) => e.code === grpcStatus.UNAVAILABLE,
     );
-    assert.equal((await healthOf(paused)).code, 503);
+    assert.equal((await health(paused)).code, 503);
     const leader = await oneLeader(5000);
     const names = (
       await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
@@ -162,8 +154,8 @@ describe('three schedulers on one Redis', () => {
 async function oneLeaderBut(not: Instance, timeoutMs: number): Promise<Instance> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const others = instances.filter((i) => i !== not && alive(i));
-    const codes = await Promise.all(others.map(async (i) => (await healthOf(i)).code));
+    const others = instances.filter((i) => i !== not && alive(i.server));
+    const codes = await Promise.all(others.map(async (i) => (await health(i)).code));
     const now = others.filter((_, k) => codes[k] === 200);
     assert.ok(now.length <= 1, `${now.length} leaders at once`);
     if (now[0]) return now[0];

@@ -48,9 +48,12 @@ export function runMlsched(args: readonly string[], o: { cwd?: string } = {}): P
 export const modelState = (line: Record<string, unknown> | undefined): unknown =>
   (line?.['versions'] as { state?: { state?: string } }[] | undefined)?.at(-1)?.state?.state;
 
+/** Whether the process has neither exited nor been killed. */
+export const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+
 /** Kills every process these helpers started that is still running (for `after`). */
 export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+  for (const c of children) if (alive(c)) c.kill(signal);
 }
 
 export interface Ports {
@@ -88,6 +91,35 @@ export async function serve(
   if (!server.stdout) throw new Error('no stdout');
   const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
   return { server, ports: JSON.parse(line) as Ports };
+}
+
+/**
+ * `mlsched serve --ha` on the Redis `store` under `prefix` with a `leaseMs` lease, logging warnings
+ * only; `args` are added (as {@link serve}'s, with `ports` to restart one where it was).
+ */
+export function serveHa(o: {
+  store: string;
+  prefix: string;
+  leaseMs: number;
+  ports?: Omit<Ports, 'event'> | undefined;
+  args?: readonly string[];
+}): Promise<{ server: ChildProcess; ports: Ports }> {
+  const ha = ['--ha', '--lease-ms', String(o.leaseMs), '--redis-prefix', o.prefix];
+  return serve({
+    store: o.store,
+    ...(o.ports ? { ports: o.ports } : {}),
+    args: [...ha, '--log-level', 'warn', ...(o.args ?? [])],
+  });
+}
+
+/** GET /health of the scheduler on `httpPort`: its status code and JSON body (within 2 s). */
+export async function healthOf(
+  httpPort: number,
+): Promise<{ code: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/health`, {
+    signal: AbortSignal.timeout(2000),
+  });
+  return { code: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
