@@ -83,11 +83,7 @@ export class Election {
     try {
       if (this.leading) {
         // Within a hold, each renewal keeps the lease until the hold's end at least.
-        const ttl = Math.max(this.leaseMs, this.heldUntil - now);
-        if (await this.lease.renew(ttl)) {
-          this.renewed(now, ttl);
-          return;
-        }
+        if (await this.extend(Math.max(this.leaseMs, this.heldUntil - now))) return;
         await this.lose('the lease was taken over');
         return;
       }
@@ -99,11 +95,10 @@ export class Election {
       this.leading = true;
       this.renewed(now);
       const hold = async (ms: number) => {
-        const sentAt = Date.now();
         const ttl = Math.max(ms, this.leaseMs);
-        if (!this.leading || !(await this.lease.renew(ttl))) return false;
-        this.heldUntil = sentAt + ttl;
-        this.renewed(sentAt, ttl);
+        const until = Date.now() + ttl;
+        if (!this.leading || !(await this.extend(ttl))) return false;
+        this.heldUntil = until;
         return true;
       };
       try {
@@ -118,6 +113,14 @@ export class Election {
       this.lastError = e instanceof Error ? e.message : String(e);
       if (!this.leading) this.roles.follow(undefined);
     }
+  }
+
+  /** Renews the lease for `ttlMs`, moving the deadline on when it is still ours. */
+  private async extend(ttlMs: number): Promise<boolean> {
+    const sentAt = Date.now();
+    if (!(await this.lease.renew(ttlMs))) return false;
+    this.renewed(sentAt, ttlMs);
+    return true;
   }
 
   /**
