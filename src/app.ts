@@ -31,6 +31,7 @@ import { Persistence, restorable } from './store/persistence.js';
 import { Election } from './store/election.js';
 import type { Lease, SnapshotStore } from './store/ports.js';
 import type { RecordMirror, TakenRecords } from './store/redis/mirror.js';
+import type { RedisStore } from './store/redis/redis-store.js';
 
 export interface Ports {
   scheduler: number;
@@ -357,13 +358,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         // Reading and restoring the state blocks this process (about 0.1 ms a record, more on a
         // busy machine), and so do the agents coming back: hold the lease through it, or it would
         // expire unrenewed and leadership pass round for ever.
-        const records = await leaseStore.count();
+        const records = await leaseStore.redis.count();
         if (!(await hold(2 * ha.leaseMs + records * RESTORE_ALLOWANCE_MS))) {
           throw new Error('the lease was lost before the restore');
         }
         // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
         const taken = await leaseStore.warm.take();
-        leaseStore.fence(epoch);
+        leaseStore.redis.fence(epoch);
         core = await startCore(config, log, coreStore, taken);
         leader = advertise;
         serving(true);
@@ -423,20 +424,13 @@ function borrowed(store: SnapshotStore, onWriteError?: (e: unknown) => void): Sn
   };
 }
 
-/** The lease, and how to fence the store's writes with the epoch it gives. */
+/** The lease, the store as the Redis store it must be (to fence its writes), and its mirror. */
 async function openLease(
   config: Config,
   leaseMs: number,
   address: string,
   store: SnapshotStore,
-): Promise<{
-  lease: Lease;
-  address: string;
-  fence(epoch: number): void;
-  /** How many records the store holds. */
-  count(): Promise<number>;
-  warm: RecordMirror;
-}> {
+): Promise<{ lease: Lease; address: string; redis: RedisStore; warm: RecordMirror }> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
   const { RedisLease } = await import('./store/redis/lease.js');
@@ -453,10 +447,7 @@ async function openLease(
   return {
     lease,
     address,
-    fence: (epoch) => {
-      store.fence(epoch);
-    },
-    count: () => store.count(),
+    redis: store,
     // What a standby keeps warm: read on the store's connection, which it does not write with.
     warm: store.mirror(),
   };
