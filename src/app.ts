@@ -29,7 +29,7 @@ import { openFileStore } from './store/file/file-store.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import { Persistence, restorable } from './store/persistence.js';
 import { Election } from './store/election.js';
-import type { Lease, SnapshotStore } from './store/ports.js';
+import type { KeptLease, SnapshotStore } from './store/ports.js';
 import type { RecordMirror, TakenRecords } from './store/redis/mirror.js';
 import type { RedisStore } from './store/redis/redis-store.js';
 
@@ -354,14 +354,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       }
     });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
-      lead: async (epoch, hold) => {
-        // Reading and restoring the state blocks this process (about 0.1 ms a record, more on a
-        // busy machine), and so do the agents coming back: hold the lease through it, or it would
-        // expire unrenewed and leadership pass round for ever.
-        const records = await leaseStore.redis.count();
-        if (!(await hold(2 * ha.leaseMs + records * RESTORE_ALLOWANCE_MS))) {
-          throw new Error('the lease was lost before the restore');
-        }
+      lead: async (epoch, busy) => {
+        // Restoring the state blocks this process (about 0.1 ms a record, more on a busy
+        // machine): the lease is kept through it, even past the usual stall bound.
+        busy((await leaseStore.redis.count()) * RESTORE_ALLOWANCE_MS);
         // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
         const taken = await leaseStore.warm.take();
         leaseStore.redis.fence(epoch);
@@ -430,18 +426,19 @@ async function openLease(
   leaseMs: number,
   address: string,
   store: SnapshotStore,
-): Promise<{ lease: Lease; address: string; redis: RedisStore; warm: RecordMirror }> {
+): Promise<{ lease: KeptLease; address: string; redis: RedisStore; warm: RecordMirror }> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
-  const { RedisLease } = await import('./store/redis/lease.js');
+  const { KeptRedisLease } = await import('./store/redis/kept-lease.js');
   if (config.store.kind !== 'redis' || !(store instanceof RedisStore)) {
     throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
   }
-  const lease = await RedisLease.open({
+  const lease = await KeptRedisLease.open({
     url: config.store.url,
     prefix: config.redisPrefix ?? 'mlsched',
     address,
     ttlMs: leaseMs,
+    stallMs: Math.max(STALL_MIN_MS, STALL_LEASES * leaseMs),
     ...(config.redisTls ? { tls: config.redisTls } : {}),
   });
   return {
@@ -479,8 +476,16 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
   }
 }
 
-/** Time allowed per record to restore while holding the leader lease (ms): a few times the cost. */
+/** Time allowed per record to restore while keeping the leader lease (ms): a few times the cost. */
 const RESTORE_ALLOWANCE_MS = 0.5;
+
+/**
+ * How long a leader's event loop may be stuck before its lease is let lapse (ms), in lease
+ * periods, and at least: long enough for an agent re-announcing thousands of models, short enough
+ * that a wedged leader is replaced.
+ */
+const STALL_LEASES = 5;
+const STALL_MIN_MS = 5000;
 
 /** How long a call waits for its change to be stored before it is answered anyway (or refused). */
 const DURABLE_WAIT_MS = 5000;

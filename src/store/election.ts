@@ -1,4 +1,4 @@
-import type { Lease } from './ports.js';
+import type { KeptLease } from './ports.js';
 
 export interface ElectionLog {
   info(obj: object, msg: string): void;
@@ -7,12 +7,11 @@ export interface ElectionLog {
 
 export interface ElectionRoles {
   /**
-   * The lease was taken with this fencing token: start leading (restore, serve). `hold(ms)` keeps
-   * the lease for `ms` from now (renewals meanwhile do not shorten it), for work that blocks this
-   * process longer than the lease period (a large restore and the agents' return after it):
-   * resolves false when it is no longer held.
+   * The lease was taken with this fencing token: start leading (restore, serve). `busy(ms)` says
+   * this process may not answer for up to `ms` from now (a large restore, the agents' return after
+   * it): the lease is kept meanwhile, even past the keeper's usual stall bound.
    */
-  lead(epoch: number, hold: (ms: number) => Promise<boolean>): Promise<void>;
+  lead(epoch: number, busy: (ms: number) => void): Promise<void>;
   /** Another instance holds the lease (its address), or none is known to. */
   follow(holder: string | undefined): void;
   /**
@@ -23,27 +22,24 @@ export interface ElectionRoles {
 }
 
 /**
- * Who leads, on a {@link Lease}: a follower tries to take the lease four times per lease period;
- * the leader renews it three times per period and steps down when a renewal says it is gone, or
- * 80% of the period after the last renewal that succeeded (a timer, whenever rounds run: another
- * may take over once the lease expires, so it stops first). Stopping releases the lease.
+ * Who leads, on a {@link KeptLease}: a follower tries to take the lease four times per lease
+ * period; the leader, whose lease keeps itself renewed, says four times per period that it is
+ * alive and steps down when the lease was taken over, or 80% of the period after the last
+ * renewal that succeeded (another may take over once the lease expires, so it stops first).
+ * Stepping down and stopping release the lease.
  */
 export class Election {
   private leading = false;
-  /** Why the last renewal failed, for the step-down's reason. */
-  private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Fires when the lease may be about to expire without a renewal having said otherwise. */
-  private deadline: NodeJS.Timeout | undefined;
+  /** The leader's watch: says it is alive, and stops leading once the lease may lapse. */
+  private watch: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Until when the leader asked to hold the lease whatever happens meanwhile (ms since epoch). */
-  private heldUntil = 0;
   private running: Promise<void> = Promise.resolve();
   /** The last step-down: a new term starts only once it is over (its core stopped). */
   private steppingDown: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly lease: Lease,
+    private readonly lease: KeptLease,
     private readonly leaseMs: number,
     private readonly log: ElectionLog,
     private readonly roles: ElectionRoles,
@@ -57,7 +53,7 @@ export class Election {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearTimeout(this.deadline);
+    clearTimeout(this.watch);
     await this.running;
     await this.steppingDown;
     if (this.leading) {
@@ -70,113 +66,91 @@ export class Election {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.round().finally(() => {
-        this.schedule(Math.floor(this.leaseMs / (this.leading ? 3 : 4)));
+        this.schedule(Math.floor(this.leaseMs / 4));
       });
     }, ms);
     this.timer.unref();
   }
 
+  /** A follower's round: take the lease if it is free, else note who holds it. */
   private async round(): Promise<void> {
     // A new term only once the last step-down is over (its core stopped, its writes done).
     await this.steppingDown;
-    const now = Date.now();
+    if (this.leading) return;
     try {
-      if (this.leading) {
-        // Within a hold, each renewal keeps the lease until the hold's end at least.
-        if (await this.extend(Math.max(this.leaseMs, this.heldUntil - now))) return;
-        await this.lose('the lease was taken over');
-        return;
-      }
       const epoch = await this.lease.acquire();
       if (epoch === undefined) {
         this.roles.follow(await this.lease.holder());
         return;
       }
       this.leading = true;
-      this.renewed(now);
-      const hold = async (ms: number) => {
-        const ttl = Math.max(ms, this.leaseMs);
-        const until = Date.now() + ttl;
-        if (!this.leading || !(await this.extend(ttl))) return false;
-        this.heldUntil = until;
-        return true;
-      };
+      this.watchOver(Date.now());
       try {
-        await this.roles.lead(epoch, hold);
+        await this.roles.lead(epoch, (ms) => {
+          this.lease.alive(ms);
+        });
       } catch (e) {
         this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not lead');
         await this.lose('start-up as leader failed');
-        await this.lease.release().catch(() => undefined);
       }
-    } catch (e) {
-      // A leader keeps leading until its deadline (renewed()); a follower knows of no leader.
-      this.lastError = e instanceof Error ? e.message : String(e);
+    } catch {
+      // Redis away: no leader is known (the keeper's renewals report their own failures).
       if (!this.leading) this.roles.follow(undefined);
     }
   }
 
-  /** Renews the lease for `ttlMs`, moving the deadline on when it is still ours. */
-  private async extend(ttlMs: number): Promise<boolean> {
-    const sentAt = Date.now();
-    if (!(await this.lease.renew(ttlMs))) return false;
-    this.renewed(sentAt, ttlMs);
-    return true;
+  /**
+   * The leader's watch, four times per period and at the point where the lease may be about to
+   * lapse: tells the keeper this process is alive, and stops leading at 80% of the period after
+   * the last renewal that succeeded, or at once when one found the lease taken over. `last` is
+   * when the watch ran before: a process that was stuck in between says for how long.
+   */
+  private watchOver(last: number): void {
+    if (!this.leading) return;
+    const now = Date.now();
+    this.lease.alive();
+    const expires = this.lease.expires();
+    const due = expires - this.leaseMs * 0.2;
+    if (expires === 0 || now >= due) {
+      const stuck = now - last;
+      const error = this.lease.renewalError();
+      const cause = [
+        ...(expires !== 0 && error !== undefined ? [error] : []),
+        ...(stuck > this.leaseMs / 2 ? [`this process was unresponsive for ${stuck} ms`] : []),
+      ].join('; ');
+      const what =
+        expires === 0 ? 'the lease was taken over' : 'the lease could not be renewed in time';
+      void this.lose(cause === '' ? what : `${what}: ${cause}`);
+      return;
+    }
+    this.watch = setTimeout(
+      () => {
+        this.watchOver(now);
+      },
+      Math.min(this.leaseMs / 4, due - now),
+    );
+    this.watch.unref();
   }
 
   /**
-   * Stops leading at once (a write was fenced: another scheduler leads). The lease is not released:
-   * it is not ours any more, or will not be for long.
+   * Stops leading at once (a write was fenced: another scheduler leads). Giving the lease up
+   * changes nothing when it is already another's.
    */
   resign(why: string): void {
     void this.lose(why);
   }
 
-  /**
-   * The lease was renewed for `ttlMs` by a request sent at `sentAt`: it lasts at least until
-   * `sentAt + ttlMs`. Leading stops at 80% of that unless a later renewal moves it on, whenever the
-   * renewal rounds happen to run.
-   */
-  private renewed(sentAt: number, ttlMs = this.leaseMs): void {
-    this.lastError = undefined;
-    clearTimeout(this.deadline);
-    const due = sentAt + ttlMs * 0.8;
-    const decide = () => {
-      const late = Math.round(Date.now() - due);
-      const cause = [
-        ...(this.lastError === undefined ? [] : [this.lastError]),
-        ...(late > 50 ? [`this process ran ${late} ms late`] : []),
-      ];
-      void this.lose(
-        `the lease could not be renewed in time${cause.length > 0 ? `: ${cause.join('; ')}` : ''}`,
-      );
-    };
-    const deadline = setTimeout(
-      () => {
-        // Close to the lease's end (the process ran late): stop now, serving nothing more.
-        if (Date.now() >= sentAt + ttlMs * 0.95) {
-          decide();
-          return;
-        }
-        // Timers run before pending I/O: after a busy spell the reply of a renewal that succeeded
-        // may be waiting. Let it in first (it replaces this deadline), then decide.
-        setImmediate(() => {
-          if (this.deadline === deadline) decide();
-        });
-      },
-      Math.max(0, due - Date.now()),
-    );
-    deadline.unref();
-    this.deadline = deadline;
-  }
-
   private async lose(why: string): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    this.heldUntil = 0;
-    clearTimeout(this.deadline);
+    clearTimeout(this.watch);
     // Not this instance any more; who leads instead is for the next round to find out.
     this.roles.follow(undefined);
-    this.steppingDown = this.roles.stepDown(why);
+    // No more renewals, and a standby may take the lease at once if it is still ours: what the
+    // stopping core still writes is fenced off from then on, and with --ha nothing unwritten was
+    // acknowledged.
+    const released = this.lease.release().catch(() => undefined);
+    this.steppingDown = this.roles.stepDown(why).then(() => released);
     await this.steppingDown;
   }
 }

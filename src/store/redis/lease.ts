@@ -80,13 +80,18 @@ export class RedisLease implements Lease {
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), timeout),
       ...(/^rediss:/i.test(options.url) ? { tls: { ...options.tls } } : {}),
     });
-    client.on('error', () => undefined); // each command reports its own failure
+    // Each command reports its own failure; a failed connection, why (ECONNREFUSED...).
+    let failure: unknown;
+    client.on('error', (e: unknown) => {
+      failure = e;
+    });
     try {
       await client.connect();
     } catch (e) {
       client.disconnect();
-      throw new RedisStoreError('Unavailable', `redis lease: cannot connect: ${messageOf(e)}`, {
-        cause: e,
+      const why = failure ?? e;
+      throw new RedisStoreError('Unavailable', `redis lease: cannot connect: ${messageOf(why)}`, {
+        cause: why,
       });
     }
     return new RedisLease(client, options);
@@ -106,9 +111,9 @@ export class RedisLease implements Lease {
     return epoch;
   }
 
-  async renew(ttlMs = this.options.ttlMs): Promise<boolean> {
+  async renew(): Promise<boolean> {
     if (this.held === undefined) return false;
-    const ttl = String(Math.ceil(ttlMs));
+    const ttl = String(this.options.ttlMs);
     const ok = await this.client.eval(RENEW, 1, this.keys.leader, this.held, ttl);
     if (ok !== 1) this.held = undefined;
     return ok === 1;

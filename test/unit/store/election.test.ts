@@ -1,13 +1,16 @@
 /**
- * The election on a fake lease: a follower takes a free lease and leads; a leader whose renewals
- * fail (Redis lost) steps down before the lease can expire elsewhere, and one told its lease is
- * gone steps down at once (first ceasing to name itself the leader); a failed start as leader gives
- * the lease back; stop releases it.
+ * The election and the lease keeper on a fake lease, on one thread: a follower takes a free lease
+ * and leads; a leader whose renewals fail (Redis lost) steps down before the lease can expire
+ * elsewhere, and one whose lease was taken over steps down at once (first ceasing to name itself
+ * the leader); a failed start as leader gives the lease back; stop releases it. The keeper renews
+ * only while the process says it is alive, or within a busy spell it announced.
+ * (test/integration/redis-lease.test.ts: the keeper on its own thread.)
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Election } from '../../../src/store/election.js';
+import { LeaseKeeper } from '../../../src/store/lease-keeper.js';
 import type { Lease } from '../../../src/store/ports.js';
 
 const LEASE_MS = 200;
@@ -34,13 +37,12 @@ class FakeLease implements Lease {
     this.lastRenewalAt = performance.now();
     return Promise.resolve(++this.epoch);
   }
-  /** The longest period a renewal asked for. */
-  longestTtl = 0;
-  renew(ttlMs = LEASE_MS): Promise<boolean> {
+  renew(): Promise<boolean> {
     this.redis();
     this.renewals++;
-    this.longestTtl = Math.max(this.longestTtl, ttlMs);
-    this.lastRenewalAt = performance.now();
+    // As in Redis, a lease that lapsed is gone (someone else may have it).
+    if (performance.now() - this.lastRenewalAt > LEASE_MS) this.mine = false;
+    if (this.mine) this.lastRenewalAt = performance.now();
     return Promise.resolve(this.mine);
   }
   release(): Promise<void> {
@@ -63,20 +65,22 @@ class FakeLease implements Lease {
   }
 }
 
+/** Lets the lease lapse once the process has not said it is alive for this long. */
+const STALL_MS = LEASE_MS * 2;
+
 function watch(
   lease: FakeLease,
-  lead: (epoch: number, hold: (ms: number) => Promise<boolean>) => Promise<void> = () =>
-    Promise.resolve(),
+  lead: (epoch: number, busy: (ms: number) => void) => Promise<void> = () => Promise.resolve(),
 ) {
   const events: string[] = [];
   const election = new Election(
-    lease,
+    new LeaseKeeper(lease, LEASE_MS, STALL_MS),
     LEASE_MS,
     { info: () => undefined, warn: () => undefined },
     {
-      lead: async (epoch, hold) => {
+      lead: async (epoch, busy) => {
         events.push(`lead ${epoch}`);
-        await lead(epoch, hold);
+        await lead(epoch, busy);
       },
       follow: (holder) => events.push(`follow ${holder ?? 'nobody'}`),
       stepDown: (why) => {
@@ -87,6 +91,12 @@ function watch(
     },
   );
   return { election, events };
+}
+
+/** Blocks this thread (and so the keeper, on the same thread here) for `ms`. */
+function block(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
 }
 
 describe('Election', () => {
@@ -133,7 +143,7 @@ describe('Election', () => {
     await election.stop();
   });
 
-  it('steps down at once when a renewal finds the lease taken over', async () => {
+  it('steps down once a renewal finds the lease taken over, well within the period', async () => {
     const lease = new FakeLease();
     const { election, events } = watch(lease);
     election.start();
@@ -162,42 +172,28 @@ describe('Election', () => {
     assert.equal(lease.releases, 1);
     await election.stop();
   });
-  it('a leader that holds the lease through a long restore is not stopped by it', async () => {
-    const lease = new FakeLease();
-    const { election, events } = watch(lease, async (_epoch, hold) => {
-      assert.equal(await hold(LEASE_MS * 5), true);
-      // The restore: this process does nothing else for twice the lease period.
-      const until = performance.now() + LEASE_MS * 2;
-      while (performance.now() < until);
-    });
-    election.start();
-    await sleep(LEASE_MS * 3);
-    assert.equal(lease.longestTtl, LEASE_MS * 5);
-    assert.deepEqual(events, ['lead 1'], 'still leading, and renewing as usual after');
-    assert.ok(lease.renewals >= 3, `${lease.renewals} renewals`);
-    await election.stop();
-  });
 
-  it('without holding it, the same restore ends the leadership once it is over', async () => {
+  it('a leader stuck past the lease (keeper on the same thread) steps down once it is back', async () => {
     const lease = new FakeLease();
     const { election, events } = watch(lease, () => {
-      const until = performance.now() + LEASE_MS * 2;
-      while (performance.now() < until);
+      block(LEASE_MS * 2);
       return Promise.resolve();
     });
     election.start();
     await sleep(LEASE_MS * 3);
     assert.match(
       events.find((e) => e.startsWith('stepDown')) ?? events.join('; '),
-      /^stepDown the lease could not be renewed in time: this process ran \d+ ms late/,
+      // Whichever comes first once it is back: its watch, or its keeper finding the lease gone.
+      /^stepDown the lease (could not be renewed in time|was taken over): this process was unresponsive for \d+ ms/,
     );
     await election.stop();
   });
+
   it('a new term starts only once the last step-down is over (its core stopped)', async () => {
     const lease = new FakeLease();
     const events: string[] = [];
     const election = new Election(
-      lease,
+      new LeaseKeeper(lease, LEASE_MS, STALL_MS),
       LEASE_MS,
       { info: () => undefined, warn: () => undefined },
       {
@@ -208,8 +204,6 @@ describe('Election', () => {
         follow: () => undefined,
         stepDown: async () => {
           events.push('stepDown begins');
-          // The lease is free again at once, while the old core still flushes.
-          lease.free = true;
           await sleep(LEASE_MS);
           events.push('stepDown ends');
         },
@@ -218,8 +212,91 @@ describe('Election', () => {
     election.start();
     await sleep(LEASE_MS / 2);
     election.resign('a write was fenced'); // steps down outside the renewal rounds
+    // The lease is given up at once (renewals stop), yet the next term waits for the step-down.
+    await sleep(LEASE_MS / 2);
+    assert.equal(lease.free, true);
     await sleep(LEASE_MS * 2);
     assert.deepEqual(events, ['lead 1', 'stepDown begins', 'stepDown ends', 'lead 2']);
     await election.stop();
+  });
+});
+
+describe('LeaseKeeper', () => {
+  async function kept(stallMs = STALL_MS) {
+    const lease = new FakeLease();
+    const keeper = new LeaseKeeper(lease, LEASE_MS, stallMs);
+    const sentAt = Date.now();
+    assert.equal(await keeper.acquire(), 1);
+    assert.ok(keeper.expires() >= sentAt + LEASE_MS, 'held for a period from the acquisition');
+    return { lease, keeper };
+  }
+
+  it('renews every third of the period while told the process is alive, moving expires on', async () => {
+    const { lease, keeper } = await kept();
+    const first = keeper.expires();
+    for (let i = 0; i < 6; i++) {
+      keeper.alive();
+      await sleep(LEASE_MS / 3);
+    }
+    assert.ok(lease.renewals >= 4, `${lease.renewals} renewals`);
+    assert.ok(keeper.expires() > first + LEASE_MS, 'expires moved on with the renewals');
+    await keeper.close();
+  });
+
+  it('stops renewing once the process has not said it is alive within the bound, and resumes', async () => {
+    const { lease, keeper } = await kept();
+    await sleep(STALL_MS + LEASE_MS);
+    const renewals = lease.renewals;
+    await sleep(LEASE_MS);
+    assert.equal(lease.renewals, renewals, 'no renewal for a process silent past the bound');
+    assert.ok(keeper.expires() < Date.now(), 'so the lease lapses');
+    keeper.alive();
+    await sleep(LEASE_MS / 2);
+    assert.ok(lease.renewals > renewals, 'renewed again once the process is back');
+    await keeper.close();
+  });
+
+  it('keeps renewing through a busy spell the process announced, past the bound', async () => {
+    const { lease, keeper } = await kept();
+    keeper.alive(STALL_MS * 3);
+    await sleep(STALL_MS * 2);
+    const renewals = lease.renewals;
+    await sleep(LEASE_MS);
+    assert.ok(lease.renewals > renewals, 'still renewing within the busy spell');
+    assert.ok(keeper.expires() > Date.now());
+    await keeper.close();
+  });
+
+  it('a lease taken over: expires 0, and release gives nothing up', async () => {
+    const { lease, keeper } = await kept();
+    lease.takenByAnother();
+    keeper.alive();
+    await sleep(LEASE_MS / 2);
+    assert.equal(keeper.expires(), 0);
+    await keeper.release();
+    assert.equal(lease.releases, 0);
+    await keeper.close();
+  });
+
+  it('failing renewals say why and leave expires where it was; release stops them', async () => {
+    const { lease, keeper } = await kept();
+    const expires = keeper.expires();
+    lease.redisUp = false;
+    keeper.alive();
+    await sleep(LEASE_MS / 2);
+    assert.equal(keeper.renewalError(), 'redis unreachable');
+    assert.equal(keeper.expires(), expires);
+    lease.redisUp = true;
+    keeper.alive();
+    await sleep(LEASE_MS / 3);
+    assert.equal(keeper.renewalError(), undefined);
+    await keeper.release();
+    assert.equal(keeper.expires(), 0);
+    assert.equal(lease.releases, 1);
+    const renewals = lease.renewals;
+    keeper.alive();
+    await sleep(LEASE_MS);
+    assert.equal(lease.renewals, renewals, 'nothing renewed after release');
+    await keeper.close();
   });
 });

@@ -1,0 +1,146 @@
+/**
+ * The leader lease on Redis, kept on a thread of its own (kept-lease.worker.ts): renewals do not
+ * wait for this thread's event loop, which a restore or an agent re-announcing thousands of models
+ * can hold for seconds. This thread only says it is alive (shared memory, no message), and the
+ * lease is kept while it does: a process stuck for longer than the stall bound lets it lapse.
+ */
+import { Worker } from 'node:worker_threads';
+import type { KeptLease } from '../ports.js';
+import { LeaseSignals } from '../lease-keeper.js';
+import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
+import type { RedisLeaseOptions } from './lease.js';
+
+/** An error as it crosses the thread boundary. */
+export interface Wire {
+  readonly message: string;
+  readonly code?: RedisStoreErrorCode;
+}
+export interface KeeperData {
+  readonly options: KeptRedisLeaseOptions;
+  readonly signals: SharedArrayBuffer;
+}
+export interface KeeperCall {
+  readonly id: number;
+  readonly op: 'acquire' | 'holder' | 'release' | 'close';
+}
+export type KeeperReply =
+  | { readonly ready: true }
+  | { readonly ready: false; readonly error: Wire }
+  | { readonly renewalError: string | null }
+  | { readonly id: number; readonly value: number | string | null }
+  | { readonly id: number; readonly error: Wire };
+
+export interface KeptRedisLeaseOptions extends RedisLeaseOptions {
+  /** How long this thread may be stuck (not saying it is alive) before renewals stop (ms). */
+  readonly stallMs: number;
+}
+
+const fromWire = (e: Wire) => new RedisStoreError(e.code ?? 'Unavailable', e.message);
+
+export class KeptRedisLease implements KeptLease {
+  private readonly signals = new LeaseSignals();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: number | string | null) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 0;
+  private error: string | undefined;
+  private closing = false;
+  /** The keeper thread, once its Redis connection is open; none after it stopped unasked. */
+  private worker: Promise<Worker> | undefined;
+
+  private constructor(private readonly options: KeptRedisLeaseOptions) {}
+
+  /** @throws RedisStoreError `Unavailable` when Redis cannot be reached. */
+  static async open(options: KeptRedisLeaseOptions): Promise<KeptRedisLease> {
+    const lease = new KeptRedisLease(options);
+    await (lease.worker = lease.spawn());
+    return lease;
+  }
+
+  async acquire(): Promise<number | undefined> {
+    return ((await this.call('acquire')) as number | null) ?? undefined;
+  }
+  async holder(): Promise<string | undefined> {
+    return ((await this.call('holder')) as string | null) ?? undefined;
+  }
+  async release(): Promise<void> {
+    // Renewals stop at once for this thread's reads, before the keeper hears of it.
+    this.signals.expires = 0;
+    await this.call('release');
+  }
+  async close(): Promise<void> {
+    this.closing = true;
+    this.signals.expires = 0;
+    const worker = await this.worker?.catch(() => undefined);
+    if (worker === undefined) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await this.call('close').catch(() => undefined);
+    await exited;
+  }
+  expires(): number {
+    return this.signals.expires;
+  }
+  renewalError(): string | undefined {
+    return this.error;
+  }
+  alive(busyMs = 0): void {
+    this.signals.markAlive(busyMs);
+  }
+
+  private async call(op: KeeperCall['op']): Promise<number | string | null> {
+    // The first call after the thread stopped unasked starts another.
+    const worker = await (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, op } satisfies KeeperCall);
+    });
+  }
+
+  private spawn(): Promise<Worker> {
+    const data: KeeperData = { options: this.options, signals: this.signals.buffer };
+    const worker = new Worker(bootstrap(new URL('./kept-lease.worker.ts', import.meta.url)), {
+      eval: true,
+      workerData: data,
+    });
+    worker.unref();
+    return new Promise((resolve, reject) => {
+      worker.on('message', (reply: KeeperReply) => {
+        if ('ready' in reply) {
+          if (reply.ready) resolve(worker);
+          else reject(fromWire(reply.error));
+        } else if ('renewalError' in reply) {
+          this.error = reply.renewalError ?? undefined;
+        } else {
+          const call = this.pending.get(reply.id);
+          this.pending.delete(reply.id);
+          if ('error' in reply) call?.reject(fromWire(reply.error));
+          else call?.resolve(reply.value);
+        }
+      });
+      worker.on('error', (e) => {
+        this.error = `the lease's thread failed: ${e.message}`;
+      });
+      worker.on('exit', () => {
+        const why = new RedisStoreError('Unavailable', this.error ?? "the lease's thread stopped");
+        reject(why);
+        for (const call of this.pending.values()) call.reject(why);
+        this.pending.clear();
+        if (this.closing) return;
+        // Unasked (it could not open, or failed): nothing renews the lease any more.
+        this.signals.expires = 0;
+        this.worker = undefined;
+      });
+    });
+  }
+}
+
+/**
+ * A worker that runs a TypeScript module: this process runs its sources through tsx (bin/, the
+ * tests), whose hooks a worker thread does not inherit on Node 20, so it registers them first.
+ */
+function bootstrap(module: URL): string {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(module.href)}); });`;
+}
