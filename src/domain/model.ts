@@ -206,25 +206,35 @@ export function diffDefinitions(
   a: ModelDefinition,
   b: ModelDefinition,
 ): { meta: boolean; spec: boolean; deployment: boolean; stream: boolean } {
-  const specOf = (d: ModelDefinition) => canonical({ ...d.spec, runtimeInfo: undefined });
   return {
-    meta: canonical(a.meta) !== canonical(b.meta),
-    spec: specOf(a) !== specOf(b),
-    deployment: canonical(a.deployment) !== canonical(b.deployment),
-    stream: canonical(a.stream) !== canonical(b.stream),
+    meta: !sameJson(a.meta, b.meta),
+    spec: !sameSpec(a, b),
+    deployment: !sameJson(a.deployment, b.deployment),
+    stream: !sameJson(a.stream, b.stream),
   };
 }
 
-/** A stable JSON text of a value: keys sorted, undefined properties dropped. */
-export function canonical(value: unknown): string {
-  // Wrapped in an array so that `undefined` has a text too.
-  return JSON.stringify([value], (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>)
-            .filter(([, x]) => x !== undefined)
-            .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
-        )
-      : v,
+/** Whether two definitions have the same spec, the runtime info an agent filled in aside. */
+export function sameSpec(a: ModelDefinition, b: ModelDefinition): boolean {
+  return sameJson({ ...a.spec, runtimeInfo: undefined }, { ...b.spec, runtimeInfo: undefined });
+}
+
+/**
+ * Whether two JSON values are equal as JSON texts would be: key order and properties that are
+ * undefined do not count (undefined elsewhere is null).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if ((a ?? null) === (b ?? null)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x: unknown, i) => sameJson(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  return (
+    keys.length === Object.keys(y).filter((k) => y[k] !== undefined).length &&
+    keys.every((k) => sameJson(x[k], y[k]))
   );
 }

@@ -3,6 +3,7 @@ import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
   DEFAULT_DEPLOYMENT,
   diffDefinitions,
+  sameSpec,
   isInactive,
   isLoadedish,
   isUnloadingOrUnloaded,
@@ -275,7 +276,7 @@ export class Supervisor {
       // (the agent came back late), is unloaded: a version lives on one server, as defined now.
       if (
         !v ||
-        diffDefinitions(v.definition, definition).spec ||
+        !sameSpec(v.definition, definition) ||
         (v.server !== join.server && this.placedOnItsServer(v))
       ) {
         entry.staleCopies.add(`${name}:${version}`);
