@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import {
+  experimental,
   Server,
   ServerCredentials,
   status,
@@ -17,7 +18,7 @@ import { createSchedulerService, schedulerServiceDefinition } from './api/schedu
 import { Dashboard } from './dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
-import type { ServerTls } from './config/tls.js';
+import { ServerCertificates } from './config/tls-reload.js';
 import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
@@ -304,8 +305,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     }
   });
 
-  const closeListeners = (graceMs: number) =>
-    Promise.all([
+  // Rotated certificates are served without a restart (read again every 10 s).
+  const certificates =
+    config.tls && new ServerCertificates(config.tls, log.child({ component: 'tls' }));
+  certificates?.start(config.tlsReloadMs ?? 10_000);
+  const closeListeners = (graceMs: number) => {
+    certificates?.stop();
+    return Promise.all([
       shutdown(schedulerServer, graceMs),
       shutdown(agentServer, graceMs),
       shutdown(dataflowServer, graceMs),
@@ -316,14 +322,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         http.closeAllConnections();
       }),
     ]);
+  };
 
   let ports: Ports;
   let leaseStore: Awaited<ReturnType<typeof openLease>> | undefined;
   try {
     ports = {
-      scheduler: await bind(schedulerServer, config.host, config.schedulerPort, config.tls),
-      agent: await bind(agentServer, config.host, config.agentPort, config.tls),
-      dataflow: await bind(dataflowServer, config.host, config.dataflowPort, config.tls),
+      scheduler: await bind(schedulerServer, config.host, config.schedulerPort, certificates),
+      agent: await bind(agentServer, config.host, config.agentPort, certificates),
+      dataflow: await bind(dataflowServer, config.host, config.dataflowPort, certificates),
       http: await listenHttp(http, config.host, config.httpPort),
     };
     leaseStore = ha
@@ -513,14 +520,23 @@ function grpcServer(): Server {
   });
 }
 
-/** Listens on `host:port`: TLS with `tls` (requiring client certificates with its `clientCa`). */
-function bind(server: Server, host: string, port: number, tls?: ServerTls): Promise<number> {
+/**
+ * Listens on `host:port`: TLS with the certificates (requiring client certificates when they have
+ * a client CA), plaintext without.
+ */
+function bind(
+  server: Server,
+  host: string,
+  port: number,
+  certificates?: ServerCertificates,
+): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const credentials = tls
-    ? ServerCredentials.createSsl(
-        tls.clientCa ?? null,
-        [{ cert_chain: tls.cert, private_key: tls.key }],
-        tls.clientCa !== undefined,
+  const mutual = certificates?.mutual === true;
+  const credentials = certificates
+    ? experimental.createCertificateProviderServerCredentials(
+        certificates,
+        mutual ? certificates : null,
+        mutual,
       )
     : ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {

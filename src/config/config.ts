@@ -31,6 +31,8 @@ export interface Config {
   readonly drainTimeoutMs?: number;
   /** TLS (mutual TLS with `clientCa`) on every gRPC port; plaintext when absent. */
   readonly tls?: ServerTls;
+  /** How often the TLS files are read again for rotated certificates (ms; default 10 s). */
+  readonly tlsReloadMs?: number;
   /** A `rediss://` store's CA to trust (the system's roots when absent) and client certificate. */
   readonly redisTls?: RedisTls;
   /** High availability: several schedulers on one Redis, one leader at a time (`--ha`). */

@@ -1,8 +1,8 @@
 /**
  * Transport-security flags (README "Transport security"): the PEM files of `mlsched serve`'s TLS
  * and mutual TLS, of the clients' (`mlsched agent|dataflow|model|...`) and of `rediss://` (CA and
- * client certificate). Files are read and checked once, at start-up; every error is one line
- * naming the flag and the file.
+ * client certificate). Files are read and checked at start-up (the server's again when they change,
+ * tls-reload.ts); every error is one line naming the flag and the file.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,8 @@ export interface ServerTls {
   readonly key: Buffer;
   /** When set, clients must present a certificate signed by one of these CAs (mutual TLS). */
   readonly clientCa?: Buffer;
+  /** The files they were read from, read again for rotated certificates (tls-reload.ts). */
+  readonly files: ServerTlsFlags;
 }
 
 /** The `serve` flags of {@link parseServerTls}, as given (file names). */
@@ -68,6 +70,7 @@ export function parseServerTls(flags: ServerTlsFlags): ServerTls | undefined {
   return {
     ...pair,
     ...(tlsCa === undefined ? {} : { clientCa: readCertificates('--tls-ca', tlsCa) }),
+    files: flags,
   };
 }
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,7 @@ import {
   type ChannelCredentials,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { startApp, type App } from '../../src/app.js';
 import { clientChannel } from '../../src/cli/client.js';
 import { parseStore, type Config, type StoreSpec } from '../../src/config/config.js';
@@ -53,10 +54,12 @@ interface Pki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
-  /** A second CA the scheduler does not know, and a client certificate it signed. */
+  /** A second CA the scheduler does not know, and a client and a server certificate it signed. */
   otherCa: string;
   otherClientCert: string;
   otherClientKey: string;
+  otherServerCert: string;
+  otherServerKey: string;
 }
 
 /**
@@ -92,6 +95,12 @@ function makePki(dir: string): Pki {
   );
   makeCert('client', 'ca', '/CN=mlsched-client', 'extendedKeyUsage=clientAuth\n');
   makeCert('other-client', 'other-ca', '/CN=intruder', 'extendedKeyUsage=clientAuth\n');
+  makeCert(
+    'other-server',
+    'other-ca',
+    '/CN=mlsched-renewed',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
   const f = (name: string) => join(dir, name);
   return {
     dir,
@@ -103,6 +112,8 @@ function makePki(dir: string): Pki {
     otherCa: f('other-ca.pem'),
     otherClientCert: f('other-client.pem'),
     otherClientKey: f('other-client.key'),
+    otherServerCert: f('other-server.pem'),
+    otherServerKey: f('other-server.key'),
   };
 }
 
@@ -330,6 +341,85 @@ describe('mutual TLS (serve --tls-ca)', () => {
     } finally {
       await agent.stop();
     }
+  });
+});
+
+describe('rotated certificates are served without a restart', () => {
+  /** The scheduler on copies of the PKI's files, read again every 100 ms, and what it logs. */
+  async function rotating(files: { cert: string; key: string; ca?: string }) {
+    const dir = mkdtempSync(join(pki.dir, 'live-'));
+    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), ca: join(dir, 'ca.crt') };
+    const put = (f: { cert?: string; key?: string; ca?: string }) => {
+      if (f.cert) copyFileSync(f.cert, live.cert);
+      if (f.key) copyFileSync(f.key, live.key);
+      if (f.ca) copyFileSync(f.ca, live.ca);
+    };
+    put(files);
+    const logs: { msg: string; err?: string }[] = [];
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => logs.push(JSON.parse(line) as { msg: string }),
+      },
+    );
+    const tls = parseServerTls({
+      tlsCert: live.cert,
+      tlsKey: live.key,
+      ...(files.ca ? { tlsCa: live.ca } : {}),
+    });
+    const app = await startApp(testConfig({ ...(tls ? { tls } : {}), tlsReloadMs: 100 }), log);
+    apps.push(app);
+    return { app, put, logs };
+  }
+
+  it('a renewed certificate (another CA here) serves new connections; a half-written pair is not used', async () => {
+    const { app, put, logs } = await rotating({ cert: pki.serverCert, key: pki.serverKey });
+    await serverStatus(clientWith(app, { tlsCa: pki.ca }));
+    await refused(serverStatus(clientWith(app, { tlsCa: pki.otherCa })));
+
+    // Halfway through a rotation: the new certificate, the old key. Nothing changes.
+    put({ cert: pki.otherServerCert });
+    await waitFor(
+      'the failed reload logged',
+      () => logs.some((l) => l.msg.includes('cannot be used')),
+      5_000,
+    );
+    assert.match(
+      logs.find((l) => l.msg.includes('cannot be used'))?.err ?? '',
+      /^--tls-key: .* is not the private key of the certificate in --tls-cert/,
+    );
+    await serverStatus(clientWith(app, { tlsCa: pki.ca }));
+
+    put({ key: pki.otherServerKey });
+    await waitFor(
+      'the reload logged',
+      () => logs.some((l) => l.msg === 'TLS certificate reloaded'),
+      5_000,
+    );
+    await serverStatus(clientWith(app, { tlsCa: pki.otherCa }));
+    await refused(serverStatus(clientWith(app, { tlsCa: pki.ca })));
+    // Logged once per failure, not every 100 ms.
+    assert.equal(logs.filter((l) => l.msg.includes('cannot be used')).length, 1);
+  });
+
+  it('mutual TLS: a new client CA admits the clients it signed, and no longer those of the old one', async () => {
+    const { app, put, logs } = await rotating({
+      cert: pki.serverCert,
+      key: pki.serverKey,
+      ca: pki.ca,
+    });
+    const ours = { tlsCa: pki.ca, tlsCert: pki.clientCert, tlsKey: pki.clientKey };
+    const theirs = { tlsCa: pki.ca, tlsCert: pki.otherClientCert, tlsKey: pki.otherClientKey };
+    await serverStatus(clientWith(app, ours));
+    await refused(serverStatus(clientWith(app, theirs)));
+    put({ ca: pki.otherCa });
+    await waitFor(
+      'the reload logged',
+      () => logs.some((l) => l.msg === 'TLS certificate reloaded'),
+      5_000,
+    );
+    await serverStatus(clientWith(app, theirs));
+    await refused(serverStatus(clientWith(app, ours)));
   });
 });
 
