@@ -235,6 +235,6 @@ export function sameJson(a: unknown, b: unknown): boolean {
   const keys = Object.keys(x).filter((k) => x[k] !== undefined);
   return (
     keys.length === Object.keys(y).filter((k) => y[k] !== undefined).length &&
-    keys.every((k) => sameJson(x[k], y[k]))
+    keys.every((k) => y[k] !== undefined && sameJson(x[k], y[k]))
   );
 }

@@ -3,7 +3,8 @@
  * opens a server stream to the scheduler, sees it connected, and when it ends opens a new one after
  * a capped, doubling back-off, until `stop()`. Given several scheduler addresses (`serve --ha`), a
  * stream refused or cut with UNAVAILABLE moves on to the next address at once, and the back-off
- * applies once a whole round of them has failed.
+ * applies once a whole round of them has failed; while a standby answers (a take-over is under
+ * way), rounds repeat every 200 ms at most.
  */
 import {
   connectivityState,
@@ -23,6 +24,11 @@ export interface SimLogger {
 
 /** Reconnect back-off: doubles from the first to the last. */
 export const RECONNECT_BACKOFF_MS = { initial: 100, max: 5000 } as const;
+/**
+ * The longest wait between rounds in which a standby answered: one is there, and a leader will be
+ * within a lease period (the back-off does not grow meanwhile).
+ */
+const STANDBY_RETRY_MS = 200;
 /** A stream that lived this long after connecting counts as a successful connect (back-off reset). */
 const STABLE_MS = 1000;
 /**
@@ -78,6 +84,8 @@ export class ReconnectingStream<T, C extends Client> {
   private backoffMs: number = RECONNECT_BACKOFF_MS.initial;
   /** Attempts failed since the last connect or back-off: a round is one per address. */
   private failedInRound = 0;
+  /** A standby refused a stream in this round. */
+  private standbyInRound = false;
   /** The current stream was cancelled to move on (a call to its scheduler was UNAVAILABLE). */
   private movingOn = false;
   private retry: NodeJS.Timeout | undefined;
@@ -216,13 +224,20 @@ export class ReconnectingStream<T, C extends Client> {
       this.backoffMs = RECONNECT_BACKOFF_MS.initial;
     }
     this.failedInRound++;
+    if (isStandbyRefusal(st)) this.standbyInRound = true;
     // A standby refuses with UNAVAILABLE, and so does a scheduler that is gone: try the next one.
     const movedOn = code === grpcStatus.UNAVAILABLE && this.o.targets.moveOn(target.index);
     let delay = 0;
     if (!movedOn || this.failedInRound >= this.o.targets.size) {
-      delay = this.backoffMs;
-      this.backoffMs = Math.min(RECONNECT_BACKOFF_MS.max, this.backoffMs * 2);
+      if (this.standbyInRound) {
+        // A take-over is under way: look again soon, as long as it lasts.
+        delay = Math.min(this.backoffMs, STANDBY_RETRY_MS);
+      } else {
+        delay = this.backoffMs;
+        this.backoffMs = Math.min(RECONNECT_BACKOFF_MS.max, this.backoffMs * 2);
+      }
       this.failedInRound = 0;
+      this.standbyInRound = false;
     }
     this.o.logger.warn(
       {

@@ -46,7 +46,7 @@ describe('sameJson', () => {
       fc.property(value, value, (a, b) => {
         assert.equal(sameJson(a, b), text(a) === text(b));
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     );
   });
 
@@ -59,6 +59,7 @@ describe('sameJson', () => {
     assert.ok(sameJson({ a: 1, b: undefined }, { a: 1 }));
     assert.ok(sameJson([undefined], [null]));
     assert.ok(!sameJson({ a: 1 }, { a: 1, b: null }));
+    assert.ok(!sameJson({ b: null }, { a: null }), 'a missing property is not null');
     assert.ok(!sameJson([1, 2], [2, 1]));
     assert.ok(!sameJson({}, []));
   });
