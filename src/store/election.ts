@@ -65,23 +65,34 @@ export class Election {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.round().finally(() => {
-        this.schedule(Math.floor(this.leaseMs / 4));
-      });
+      this.running = this.round().then(
+        (next) => {
+          this.schedule(next);
+        },
+        () => {
+          this.schedule(Math.floor(this.leaseMs / 4));
+        },
+      );
     }, ms);
     this.timer.unref();
   }
 
-  /** A follower's round: take the lease if it is free, else note who holds it. */
-  private async round(): Promise<void> {
+  /**
+   * A follower's round: take the lease if it is free, else note who holds it. @returns when to
+   * try again (ms): a quarter of the period, or sooner when the holder's lease expires sooner.
+   */
+  private async round(): Promise<number> {
+    const period = Math.floor(this.leaseMs / 4);
     // A new term only once the last step-down is over (its core stopped, its writes done).
     await this.steppingDown;
-    if (this.leading) return;
+    if (this.leading) return period;
     try {
       const epoch = await this.lease.acquire();
       if (epoch === undefined) {
-        this.roles.follow(await this.lease.holder());
-        return;
+        const holder = await this.lease.holder();
+        this.roles.follow(holder?.address);
+        // A leader that died lets its lease expire: be there the moment it does.
+        return Math.min(period, (holder?.expiresInMs ?? 0) + 1);
       }
       this.leading = true;
       this.watchOver(Date.now());
@@ -97,6 +108,7 @@ export class Election {
       // Redis away: no leader is known (the keeper's renewals report their own failures).
       if (!this.leading) this.roles.follow(undefined);
     }
+    return period;
   }
 
   /**

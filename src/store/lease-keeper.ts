@@ -4,7 +4,7 @@
  * SharedArrayBuffer ({@link LeaseSignals}), so the keeper can run on a thread of its own
  * (redis/kept-lease.ts) and the leader reads them without waiting for a message.
  */
-import type { KeptLease, Lease } from './ports.js';
+import type { KeptLease, Lease, LeaseHolder } from './ports.js';
 
 const EXPIRES = 0;
 const ALIVE = 1;
@@ -93,7 +93,7 @@ export class LeaseKeeper implements KeptLease {
     await this.lease.release();
   }
 
-  holder(): Promise<string | undefined> {
+  holder(): Promise<LeaseHolder | undefined> {
     return this.lease.holder();
   }
 

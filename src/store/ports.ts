@@ -43,6 +43,13 @@ export interface SnapshotStore {
   close(): Promise<void>;
 }
 
+/** Who holds the leader lease: the instance's scheduler address, and how long it has left. */
+export interface LeaseHolder {
+  readonly address: string;
+  /** Until the lease expires unless renewed (ms). */
+  readonly expiresInMs: number;
+}
+
 /**
  * The leader lease of high availability: one scheduler at a time holds it, renewing it well before
  * it expires; each new holder gets a larger fencing token, which the store checks on every write
@@ -56,8 +63,8 @@ export interface Lease {
   renew(): Promise<boolean>;
   /** Gives the lease up (clean shutdown), if it is still this instance's. */
   release(): Promise<void>;
-  /** The address of the instance holding the lease now, or undefined when nobody does. */
-  holder(): Promise<string | undefined>;
+  /** The instance holding the lease now, or undefined when nobody does. */
+  holder(): Promise<LeaseHolder | undefined>;
   close(): Promise<void>;
 }
 
@@ -71,7 +78,7 @@ export interface KeptLease {
   acquire(): Promise<number | undefined>;
   /** Stops renewing and gives the lease up if it is still this instance's. */
   release(): Promise<void>;
-  holder(): Promise<string | undefined>;
+  holder(): Promise<LeaseHolder | undefined>;
   close(): Promise<void>;
   /**
    * Until when the lease is surely this instance's (ms since the epoch; a renewal Redis took at T

@@ -5,7 +5,7 @@
  * lease is kept while it does: a process stuck for longer than the stall bound lets it lapse.
  */
 import { Worker } from 'node:worker_threads';
-import type { KeptLease } from '../ports.js';
+import type { KeptLease, LeaseHolder } from '../ports.js';
 import { LeaseSignals } from '../lease-keeper.js';
 import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
 import type { RedisLeaseOptions } from './lease.js';
@@ -27,7 +27,7 @@ export type KeeperReply =
   | { readonly ready: true }
   | { readonly ready: false; readonly error: Wire }
   | { readonly renewalError: string | null }
-  | { readonly id: number; readonly value: number | string | null }
+  | { readonly id: number; readonly value: number | LeaseHolder | null }
   | { readonly id: number; readonly error: Wire };
 
 export interface KeptRedisLeaseOptions extends RedisLeaseOptions {
@@ -41,7 +41,7 @@ export class KeptRedisLease implements KeptLease {
   private readonly signals = new LeaseSignals();
   private readonly pending = new Map<
     number,
-    { resolve: (v: number | string | null) => void; reject: (e: Error) => void }
+    { resolve: (v: number | LeaseHolder | null) => void; reject: (e: Error) => void }
   >();
   private nextId = 0;
   private error: string | undefined;
@@ -61,8 +61,8 @@ export class KeptRedisLease implements KeptLease {
   async acquire(): Promise<number | undefined> {
     return ((await this.call('acquire')) as number | null) ?? undefined;
   }
-  async holder(): Promise<string | undefined> {
-    return ((await this.call('holder')) as string | null) ?? undefined;
+  async holder(): Promise<LeaseHolder | undefined> {
+    return ((await this.call('holder')) as LeaseHolder | null) ?? undefined;
   }
   async release(): Promise<void> {
     // Renewals stop at once for this thread's reads, before the keeper hears of it.
@@ -88,7 +88,7 @@ export class KeptRedisLease implements KeptLease {
     this.signals.markAlive(busyMs);
   }
 
-  private async call(op: KeeperCall['op']): Promise<number | string | null> {
+  private async call(op: KeeperCall['op']): Promise<number | LeaseHolder | null> {
     // The first call after the thread stopped unasked starts another.
     const worker = await (this.worker ??= this.spawn());
     const id = this.nextId++;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Lease } from '../ports.js';
+import type { Lease, LeaseHolder } from '../ports.js';
 import type { RedisTlsOptions } from './redis-store.js';
 import { RedisStoreError, messageOf } from './errors.js';
 import { keySpace, type KeySpace } from './keys.js';
@@ -38,6 +38,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
+
+/** KEYS: leader. The lease's value and its time to live (ms), read together. */
+const HOLDER = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
 
 /** KEYS: leader. ARGV: identity. Deletes the lease if it is still this identity's. */
 const RELEASE = `
@@ -126,9 +129,13 @@ export class RedisLease implements Lease {
     await this.client.eval(RELEASE, 1, this.keys.leader, held);
   }
 
-  async holder(): Promise<string | undefined> {
-    const value = await this.client.get(this.keys.leader);
-    return value === null ? undefined : value.split('|')[0];
+  async holder(): Promise<LeaseHolder | undefined> {
+    const [value, ttl] = (await this.client.eval(HOLDER, 1, this.keys.leader)) as [
+      string | null,
+      number,
+    ];
+    const address = value?.split('|')[0];
+    return address === undefined ? undefined : { address, expiresInMs: Math.max(0, ttl) };
   }
 
   async close(): Promise<void> {

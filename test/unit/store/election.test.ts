@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Election } from '../../../src/store/election.js';
 import { LeaseKeeper } from '../../../src/store/lease-keeper.js';
-import type { Lease } from '../../../src/store/ports.js';
+import type { Lease, LeaseHolder } from '../../../src/store/ports.js';
 
 const LEASE_MS = 200;
 
@@ -29,7 +29,9 @@ class FakeLease implements Lease {
   private redis(): void {
     if (!this.redisUp) throw new Error('redis unreachable');
   }
+  acquisitions = 0;
   acquire(): Promise<number | undefined> {
+    this.acquisitions++;
     this.redis();
     if (!this.free) return Promise.resolve(undefined);
     this.free = false;
@@ -52,9 +54,15 @@ class FakeLease implements Lease {
     this.mine = false;
     return Promise.resolve();
   }
-  holder(): Promise<string | undefined> {
+  /** How long the holder's lease has left, as Redis would say. */
+  holderExpiresInMs = LEASE_MS;
+  holder(): Promise<LeaseHolder | undefined> {
     this.redis();
-    return Promise.resolve(this.free ? undefined : this.holderAddress);
+    return Promise.resolve(
+      this.free || this.holderAddress === undefined
+        ? undefined
+        : { address: this.holderAddress, expiresInMs: this.holderExpiresInMs },
+    );
   }
   takenByAnother(): void {
     this.mine = false;
@@ -116,6 +124,35 @@ describe('Election', () => {
     await election.stop();
     assert.equal(lease.releases, 1);
     assert.equal(lease.free, true);
+  });
+
+  it("a follower tries again the moment the holder's lease expires, not a quarter period later", async () => {
+    const lease = new FakeLease();
+    lease.free = false;
+    lease.holderExpiresInMs = 50;
+    const events: string[] = [];
+    // A 2 s lease: the next round would be 500 ms later without the holder's expiry.
+    const election = new Election(
+      new LeaseKeeper(lease, 2000, 10_000),
+      2000,
+      { info: () => undefined, warn: () => undefined },
+      {
+        lead: (epoch) => {
+          events.push(`lead ${epoch}`);
+          return Promise.resolve();
+        },
+        follow: (holder) => events.push(`follow ${holder ?? 'nobody'}`),
+        stepDown: () => Promise.resolve(),
+      },
+    );
+    election.start();
+    await sleep(20);
+    assert.deepEqual(events, ['follow other:9004']);
+    lease.free = true; // it expired
+    await sleep(250);
+    assert.deepEqual(events, ['follow other:9004', 'lead 1']);
+    assert.equal(lease.acquisitions, 2);
+    await election.stop();
   });
 
   it('a leader that loses Redis steps down within 80% of the lease, not later', async () => {
