@@ -23,7 +23,7 @@ import { ChainerService } from './dataflow/chainer.service.js';
 import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, createProcessMetrics } from './observability/metrics.js';
 import type { Registry } from 'prom-client';
 import { gated } from './wire/grpc.js';
 import { openFileStore } from './store/file/file-store.js';
@@ -206,6 +206,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const refusal = () => ({ code: status.UNAVAILABLE, details: standby() });
 
   const ha = config.ha;
+  const haStatus = { terms: 0, stepDowns: 0, lastTakeoverMs: undefined as number | undefined };
+  // Served by a standby too: a scrape of every instance finds which one leads.
+  const processMetrics = createProcessMetrics(
+    ha && (() => ({ ...haStatus, leading: core !== undefined })),
+  );
   if (ha && config.store.kind !== 'redis') {
     await store.close();
     throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
@@ -276,13 +281,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           pendingRecords: c.persistence.pending,
         },
       });
-    } else if (!c) {
-      json(res, 503, { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null });
     } else if (req.url === '/metrics') {
-      c.metrics.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': c.metrics.contentType });
-          res.end(text);
+      Promise.all([processMetrics.metrics(), c?.metrics.metrics() ?? '']).then(
+        (texts) => {
+          res.writeHead(200, { 'content-type': processMetrics.contentType });
+          res.end(texts.join(''));
         },
         (e: unknown) => {
           log.error({ err: e }, 'metrics failed');
@@ -290,6 +293,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           res.end();
         },
       );
+    } else if (!c) {
+      json(res, 503, { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null });
     } else if (req.url === '/api/state') {
       const { system } = c;
       json(res, 200, {
@@ -362,6 +367,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     });
     election = new Election(leaseStore.lease, ha.leaseMs, haLog, {
       lead: async (epoch, busy) => {
+        const t0 = performance.now();
         // Restoring the state blocks this process (about 0.1 ms a record, more on a busy
         // machine): the lease is kept through it, even past the usual stall bound.
         busy((await leaseStore.redis.count()) * RESTORE_ALLOWANCE_MS);
@@ -371,7 +377,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         core = await startCore(config, log, coreStore, taken);
         leader = advertise;
         serving(true);
-        haLog.info({ epoch, address: advertise }, 'leading');
+        haStatus.terms++;
+        haStatus.lastTakeoverMs = performance.now() - t0;
+        haLog.info(
+          { epoch, address: advertise, ms: Math.round(haStatus.lastTakeoverMs) },
+          'leading',
+        );
       },
       follow: (holder) => {
         leader = holder;
@@ -380,6 +391,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         const c = core;
         core = undefined;
         serving(false);
+        haStatus.stepDowns++;
         haLog.warn({ why }, 'no longer leading; standing by');
         await c?.stop(500);
         if (stopping === undefined) leaseStore.warm.start();

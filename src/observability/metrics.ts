@@ -3,7 +3,6 @@ import type { SchedulerSystem } from '../actors/index.js';
 import { MODEL_STATES } from '../domain/model.js';
 import { PIPELINE_STATES } from '../domain/pipeline.js';
 
-/** Prometheus metrics, read from the system's views at scrape time. */
 /** What the metrics read of the persistence subscriber. */
 export interface StoreStatus {
   readonly healthy: boolean;
@@ -11,9 +10,65 @@ export interface StoreStatus {
   readonly stats: { batches: number; records: number; failures: number };
 }
 
-export function createMetrics(system: SchedulerSystem, store: StoreStatus): Registry {
+/** What the metrics read of high availability (`serve --ha`). */
+export interface HaStatus {
+  readonly leading: boolean;
+  /** Times this instance became the leader. */
+  readonly terms: number;
+  /** Times it stopped leading before it was stopped itself. */
+  readonly stepDowns: number;
+  /** From taking the lease to serving, the last time it did (ms). */
+  readonly lastTakeoverMs: number | undefined;
+}
+
+/**
+ * The metrics of the process, which a standby serves too: Node's (`mlsched_process_*`) and, with
+ * `--ha`, leadership's (`mlsched_ha_*`).
+ */
+export function createProcessMetrics(ha?: () => HaStatus): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mlsched_process_' });
+  if (!ha) return registry;
+  new Gauge({
+    name: 'mlsched_ha_leader',
+    help: '1 while this scheduler leads, 0 while it stands by',
+    registers: [registry],
+    collect() {
+      this.set(ha().leading ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'mlsched_ha_terms_total',
+    help: 'Times this scheduler became the leader',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(ha().terms);
+    },
+  });
+  new Counter({
+    name: 'mlsched_ha_step_downs_total',
+    help: 'Times this scheduler stopped leading (lease lost or not renewed in time, write fenced)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(ha().stepDowns);
+    },
+  });
+  new Gauge({
+    name: 'mlsched_ha_last_takeover_seconds',
+    help: 'From taking the lease to serving (restore included), the last time this scheduler did (0: never)',
+    registers: [registry],
+    collect() {
+      this.set((ha().lastTakeoverMs ?? 0) / 1000);
+    },
+  });
+  return registry;
+}
+
+/** The scheduler's metrics, read from the system's views at scrape time (the leader's only). */
+export function createMetrics(system: SchedulerSystem, store: StoreStatus): Registry {
+  const registry = new Registry();
   new Gauge({
     name: 'mlsched_models',
     help: 'Models by the state of their latest version',

@@ -43,6 +43,14 @@ async function start(): Promise<Instance> {
 
 const health = (i: Instance) => healthOf(i.ports.http);
 
+/** One sample of GET /metrics, or undefined when it has none. */
+async function metric(i: Instance, name: string): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${i.ports.http}/metrics`);
+  assert.equal(res.status, 200, 'leader and standbys serve /metrics');
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
 /** The instances whose /health says they lead. */
 async function leaders(): Promise<Instance[]> {
   const live = instances.filter((i) => alive(i.server));
@@ -93,7 +101,15 @@ describe('three schedulers on one Redis', () => {
           e.code === grpcStatus.UNAVAILABLE &&
           e.details === `this scheduler is a standby; the leader is at ${leader.address}`,
       );
+      // Its metrics say so: the process's and leadership's, none of the scheduler's.
+      assert.equal(await metric(i, 'mlsched_ha_leader'), 0);
+      assert.equal(await metric(i, 'mlsched_ha_terms_total'), 0);
+      assert.ok(((await metric(i, 'mlsched_process_process_resident_memory_bytes')) ?? 0) > 0);
+      assert.equal(await metric(i, 'mlsched_dataflow_engines'), undefined);
     }
+    assert.equal(await metric(leader, 'mlsched_ha_leader'), 1);
+    assert.equal(await metric(leader, 'mlsched_ha_terms_total'), 1);
+    assert.equal(await metric(leader, 'mlsched_dataflow_engines'), 0);
   });
 
   it('a standby leads with every acknowledged model after the leader is SIGKILLed, twice', async () => {
@@ -116,6 +132,8 @@ describe('three schedulers on one Redis', () => {
       // It restored from what it kept warm while standing by, not by reading the whole store.
       const { restored } = (await health(leader)).body as { restored?: { from: string } };
       assert.equal(restored?.from, 'standby memory');
+      const takeover = await metric(leader, 'mlsched_ha_last_takeover_seconds');
+      assert.ok(takeover !== undefined && takeover > 0 && takeover < 2, `${takeover} s`);
       const names = (
         await collect(leader.client.modelStatus({ subscriberName: 't', allVersions: false }))
       ).map((m) => m.modelName);
