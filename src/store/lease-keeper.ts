@@ -49,6 +49,26 @@ export class LeaseSignals {
   }
 }
 
+/** What every {@link KeptLease} reads from its signals, on the leader's thread. */
+export abstract class SignalledLease {
+  /** Why the last renewal failed, while renewals fail. */
+  protected error: string | undefined;
+
+  constructor(readonly signals: LeaseSignals) {}
+
+  expires(): number {
+    return this.signals.expires;
+  }
+
+  renewalError(): string | undefined {
+    return this.error;
+  }
+
+  alive(busyMs = 0): void {
+    this.signals.markAlive(busyMs);
+  }
+}
+
 /**
  * Keeps a {@link Lease} renewed once acquired, every third of the period, until released, as long
  * as the process said it was alive within `stallMs` (or is within a busy spell it announced): a
@@ -56,21 +76,22 @@ export class LeaseSignals {
  * A renewal that fails (Redis away) leaves `expires` where it was; one that finds the lease taken
  * over sets it to 0.
  */
-export class LeaseKeeper implements KeptLease {
+export class LeaseKeeper extends SignalledLease implements KeptLease {
   private timer: NodeJS.Timeout | undefined;
   /** Counts acquisitions and releases: a renewal answered after either is ignored. */
   private term = 0;
   private held = false;
-  private error: string | undefined;
 
   constructor(
     private readonly lease: Lease,
     private readonly ttlMs: number,
     private readonly stallMs: number,
-    readonly signals = new LeaseSignals(),
+    signals = new LeaseSignals(),
     /** Told when a renewal fails (its message) and when one succeeds again (undefined). */
     private readonly onRenewal: (error: string | undefined) => void = () => undefined,
-  ) {}
+  ) {
+    super(signals);
+  }
 
   async acquire(): Promise<number | undefined> {
     const sentAt = Date.now();
@@ -100,18 +121,6 @@ export class LeaseKeeper implements KeptLease {
   async close(): Promise<void> {
     await this.release().catch(() => undefined);
     await this.lease.close();
-  }
-
-  expires(): number {
-    return this.signals.expires;
-  }
-
-  renewalError(): string | undefined {
-    return this.error;
-  }
-
-  alive(busyMs = 0): void {
-    this.signals.markAlive(busyMs);
   }
 
   private schedule(term: number): void {

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KeptLease, LeaseHolder } from '../ports.js';
-import { LeaseSignals } from '../lease-keeper.js';
+import { LeaseSignals, SignalledLease } from '../lease-keeper.js';
 import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
 import type { RedisLeaseOptions } from './lease.js';
 
@@ -37,19 +37,19 @@ export interface KeptRedisLeaseOptions extends RedisLeaseOptions {
 
 const fromWire = (e: Wire) => new RedisStoreError(e.code ?? 'Unavailable', e.message);
 
-export class KeptRedisLease implements KeptLease {
-  private readonly signals = new LeaseSignals();
+export class KeptRedisLease extends SignalledLease implements KeptLease {
   private readonly pending = new Map<
     number,
     { resolve: (v: number | LeaseHolder | null) => void; reject: (e: Error) => void }
   >();
   private nextId = 0;
-  private error: string | undefined;
   private closing = false;
   /** The keeper thread, once its Redis connection is open; none after it stopped unasked. */
   private worker: Promise<Worker> | undefined;
 
-  private constructor(private readonly options: KeptRedisLeaseOptions) {}
+  private constructor(private readonly options: KeptRedisLeaseOptions) {
+    super(new LeaseSignals());
+  }
 
   /** @throws RedisStoreError `Unavailable` when Redis cannot be reached. */
   static async open(options: KeptRedisLeaseOptions): Promise<KeptRedisLease> {
@@ -77,15 +77,6 @@ export class KeptRedisLease implements KeptLease {
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     await this.call('close').catch(() => undefined);
     await exited;
-  }
-  expires(): number {
-    return this.signals.expires;
-  }
-  renewalError(): string | undefined {
-    return this.error;
-  }
-  alive(busyMs = 0): void {
-    this.signals.markAlive(busyMs);
   }
 
   private async call(op: KeeperCall['op']): Promise<number | LeaseHolder | null> {
