@@ -22,12 +22,13 @@ export interface HaStatus {
 }
 
 /**
- * The metrics of the process, which a standby serves too: Node's (`mlsched_process_*`) and, with
+ * The metrics of the process, which a standby serves too: Node's (`mlsched_process_*`,
+ * `mlsched_nodejs_*`: CPU, memory, event-loop lag, garbage collection) and, with
  * `--ha`, leadership's (`mlsched_ha_*`).
  */
 export function createProcessMetrics(ha?: () => HaStatus): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mlsched_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'mlsched_' });
   if (!ha) return registry;
   new Gauge({
     name: 'mlsched_ha_leader',

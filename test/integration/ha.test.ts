@@ -104,7 +104,7 @@ describe('three schedulers on one Redis', () => {
       // Its metrics say so: the process's and leadership's, none of the scheduler's.
       assert.equal(await metric(i, 'mlsched_ha_leader'), 0);
       assert.equal(await metric(i, 'mlsched_ha_terms_total'), 0);
-      assert.ok(((await metric(i, 'mlsched_process_process_resident_memory_bytes')) ?? 0) > 0);
+      assert.ok(((await metric(i, 'mlsched_process_resident_memory_bytes')) ?? 0) > 0);
       assert.equal(await metric(i, 'mlsched_dataflow_engines'), undefined);
     }
     assert.equal(await metric(leader, 'mlsched_ha_leader'), 1);
