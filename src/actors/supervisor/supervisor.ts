@@ -239,7 +239,7 @@ export class Supervisor {
     // versions' replicas stay on it (marked Unloaded unless announced).
     const previous = this.servers.get(join.server)?.replicas.get(join.idx);
     const dropped = previous
-      ? this.dropServerReplica(join.server, join.idx, true)
+      ? this.dropServerReplica(join.server, join.idx, true, this.reannounced(join))
       : new Set<string>();
     const s = this.serverEntry(join.server, join.shared);
     const actor = createActor(serverReplicaMachine, {
@@ -296,6 +296,24 @@ export class Supervisor {
     for (const name of new Set([...dropped, ...announced])) this.schedule(name);
     this.capacityChanged = true;
     return this.finish();
+  }
+
+  /**
+   * The replicas on a rejoining server replica that its agent re-announces as they are (the latest
+   * version, same spec): they are kept, and the announcement makes them Loaded as it would a new
+   * one, without replacing thousands of actors (and their versions' states) in one call.
+   */
+  private reannounced(join: ReplicaJoin): Set<ReplicaActor> {
+    const keep = new Set<ReplicaActor>();
+    for (const { definition, version } of join.loaded) {
+      const m = this.models.get(definition.meta.name);
+      const v = m && latestOf(m);
+      const r = v?.server === join.server ? v.replicas.get(join.idx) : undefined;
+      if (r && !m?.deleted && v?.version === version && sameSpec(v.definition, definition)) {
+        keep.add(r);
+      }
+    }
+    return keep;
   }
 
   /** An agent's Subscribe stream ended: its replica leaves and its models are placed again. */
@@ -1085,15 +1103,22 @@ export class Supervisor {
 
   /**
    * Removes a server replica; its model replicas are dropped (latest versions of live models, to be
-   * placed again) or marked Unloaded (retiring versions). @returns the models to place again.
+   * placed again) or marked Unloaded (retiring versions), except those in `keep` (a rejoining
+   * replica's re-announced ones). @returns the models to place again.
    */
-  private dropServerReplica(server: string, idx: number, rejoining = false): Set<string> {
+  private dropServerReplica(
+    server: string,
+    idx: number,
+    rejoining = false,
+    keep: ReadonlySet<ReplicaActor> = new Set(),
+  ): Set<string> {
     const at = this.opts.now();
     const s = this.servers.get(server);
     const rep = s?.replicas.get(idx);
     const affected = new Set<string>();
     if (!s || !rep) return affected;
     for (const r of [...rep.hosted]) {
+      if (keep.has(r)) continue;
       const { model, version } = r.getSnapshot().context;
       const m = this.models.get(model);
       const v = m?.versions.find((x) => x.version === version);
