@@ -143,6 +143,8 @@ export class Supervisor {
   private graceUntil = 0;
   /** When each model's retry or purge is due, kept up to date for every changed model. */
   private readonly dues = new DueTimes<string>();
+  /** Models waiting for capacity ({@link isWaiting}), so that freed capacity need not walk all. */
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -556,7 +558,7 @@ export class Supervisor {
         m.versions.push(v);
       }
       this.models.set(rec.name, m);
-      this.dues.set(rec.name, this.dueOf(rec.name));
+      this.reindex(rec.name);
     }
   }
 
@@ -801,21 +803,35 @@ export class Supervisor {
 
   /** Retries models waiting for capacity: ScheduleFailed, or fewer replicas than desired. */
   private retryWaiting(): void {
-    for (const m of this.models.values()) {
-      if (m.deleted || this.scheduled.has(m.name)) continue;
-      const latest = latestOf(m);
-      if (!latest) continue;
-      const st = modelStateOf(latest.actor.getSnapshot());
-      const ctx = latest.actor.getSnapshot().context;
-      const want = latest.definition.deployment?.replicas ?? 0;
-      if (
-        st === 'scheduleFailed' ||
-        ((st === 'available' || st === 'progressing') &&
-          ctx.availableReplicas + ctx.unavailableReplicas < want)
-      ) {
-        this.schedule(m.name);
-      }
+    // The index is as of the last finish: what changed since is looked at too.
+    for (const name of [...this.waiting, ...this.changedModels]) {
+      if (!this.scheduled.has(name) && this.isWaiting(name)) this.schedule(name);
     }
+  }
+
+  /**
+   * Whether the model waits for capacity: its latest version could not be placed, or has fewer
+   * replicas than it wants.
+   */
+  private isWaiting(name: string): boolean {
+    const m = this.models.get(name);
+    const latest = m && !m.deleted ? latestOf(m) : undefined;
+    if (!latest) return false;
+    const snap = latest.actor.getSnapshot();
+    const st = modelStateOf(snap);
+    const want = latest.definition.deployment?.replicas ?? 0;
+    return (
+      st === 'scheduleFailed' ||
+      ((st === 'available' || st === 'progressing') &&
+        snap.context.availableReplicas + snap.context.unavailableReplicas < want)
+    );
+  }
+
+  /** Brings the indexes kept for speed up to date for a model that changed (or was restored). */
+  private reindex(name: string): void {
+    this.dues.set(name, this.dueOf(name));
+    if (this.isWaiting(name)) this.waiting.add(name);
+    else this.waiting.delete(name);
   }
 
   private placementView(): PlacementServer[] {
@@ -870,7 +886,7 @@ export class Supervisor {
         if (m) this.settleModel(m, seen);
       }
     }
-    for (const name of this.changedModels) this.dues.set(name, this.dueOf(name));
+    for (const name of this.changedModels) this.reindex(name);
     const changes: Changes = {
       models: [...this.changedModels],
       servers: [...this.changedServers],
@@ -1191,8 +1207,8 @@ export class Supervisor {
   }
 
   /**
-   * Where the indexes kept for speed (reserved memory and occupancy per server replica, due times)
-   * disagree with what they index, recomputed the slow way; empty when they agree. For tests.
+   * Where the indexes kept for speed (reserved memory and occupancy per server replica, due times,
+   * models waiting for capacity) disagree with what they index, recomputed the slow way; empty when they agree. For tests.
    */
   audit(): string[] {
     const found: string[] = [];
@@ -1230,6 +1246,10 @@ export class Supervisor {
       if (d !== undefined && (due === undefined || d < due)) due = d;
     }
     if (due !== this.nextDueAt()) found.push(`next due ${this.nextDueAt()}, should be ${due}`);
+    const waiting = [...this.models.keys()].filter((name) => this.isWaiting(name)).sort();
+    if (waiting.join() !== [...this.waiting].sort().join()) {
+      found.push(`waiting ${[...this.waiting].sort().join()}, should be ${waiting.join()}`);
+    }
     return found;
   }
 
