@@ -113,10 +113,20 @@ async function startCore(
   log: Logger,
   store: SnapshotStore,
   taken?: TakenRecords,
+  busy?: (ms: number) => void,
 ): Promise<Core> {
   const started = performance.now();
   const records = restorable(taken?.records ?? (await store.load()));
-  const agents = new AgentService({ log: log.child({ component: 'agent' }) });
+  const agents = new AgentService({
+    log: log.child({ component: 'agent' }),
+    ...(busy
+      ? {
+          announcing: (models: number) => {
+            busy(models * BUSY_MS_PER_MODEL);
+          },
+        }
+      : {}),
+  });
   const engines = new ChainerService({ log: log.child({ component: 'dataflow' }) });
   const system = createSchedulerSystem({
     agents: agents.gateway,
@@ -370,11 +380,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         const t0 = performance.now();
         // Restoring the state blocks this process (about 0.1 ms a record, more on a busy
         // machine): the lease is kept through it, even past the usual stall bound.
-        busy((await leaseStore.redis.count()) * RESTORE_ALLOWANCE_MS);
+        busy((await leaseStore.redis.count()) * BUSY_MS_PER_MODEL);
         // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
         const taken = await leaseStore.warm.take();
         leaseStore.redis.fence(epoch);
-        core = await startCore(config, log, coreStore, taken);
+        core = await startCore(config, log, coreStore, taken, busy);
         leader = advertise;
         serving(true);
         haStatus.terms++;
@@ -495,8 +505,11 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
   }
 }
 
-/** Time allowed per record to restore while keeping the leader lease (ms): a few times the cost. */
-const RESTORE_ALLOWANCE_MS = 0.5;
+/**
+ * Time allowed per record restored, or per model an agent re-announces, while keeping the leader
+ * lease (ms): a few times what it costs.
+ */
+const BUSY_MS_PER_MODEL = 0.5;
 
 /**
  * How long a leader's event loop may be stuck before its lease is let lapse (ms), in lease

@@ -23,6 +23,12 @@ export interface AgentServiceDeps {
     info(obj: object, msg?: string): void;
     warn(obj: object, msg?: string): void;
   };
+  /**
+   * Told before an agent's re-announcement of `models` models is taken in, which keeps this
+   * process busy for a while (tenths of a millisecond per model): with `--ha`, the lease is kept
+   * through it.
+   */
+  announcing?: (models: number) => void;
 }
 
 const P = '/seldon.mlops.agent.AgentService/';
@@ -163,6 +169,7 @@ export class AgentService {
       { server: req.serverName, idx: req.replicaIdx, loaded: loaded.length },
       'agent subscribed',
     );
+    this.deps.announcing?.(loaded.length);
     system.replicaJoined({
       server: req.serverName,
       idx: req.replicaIdx,

@@ -7,9 +7,10 @@ export interface ElectionLog {
 
 export interface ElectionRoles {
   /**
-   * The lease was taken with this fencing token: start leading (restore, serve). `busy(ms)` says
-   * this process may not answer for up to `ms` from now (a large restore, the agents' return after
-   * it): the lease is kept meanwhile, even past the keeper's usual stall bound.
+   * The lease was taken with this fencing token: start leading (restore, serve). `busy(ms)`, at any
+   * time of the term, says this process may not answer for up to `ms` from now (a large restore,
+   * an agent re-announcing thousands of models): the lease is kept meanwhile, even past the
+   * keeper's usual stall bound.
    */
   lead(epoch: number, busy: (ms: number) => void): Promise<void>;
   /** Another instance holds the lease (its address), or none is known to. */

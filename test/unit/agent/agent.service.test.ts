@@ -1,0 +1,63 @@
+/**
+ * The agent service's announcement hook: before an agent's re-announcement is taken in (a call that
+ * keeps the process busy in proportion to the models announced), it says how many models come,
+ * so that with `--ha` the leader keeps its lease through it (app.ts).
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import type { SchedulerSystem } from '../../../src/actors/index.js';
+import { AgentService } from '../../../src/agent/agent.service.js';
+import { AgentSubscribeRequest } from '../../../src/gen/mlops/agent/agent.js';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A Subscribe call as grpc-js hands it over, enough for the service. */
+function subscribeCall(models: string[]) {
+  return Object.assign(new EventEmitter(), {
+    cancelled: false,
+    writableEnded: false,
+    destroyed: false,
+    write: () => true,
+    end: () => undefined,
+    request: AgentSubscribeRequest.fromPartial({
+      serverName: 'mlserver',
+      replicaIdx: 0,
+      shared: true,
+      replicaConfig: {
+        inferenceSvc: 'mlserver-0',
+        inferenceHttpPort: 9000,
+        inferenceGrpcPort: 9500,
+        memoryBytes: 10_000,
+        capabilities: ['sklearn'],
+        overCommitPercentage: 10,
+      },
+      availableMemoryBytes: 10_000,
+      loadedModels: models.map((name) => ({
+        model: {
+          meta: { name },
+          modelSpec: { uri: `gs://models/${name}`, requirements: ['sklearn'], memoryBytes: 100 },
+        },
+        version: 1,
+      })),
+    }),
+  });
+}
+
+describe('AgentService: a re-announcement is announced first', () => {
+  it('says how many models come, before the system takes them in', () => {
+    const events: string[] = [];
+    const service = new AgentService({
+      log: silent,
+      announcing: (models) => events.push(`announcing ${models}`),
+    });
+    service.attach({
+      replicaJoined: (join: { loaded: readonly unknown[] }) =>
+        events.push(`joined with ${join.loaded.length}`),
+      replicaLeft: () => undefined,
+    } as unknown as SchedulerSystem);
+    const subscribe = service.implementation().subscribe as (call: unknown) => void;
+    subscribe(subscribeCall(['a', 'b', 'c']));
+    assert.deepEqual(events, ['announcing 3', 'joined with 3']);
+  });
+});
