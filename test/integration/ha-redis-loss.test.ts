@@ -15,10 +15,10 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { Metadata, credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
+import { Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { collect, model, waitFor } from '../support/harness.js';
-import { alive, healthOf, serveHa, type Ports } from '../support/processes.js';
+import { alive, healthOf, serveHaWithClient, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startTcpProxy, type CutMode, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -115,14 +115,9 @@ function monitor(instances: readonly Instance[], signal: AbortSignal) {
 async function startCluster(proxy: TcpProxy, prefix: string): Promise<Instance[]> {
   const instances: Instance[] = [];
   const start = async (name: string, store: string) => {
-    const { server, ports } = await serveHa({ store, prefix, leaseMs: LEASE_MS });
-    const address = `127.0.0.1:${ports.scheduler}`;
     const i: Instance = {
       name,
-      server,
-      ports,
-      address,
-      client: new SchedulerClient(address, credentials.createInsecure()),
+      ...(await serveHaWithClient({ store, prefix, leaseMs: LEASE_MS })),
     };
     instances.push(i);
     return i;

@@ -9,10 +9,10 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { call, collect, model } from '../support/harness.js';
-import { alive, healthOf, killAll, serveHa, type Ports } from '../support/processes.js';
+import { alive, healthOf, killAll, serveHaWithClient, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 const LEASE_MS = 600;
@@ -29,14 +29,7 @@ const prefix = uniquePrefix('ha');
 const instances: Instance[] = [];
 
 async function start(): Promise<Instance> {
-  const { server, ports } = await serveHa({ store: redis.url, prefix, leaseMs: LEASE_MS });
-  const address = `127.0.0.1:${ports.scheduler}`;
-  const i = {
-    server,
-    ports,
-    address,
-    client: new SchedulerClient(address, credentials.createInsecure()),
-  };
+  const i = await serveHaWithClient({ store: redis.url, prefix, leaseMs: LEASE_MS });
   instances.push(i);
   return i;
 }

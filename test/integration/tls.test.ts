@@ -45,6 +45,11 @@ import { startRedisServer, type RedisServer } from '../support/redis.js';
 const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../fixtures/seldon-samples/', import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+/** `mlsched serve` flags for free ports everywhere. */
+const ANY_PORTS = [
+  ...['--scheduler-port', '0', '--agent-port', '0'],
+  ...['--dataflow-port', '0', '--http-port', '0'],
+];
 
 /** The files of the throwaway PKI. */
 interface Pki {
@@ -485,7 +490,6 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
     writeFileSync(badPem, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     const missing = join(pki.dir, 'missing.pem');
     const serveArgs = ['serve', '--store', 'memory', '--host', '127.0.0.1'];
-    const ports = ['--scheduler-port', '0', '--agent-port', '0', '--dataflow-port', '0'];
     // Nothing listens on port 1: the flags are checked before the store is opened.
     const rediss = ['--store', 'rediss://127.0.0.1:1'];
     const cases: [string[], RegExp][] = [
@@ -534,7 +538,7 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
       [['--store', 'redis://:secret@127.0.0.1:x'], /^--store: 'redis:\/\/:\*\*\*@127\.0\.0\.1:x'/],
     ];
     for (const [args, message] of cases) {
-      const run = await mlsched(...serveArgs, ...ports, '--http-port', '0', ...args);
+      const run = await mlsched(...serveArgs, ...ANY_PORTS, ...args);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       const lines = run.stderr.split('\n').filter((l) => l !== '');
       assert.equal(lines.length, 1, run.stderr);
@@ -773,16 +777,7 @@ describe('rediss:// (TLS to Redis) with AUTH', () => {
 
       const run = await mlsched(
         ...['serve', '--host', '127.0.0.1', '--store', mtlsUrl(), '--redis-tls-ca', pki.ca],
-        ...[
-          '--scheduler-port',
-          '0',
-          '--agent-port',
-          '0',
-          '--dataflow-port',
-          '0',
-          '--http-port',
-          '0',
-        ],
+        ...ANY_PORTS,
         ...redisPrefix,
       );
       assert.equal(run.code, 1, run.stderr);

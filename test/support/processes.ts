@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { credentials } from '@grpc/grpc-js';
+import { SchedulerClient } from '../../src/gen/mlops/scheduler/scheduler.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -110,6 +112,23 @@ export function serveHa(o: {
     ...(o.ports ? { ports: o.ports } : {}),
     args: [...ha, '--log-level', 'warn', ...(o.args ?? [])],
   });
+}
+
+/** {@link serveHa}, with the instance's scheduler address and a Scheduler client of it. */
+export async function serveHaWithClient(o: Parameters<typeof serveHa>[0]): Promise<{
+  server: ChildProcess;
+  ports: Ports;
+  address: string;
+  client: SchedulerClient;
+}> {
+  const { server, ports } = await serveHa(o);
+  const address = `127.0.0.1:${ports.scheduler}`;
+  return {
+    server,
+    ports,
+    address,
+    client: new SchedulerClient(address, credentials.createInsecure()),
+  };
 }
 
 /** GET /health of the scheduler on `httpPort`: its status code and JSON body (within 2 s). */

@@ -3,7 +3,7 @@ import {
   type PersistedResource,
   type SchedulerSystem,
 } from '../../src/actors/index.js';
-import type { ModelDefinition } from '../../src/domain/model.js';
+import type { ModelDefinition, RuntimeInfo } from '../../src/domain/model.js';
 import type { PipelineDefinition } from '../../src/domain/pipeline.js';
 import { RecordingAgents, RecordingEngines } from './recording-agents.js';
 
@@ -104,7 +104,7 @@ export class TestWorld {
     model: string,
     version: number,
     event: 'loaded' | 'loadFailed' | 'unloaded' | 'unloadFailed',
-    o: { message?: string; available?: number } = {},
+    o: { message?: string; available?: number; runtimeInfo?: RuntimeInfo } = {},
   ): void {
     this.now += 1;
     this.system.agentEvent({
@@ -115,6 +115,7 @@ export class TestWorld {
       event,
       message: o.message ?? '',
       availableMemoryBytes: o.available ?? 900,
+      ...(o.runtimeInfo ? { runtimeInfo: o.runtimeInfo } : {}),
     });
   }
 

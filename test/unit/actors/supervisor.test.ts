@@ -178,15 +178,7 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
     w.join('s1', 0, { memory: 1000 });
     w.system.loadModel(def('m1', { memory: 100 }));
     w.agents.take();
-    w.now += 1;
-    w.system.agentEvent({
-      server: 's1',
-      idx: 0,
-      model: 'm1',
-      version: 1,
-      event: 'loaded',
-      message: '',
-      availableMemoryBytes: 900,
+    w.reply('s1', 0, 'm1', 1, 'loaded', {
       runtimeInfo: { kind: 'mlserver', parallelWorkers: 4 },
     });
     assert.deepEqual(w.latest('m1').definition.spec.runtimeInfo, {
@@ -204,14 +196,8 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
     w.join('s1', 1, { memory: 1000 });
     w.system.loadModel(def('m1', { memory: 100, replicas: 2 }));
     w.agents.take();
-    w.system.agentEvent({
-      server: 's1',
-      idx: 0,
-      model: 'm1',
-      version: 1,
-      event: 'loaded',
-      message: '',
-      availableMemoryBytes: 600,
+    w.reply('s1', 0, 'm1', 1, 'loaded', {
+      available: 600,
       runtimeInfo: { kind: 'mlserver', parallelWorkers: 4 },
     });
     const reserved = () =>
@@ -221,15 +207,7 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
       [1, 400],
     ]);
     w.system.loadModel(def('m1', { memory: 100, replicas: 2 })); // another placement pass
-    w.system.agentEvent({
-      server: 's1',
-      idx: 1,
-      model: 'm1',
-      version: 1,
-      event: 'loaded',
-      message: '',
-      availableMemoryBytes: 600,
-    });
+    w.reply('s1', 1, 'm1', 1, 'loaded', { available: 600 });
     assert.deepEqual(reserved(), [
       [0, 0],
       [1, 0],
