@@ -48,8 +48,8 @@ export class ServerCertificates {
     clearInterval(this.timer);
   }
 
-  /** Reads the files now: @returns whether what is served changed. */
-  reload(): boolean {
+  /** Reads the files now; serves them if they changed and pass the checks. */
+  private reload(): void {
     let next: ServerTls;
     try {
       next = parseServerTls(this.current.files) ?? this.current;
@@ -62,14 +62,14 @@ export class ServerCertificates {
           'TLS files changed but cannot be used; still serving the previous ones',
         );
       }
-      return false;
+      return;
     }
     this.failure = undefined;
     const same = (a: Buffer | undefined, b: Buffer | undefined) =>
       a === undefined || b === undefined ? a === b : a.equals(b);
     const identity = !same(next.cert, this.current.cert) || !same(next.key, this.current.key);
     const ca = !same(next.clientCa, this.current.clientCa);
-    if (!identity && !ca) return false;
+    if (!identity && !ca) return;
     this.current = next;
     if (identity) for (const l of this.identityListeners) l(this.identity());
     if (ca) for (const l of this.caListeners) l(this.ca());
@@ -78,7 +78,6 @@ export class ServerCertificates {
       { subject: first.subject, validTo: first.validTo, clientCa: ca },
       'TLS certificate reloaded',
     );
-    return true;
   }
 
   // grpc-js calls these when a port starts (and stops) using the provider. A listener hears the
