@@ -1,6 +1,7 @@
 /** Runs `mlsched` commands as child processes, as a user would, and cleans them up. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +94,51 @@ export async function serve(
   if (!server.stdout) throw new Error('no stdout');
   const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
   return { server, ports: JSON.parse(line) as Ports };
+}
+
+/**
+ * `mlsched serve` (loopback, the given store and free ports) as the child of a parent that never
+ * reaps it (`sh` running it in the background, then `exec sleep`): once it dies it stays a zombie
+ * until `parent` is killed. Resolves once it listens, with its pid; rejects with its stderr when it
+ * exits first.
+ */
+export async function serveUnreaped(store: string): Promise<{ pid: number; parent: ChildProcess }> {
+  const args = ['serve', '--host', '127.0.0.1', '--store', store, '--log-level', 'warn'];
+  for (const flag of ['--scheduler-port', '--agent-port', '--dataflow-port', '--http-port'])
+    args.push(flag, '0');
+  const parent = spawn(
+    'sh',
+    ['-c', '"$0" "$@" & echo "pid $!"; exec sleep 600', process.execPath, BIN, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(parent);
+  let stderr = '';
+  parent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let pid = 0;
+  const lines = createInterface({ input: parent.stdout });
+  const exited = setInterval(() => {
+    if (pid > 0 && processState(pid) !== 'running') lines.close();
+  }, 50);
+  try {
+    for await (const line of lines) {
+      if (line.startsWith('pid ')) pid = Number(line.slice(4));
+      else if (line.includes('"listening"')) return { pid, parent };
+    }
+  } finally {
+    clearInterval(exited);
+  }
+  parent.kill('SIGKILL');
+  throw new Error(`mlsched serve (pid ${pid}) exited before listening: ${stderr.trim()}`);
+}
+
+/** Whether a process of this machine runs, has exited but is not reaped yet (a zombie), or is gone. */
+export function processState(pid: number): 'running' | 'zombie' | 'gone' {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.[0];
+    return state === 'Z' || state === 'X' ? 'zombie' : 'running';
+  } catch {
+    return 'gone';
+  }
 }
 
 /**

@@ -4,10 +4,12 @@
  *
  * The lock appears atomically with its content (written to a private temporary file, then
  * hard-linked to `lock`, which fails if `lock` exists). A lock whose process is gone is stale and is
- * taken over: its pid is not running, or runs a different program than the one that took the lock
- * (the process start time in `/proc/<pid>/stat` differs: pids are reused, and a container restarts
- * as pid 1 every time), or it names this process but this process does not hold it (the previous
- * incarnation of a restarted container). Stale locks are moved aside with `rename` (atomic) and
+ * taken over: its pid is not running, or has exited and waits only for its parent to reap it (a
+ * zombie, state `Z` or `X` in `/proc/<pid>/stat`: it holds no files any more, and a supervisor that
+ * restarts a killed scheduler at once meets exactly this), or runs a different program than the one
+ * that took the lock (the process start time in `/proc/<pid>/stat` differs: pids are reused, and a
+ * container restarts as pid 1 every time), or it names this process but this process does not hold
+ * it (the previous incarnation of a restarted container). Stale locks are moved aside with `rename` (atomic) and
  * checked before they are deleted, so two processes taking over the same stale lock cannot both win.
  */
 import { randomBytes } from 'node:crypto';
@@ -43,7 +45,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
       `file store ${dir} is already open in this process (pid ${process.pid}); close it first`,
     );
   }
-  const start = await processStart(process.pid);
+  const start = (await procStat(process.pid))?.start;
   const mine = `${JSON.stringify(start === undefined ? { pid: process.pid } : { pid: process.pid, start })}\n`;
   const tmp = join(dir, `lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -152,21 +154,31 @@ async function isAlive(owner: Owner, haveProc: boolean): Promise<boolean> {
     if (errnoCode(e) !== 'EPERM') return false; // ESRCH: no such process
   }
   if (!haveProc) return true;
-  const start = await processStart(owner.pid);
-  // Gone since the kill() above, or a different process under a reused pid.
-  return start !== undefined && (owner.start === undefined || start === owner.start);
+  const stat = await procStat(owner.pid);
+  // Gone since the kill() above, exited (a zombie not yet reaped), or a different process under a
+  // reused pid.
+  return (
+    stat !== undefined &&
+    !EXITED.has(stat.state) &&
+    (owner.start === undefined || stat.start === owner.start)
+  );
 }
 
+/** Process states of `/proc/<pid>/stat` after exit: zombie, dead (`x` before Linux 3.13). */
+const EXITED = new Set(['Z', 'X', 'x']);
+
 /**
- * When a process started (clock ticks since boot, field 22 of `/proc/<pid>/stat`), or undefined
- * where there is no `/proc`. Together with the pid it identifies a process across pid reuse.
+ * The state (field 3 of `/proc/<pid>/stat`) and start time (field 22, clock ticks since boot) of a
+ * process, or undefined where there is no `/proc` or no such process. Together with the pid the
+ * start time identifies a process across pid reuse.
  */
-async function processStart(pid: number): Promise<string | undefined> {
+async function procStat(pid: number): Promise<{ state: string; start: string } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may contain spaces: count after it.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    const [state, start] = [fields[0], fields[19]];
+    return state === undefined || start === undefined ? undefined : { state, start };
   } catch {
     return undefined;
   }

@@ -16,6 +16,7 @@ import {
   stat,
   writeFile,
 } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -334,6 +335,33 @@ describe('FileStore lock', () => {
     assert.deepEqual(sortByKey(await store.load()), afterThree);
     assert.equal(((await lockOf(dir)) as { pid: number }).pid, process.pid);
     await store.close();
+  });
+
+  it('takes over the lock of a process that exited but is not reaped yet (a zombie)', async () => {
+    const dir = await tempDir();
+    await seed(dir, three);
+    // `sh` starts a child it never waits for (it execs sleep): the killed child stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const [out] = (await once(parent.stdout, 'data')) as [Buffer];
+      const pid = Number(out.toString().trim());
+      // Fields 3 (state) and 22 (start time) of /proc/<pid>/stat.
+      const stat = () => {
+        const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return text.slice(text.lastIndexOf(')') + 2).split(' ');
+      };
+      const start = stat()[19];
+      process.kill(pid, 'SIGKILL');
+      while (stat()[0] !== 'Z') await sleep(5);
+      await writeFile(join(dir, 'lock'), JSON.stringify({ pid, start }));
+      const store = await openFileStore(dir);
+      assert.deepEqual(sortByKey(await store.load()), afterThree);
+      await store.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('takes over a lock of a dead pid, of this pid (a restarted container), or unreadable', async () => {
