@@ -84,6 +84,25 @@ export class Cluster {
    */
   private readonly stored = new Map<string, unknown>();
 
+  /**
+   * The latest version of each model that clients have seen since it was last deleted (a model
+   * created again starts at its first version again). No view may show less, restarts included.
+   */
+  private readonly seenVersions = new Map<string, number>();
+
+  /** Notes the model's latest version as clients see it now; fails when it went back. */
+  private see(name: string): void {
+    const m = this.world.system.model(name, false);
+    if (!m || m.deleted) {
+      this.seenVersions.delete(name);
+      return;
+    }
+    const version = m.versions.at(-1)?.version ?? 0;
+    const seen = this.seenVersions.get(name) ?? 0;
+    assert.ok(version >= seen, `model ${name} went back from version ${seen} to ${version}`);
+    this.seenVersions.set(name, version);
+  }
+
   private newWorld(restore?: { records: PersistedResource[]; now: number }): TestWorld {
     const o = {
       drainTimeoutMs: this.opts.drainTimeoutMs,
@@ -97,6 +116,7 @@ export class Cluster {
         if (value === undefined) this.stored.delete(key);
         else this.stored.set(key, JSON.parse(JSON.stringify(value)));
       }
+      for (const name of changes.models) this.see(name);
     });
     return w;
   }
@@ -305,6 +325,7 @@ export class Cluster {
     this.restartedAt = this.world.now;
     assert.deepEqual(this.world.views(), old.views(), 'restored views differ');
     assert.deepEqual(this.world.records().sort(byKey), records, 'restored records differ');
+    for (const m of this.system.listModels(false)) this.see(m.name);
     if (!reconnect) {
       this.engines.clear();
       return;
