@@ -9,13 +9,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { startSimulatedDataflow, type SimulatedDataflow } from '../../src/sim/dataflow.js';
 import { startScheduler, type Harness } from '../support/harness.js';
+import { SAMPLES_DIR } from '../support/manifests.js';
 import { modelState, runMlsched, type Run } from '../support/processes.js';
 
-const SAMPLES = fileURLToPath(new URL('../fixtures/seldon-samples/', import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let h: Harness;
@@ -26,7 +25,7 @@ let host: string;
 /** Runs `mlsched ARGS --scheduler-host <the test scheduler>` (unless the args name one). */
 function mlsched(...args: string[]): Promise<Run> {
   const withHost = args.includes('--scheduler-host') ? args : [...args, '--scheduler-host', host];
-  return runMlsched(withHost, { cwd: SAMPLES });
+  return runMlsched(withHost, { cwd: SAMPLES_DIR });
 }
 
 before(async () => {
@@ -58,7 +57,7 @@ after(async () => {
 
 describe('mlsched client: the README tour', () => {
   it('loads iris from its manifest and watches it become Available', async () => {
-    const load = await mlsched('model', 'load', '-f', 'iris.yaml');
+    const load = await mlsched('model', 'load', '-f', 'models/sklearn-iris-gs.yaml');
     assert.equal(load.code, 0, load.stderr);
     assert.deepEqual(load.lines, [{ kind: 'Model', name: 'iris', action: 'load', ok: true }]);
     const watch = await mlsched('model', 'status', 'iris', '-w', 'ModelAvailable');
@@ -81,12 +80,17 @@ describe('mlsched client: the README tour', () => {
   });
 
   it('loads a pipeline and an experiment over the models, and lists everything', async () => {
-    assert.equal((await mlsched('model', 'load', '-f', 'iris2.yaml')).code, 0);
-    const pipeline = await mlsched('pipeline', 'load', '-f', 'iris-pipeline.yaml');
+    assert.equal((await mlsched('model', 'load', '-f', 'models/sklearn2.yaml')).code, 0);
+    const pipeline = await mlsched('pipeline', 'load', '-f', 'pipelines/iris.yaml');
     assert.equal(pipeline.code, 0, pipeline.stderr);
     const ready = await mlsched('pipeline', 'status', 'iris-pipeline', '-w', 'Ready');
     assert.equal(ready.code, 0, ready.stderr);
-    const experiment = await mlsched('experiment', 'start', '-f', 'experiment-sample.yaml');
+    const experiment = await mlsched(
+      'experiment',
+      'start',
+      '-f',
+      'experiments/ab-default-model.yaml',
+    );
     assert.equal(experiment.code, 0, experiment.stderr);
     const active = await mlsched('experiment', 'status', 'experiment-sample', '-w', 'active');
     assert.equal(active.code, 0, active.stderr);
@@ -163,7 +167,7 @@ describe('mlsched client: failures are one line with a documented exit code', ()
   });
 
   it('exit 3: -w gives up after --timeout, saying what it saw', async () => {
-    assert.equal((await mlsched('model', 'load', '-f', 'iris.yaml')).code, 0);
+    assert.equal((await mlsched('model', 'load', '-f', 'models/sklearn-iris-gs.yaml')).code, 0);
     const run = await mlsched('model', 'status', 'iris', '-w', 'ModelFailed', '--timeout', '1s');
     assert.equal(run.code, 3);
     assert.match(

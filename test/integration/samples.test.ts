@@ -21,7 +21,6 @@ import {
 import { experimentManifest, ManifestError, pipelineManifest } from '../support/manifests.js';
 import {
   EXPERIMENT_FAILURES,
-  missing,
   PIPELINE_FAILURES,
   read,
   sampleName,
@@ -63,7 +62,7 @@ async function expectRefused(send: () => Promise<unknown>, decode: () => unknown
   await rejectsWith(send(), code, o.message);
 }
 
-describe('sample pipelines through a running scheduler', { skip: missing }, () => {
+describe('sample pipelines through a running scheduler', () => {
   for (const file of yamlFiles('pipelines')) {
     const outcome = PIPELINE_FAILURES[file];
     it(`${file} ${outcome ? 'is refused' : 'loads and becomes PipelineReady'}`, async () => {
@@ -86,7 +85,7 @@ describe('sample pipelines through a running scheduler', { skip: missing }, () =
   }
 });
 
-describe('sample experiments through a running scheduler', { skip: missing }, () => {
+describe('sample experiments through a running scheduler', () => {
   for (const file of yamlFiles('experiments')) {
     const outcome = EXPERIMENT_FAILURES[file];
     it(`${file} ${outcome ? 'is refused' : 'starts'}`, async () => {

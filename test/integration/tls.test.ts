@@ -39,11 +39,11 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startSimulatedAgent } from '../../src/sim/agent.js';
 import { startSimulatedDataflow } from '../../src/sim/dataflow.js';
 import { call, collect, model, testConfig, waitFor } from '../support/harness.js';
+import { SAMPLES_DIR } from '../support/manifests.js';
 import { freePort, killAll, mlsched as spawnMlsched, serve } from '../support/processes.js';
 import { startRedisServer, type RedisServer } from '../support/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
-const SAMPLES = fileURLToPath(new URL('../fixtures/seldon-samples/', import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 /** `mlsched serve` flags for free ports everywhere. */
 const ANY_PORTS = [
@@ -198,7 +198,7 @@ function mlsched(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: SAMPLES, timeout: 60_000 },
+      { cwd: SAMPLES_DIR, timeout: 60_000 },
       (err, stdout, stderr) => {
         resolve({
           code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
@@ -441,7 +441,7 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
       ...['--tls-ca', pki.ca, ...cert, '--tls-server-name', 'localhost'],
     );
 
-    const load = await mlsched('model', 'load', '-f', 'iris.yaml', ...tls);
+    const load = await mlsched('model', 'load', '-f', 'models/sklearn-iris-gs.yaml', ...tls);
     assert.equal(load.code, 0, load.stderr);
     const watch = await mlsched('model', 'status', 'iris', '-w', 'Available', ...tls);
     assert.equal(watch.code, 0, watch.stderr);

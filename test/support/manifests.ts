@@ -15,10 +15,10 @@ export {
   type Manifest,
 } from '../../src/cli/manifests.js';
 
-/** Where the Seldon sample manifests are: `$SELDON_SAMPLES`, else `shared/seldon-samples` beside the repo. */
+/** Where the Seldon sample manifests are: `$SELDON_SAMPLES`, else the copy in test/fixtures. */
 export const SAMPLES_DIR =
   process.env['SELDON_SAMPLES'] ??
-  fileURLToPath(new URL('../../../shared/seldon-samples/', import.meta.url));
+  fileURLToPath(new URL('../fixtures/seldon-samples/', import.meta.url));
 
 /** The file name errors carry when a test gives none. */
 const UNNAMED = 'manifest.yaml';

@@ -1,9 +1,9 @@
 /**
- * Seldon's sample Pipeline and Experiment manifests (seldon-pipelines-experiments.md §7) and what
- * the reference does with each. The samples live outside the repository: set SELDON_SAMPLES when
- * they are not beside it. Errors name a sample as `<kind>/<file>` (see {@link sampleName}).
+ * Seldon's sample Pipeline and Experiment manifests (test/fixtures/seldon-samples, or
+ * `$SELDON_SAMPLES`) and what the reference does with each. Errors name a sample as `<kind>/<file>`
+ * (see {@link sampleName}).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SchedulerErrorCode } from '../../src/domain/errors.js';
 import { SAMPLES_DIR } from './manifests.js';
@@ -49,15 +49,10 @@ export const EXPERIMENT_FAILURES: Readonly<Record<string, Outcome>> = {
 };
 
 const dir = (kind: string): string => join(SAMPLES_DIR, kind);
-export const missing = existsSync(dir('pipelines'))
-  ? false
-  : `Seldon samples not found at ${SAMPLES_DIR}; set SELDON_SAMPLES`;
 export const yamlFiles = (kind: string): string[] =>
-  missing
-    ? []
-    : readdirSync(dir(kind))
-        .filter((f) => f.endsWith('.yaml'))
-        .sort();
+  readdirSync(dir(kind))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 export const read = (kind: string, file: string): string =>
   readFileSync(join(dir(kind), file), 'utf8');
 /** How errors name a sample: `<kind>/<file>`, e.g. `pipelines/error-bad-spec.yaml`. */

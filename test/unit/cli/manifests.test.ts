@@ -1,7 +1,6 @@
 /**
  * The client's manifest parser (src/cli/manifests.ts): every Seldon sample, then one rule of
  * seldon-pipelines-experiments.md §5.1–5.4 per test, then the error format.
- * The samples live outside the repository: set SELDON_SAMPLES when they are not beside it.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ import {
   type ServerNotify,
 } from '../../../src/gen/mlops/scheduler/scheduler.js';
 import { SAMPLES_DIR } from '../../support/manifests.js';
-import { missing, read, sampleName, yamlFiles } from '../../support/samples.js';
+import { read, sampleName, yamlFiles } from '../../support/samples.js';
 
 const UINT32_MAX = 4294967295;
 const FILE = 'm.yaml';
@@ -116,7 +115,7 @@ const FOLDERS = [
   ['experiments', 'Experiment'],
 ] as const;
 
-describe('manifests: every Seldon sample', { skip: missing }, () => {
+describe('manifests: every Seldon sample', () => {
   it('has every file the expectations name, and each folder has samples', () => {
     for (const name of Object.keys(REFUSED)) {
       const [kind = '', file = ''] = name.split('/');

@@ -3,7 +3,6 @@
  * request meets: the client's strict manifest decode (src/cli/manifests.ts, through
  * test/support/manifests.ts), the wire decode and the domain rules. Files without an entry in the
  * expectations below must be accepted.
- * The samples live outside the repository: set SELDON_SAMPLES when they are not beside it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -15,7 +14,6 @@ import { pipelineFromProto } from '../../../src/wire/pipeline.js';
 import { experimentManifest, ManifestError, pipelineManifest } from '../../support/manifests.js';
 import {
   EXPERIMENT_FAILURES,
-  missing,
   PIPELINE_FAILURES,
   read,
   sampleName,
@@ -52,7 +50,7 @@ function describeSamples(
   failures: Readonly<Record<string, Outcome>>,
   accept: (text: string, file: string) => unknown,
 ): void {
-  describe(`samples/${kind}`, { skip: missing }, () => {
+  describe(`samples/${kind}`, () => {
     const files = yamlFiles(kind);
 
     it('has every file the expectations name', () => {
@@ -73,7 +71,7 @@ function describeSamples(
 describeSamples('pipelines', PIPELINE_FAILURES, loadPipeline);
 describeSamples('experiments', EXPERIMENT_FAILURES, startExperiment);
 
-describe('samples: what the scheduler stores', { skip: missing }, () => {
+describe('samples: what the scheduler stores', () => {
   const steps = (file: string) =>
     Object.fromEntries(loadPipeline(read('pipelines', file)).steps.map((s) => [s.name, s]));
 
