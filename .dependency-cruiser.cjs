@@ -1,5 +1,5 @@
 /**
- * The dependency direction of docs/style.md §2, enforced by `npm run deps:check`
+ * The dependency direction of the layers, enforced by `npm run deps:check`
  * (`depcruise src --config .dependency-cruiser.cjs`).
  *
  * | module          | may import                                                                 |
@@ -171,7 +171,7 @@ module.exports = {
     },
     {
       name: 'gen-only-at-edges',
-      comment: 'Proto types stay at the edge (style.md §10.9); the core speaks domain types.',
+      comment: 'Proto types stay at the edge; the core speaks domain types.',
       severity: 'error',
       from: {
         path: '^src/',

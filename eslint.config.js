@@ -1,8 +1,8 @@
 // @ts-check
 /**
- * Lint rules of docs/style.md §7. The layer boundaries themselves are enforced by dependency-cruiser
- * (`npm run deps:check`, .dependency-cruiser.cjs); the import rules here give the same message in
- * the editor, for the two cases style.md §2 names (deep `gen/` imports and `ioredis`).
+ * Lint rules. The layer boundaries themselves are enforced by dependency-cruiser (`npm run
+ * deps:check`, .dependency-cruiser.cjs); the import rules here give the same message in the editor
+ * for its two most common cases (deep `gen/` imports and `ioredis`).
  */
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';

@@ -1,5 +1,5 @@
 /**
- * The client commands of `mlsched` (contract.md): `model`, `pipeline`, `experiment` and `server`,
+ * The client commands of `mlsched`: `model`, `pipeline`, `experiment` and `server`,
  * reading Seldon manifests and talking to the scheduler over its gRPC API like any other client.
  * Output is JSON on stdout, one object per line; errors are one line on stderr with the exit codes
  * of {@link EXIT}; waiting (`-w`) reports progress on stderr. Given several scheduler addresses

@@ -13,7 +13,7 @@ import { checkList, checkUint32, kubernetesMetaFromProto } from './limits.js';
 
 /**
  * Checks an experiment name: a DNS label, like model and pipeline names (the reference accepts any
- * name, even an empty one; we do not, see architecture.md).
+ * name, even an empty one; we do not, see the README's differences table).
  * @throws SchedulerError InvalidSpec naming `field` and the value.
  */
 function checkExperimentName(field: string, name: string): string {

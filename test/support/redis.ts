@@ -1,5 +1,5 @@
 /**
- * Redis for the integration tests (docs/style.md §8): the shared server at `REDIS_URL` (default
+ * Redis for the integration tests: the shared server at `REDIS_URL` (default
  * redis://127.0.0.1:6379) with a unique key prefix per test, deleted afterwards, and private
  * `redis-server` processes on free loopback ports for the tests that stop, pause or restart Redis.
  */

@@ -1,10 +1,10 @@
 /**
  * Hand-written transition tables of the six machines, one per machine, written from the seed proto
- * enums (../shared/seed/scheduler-api.txt) and the reference facts (../shared/docs/
- * seldon-models-servers.md "§M", seldon-pipelines-experiments.md "§P"), not from the machines: they
- * import only the event types. Where the machine follows a documented difference from the reference
- * (architecture.md, README "differs from the reference"), the row follows the machine and its `why`
- * says so (README lists them). test/property/machines.prop.test.ts checks the machines against them.
+ * enums (proto/mlops/scheduler/scheduler.proto) and the reference scheduler's behaviour ("§M": models
+ * and servers, "§P": pipelines and experiments, as our notes on it number them), not from the
+ * machines: they import only the event types. Where the machine follows a deliberate difference from
+ * the reference (README "differs from the reference"), the row follows the machine and its `why` says
+ * so. test/property/machines.prop.test.ts checks the machines against them.
  *
  * Semantics: in leaf state `s`, event `e` applies the first row with `s` in `from`, `e.type === event`
  * and a holding guard (guards only look at the event). No such row: the event is ignored and changes
@@ -358,7 +358,7 @@ export const modelReplicaTable = tableOf<ReplicaEvent>()({
       from: 'loadRequested',
       event: 'placement.unloadEnvoyRequested',
       to: 'unloaded',
-      why: 'Documented difference (architecture.md, README): memory reserved for a load that never reached its agent is released; §M1.4 would go UnloadEnvoyRequested. Follows the machine',
+      why: 'Documented difference (README): memory reserved for a load that never reached its agent is released; §M1.4 would go UnloadEnvoyRequested. Follows the machine',
     },
     {
       from: [...LOADEDISH, 'loadFailed', 'unloadFailed'],
@@ -376,7 +376,7 @@ export const modelReplicaTable = tableOf<ReplicaEvent>()({
       from: 'loadRequested',
       event: 'placement.unloadRequested',
       to: 'unloaded',
-      why: 'Documented difference (architecture.md, README): memory reserved for a load that never reached its agent is released; §M1.4 would go UnloadRequested. Follows the machine',
+      why: 'Documented difference (README): memory reserved for a load that never reached its agent is released; §M1.4 would go UnloadRequested. Follows the machine',
     },
     {
       from: [...LOADEDISH, 'loadFailed', 'unloadFailed', 'draining'],

@@ -30,7 +30,7 @@ export const protobufFileName = "mlops/agent/agent.proto";
 
 /**
  * seldon.mlops.agent.AgentService: the protocol between the scheduler and the agent that runs beside
- * each model-server replica. Written from the field tables in shared/docs/seldon-models-servers.md §4.2;
+ * each model-server replica. Written from the reference's documented fields;
  * names, numbers and types match Seldon Core v2 so real agents interoperate.
  */
 

@@ -27,7 +27,7 @@ export const protobufFileName = "mlops/chainer/chainer.proto";
 
 /**
  * seldon.mlops.chainer.Chainer: the protocol between the scheduler and the dataflow engines that run
- * pipelines over Kafka. Written from the field tables in shared/docs/seldon-chainer-protocol.md;
+ * pipelines over Kafka. Written from the reference's documented fields;
  * names, numbers and types match Seldon Core v2 so real dataflow engines interoperate.
  */
 

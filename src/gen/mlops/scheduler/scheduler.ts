@@ -27,7 +27,7 @@ export const protobufPackage = "seldon.mlops.scheduler";
 export const protobufFileName = "mlops/scheduler/scheduler.proto";
 
 /**
- * The seed (shared/seed/scheduler-api.txt, Seldon's scheduler.proto flattened without closing braces) made valid: braces and nesting restored as in Seldon's official file of the same era.
+ * The seed API (Seldon's scheduler.proto as we were given it, flattened without closing braces) made valid: braces and nesting restored as in Seldon's official file of the same era.
  * Changes beyond braces and indentation: added `UNKNOWN_EVENT = 0;` to ControlPlaneResponse.Event (proto3 requires a zero first value; the official file has it) and
  * `PIPELINE = 1;` to the top-level enum ResourceType (the official file has it). Nothing else changed: same messages, fields, numbers, enums, service and RPCs.
  */
