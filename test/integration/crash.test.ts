@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../support/harness.js';
 import {
+  alive,
   freePort,
   killAll,
   mlsched,
@@ -194,84 +195,89 @@ async function crashAndRestart(
     }
   };
   const workers = Array.from({ length: 8 }, storm);
-  await new Promise((r) => setTimeout(r, 150 + random() * 350));
-  // Only versions that are durable must never go back: those of models with no write in flight
-  // when the listing was asked for or read (a write answers once durable; one in flight may show
-  // a version a crash then loses). Unloads in flight when it was asked for are among those.
-  const busyBefore = new Set(busy);
-  sampling = true;
-  const sampledFrom = step + 1;
-  const sampled = await statuses(client);
-  if (o.readLate) {
-    // The regression's timing: the listing is taken in (and the scheduler killed) only once a model
-    // it shows beyond version 1 has been unloaded and re-created since it was asked for, both
-    // acknowledged, and nothing else was called on it since (it is at version 1 again).
-    const shown = sampled.filter((s) => !s.deleted && (s.versions[0]?.version ?? 0) > 1);
-    const recreatedSince = (name: string) => {
-      const [unload, load] = (history.get(name) ?? [])
-        .filter((c) => c.started >= sampledFrom)
-        .slice(-2);
-      return (
-        unload?.uri === null &&
-        typeof load?.uri === 'string' &&
-        [unload, load].every((c) => c.outcome === 'acknowledged')
-      );
-    };
-    await waitFor('a model shown in the listing re-created', () =>
-      shown.some((s) => !busyBefore.has(s.modelName) && recreatedSince(s.modelName)),
-    );
-  }
-  const sampledTo = step;
-  for (const s of sampled) {
-    // A deleted model may be re-created, from version 1 again.
-    if (s.deleted || busyBefore.has(s.modelName) || busy.has(s.modelName)) continue;
-    seenVersion.set(s.modelName, s.versions[0]?.version ?? 0);
-  }
-  if (!o.readLate) await new Promise((r) => setTimeout(r, random() * 100));
-  killedAt = Date.now();
-  server.kill('SIGKILL');
-  await once(server, 'exit');
-  await Promise.allSettled(workers);
-
-  const restartAt = Date.now();
-  server = await start(store, ports, extra);
-  const serving = Date.now() - restartAt;
-  const after = new Map((await statuses(client)).map((s) => [s.modelName, s]));
-  const calls = (name: string) =>
-    `; its calls (listing read in steps ${sampledFrom}-${sampledTo}): ${(history.get(name) ?? [])
-      .map((c) => `${c.started}-${c.ended ?? '?'} ${String(c.uri)} ${c.outcome ?? ''}`)
-      .join(', ')}`;
-  for (const [name, e] of expect) {
-    if (!e.acked) continue;
-    const s = after.get(name);
-    const allowed = [e.acked.uri, ...(e.attempt ? [e.attempt.uri] : [])];
-    const live = s && !s.deleted ? (s.versions[0]?.modelDefn.modelSpec.uri ?? '?') : null;
-    assert.ok(
-      allowed.includes(live),
-      `seed ${seed}: ${name} is ${String(live)} after restart; acknowledged ${String(e.acked.uri)}, then tried ${String(e.attempt?.uri)}${calls(name)}`,
-    );
-    const before = seenVersion.get(name);
-    if (s && before !== undefined && !s.deleted && !recreated.has(name)) {
-      assert.ok(
-        (s.versions[0]?.version ?? 0) >= before,
-        `seed ${seed}: ${name} version went back from ${before} to ${String(s.versions[0]?.version)}${calls(name)}`,
+  try {
+    await new Promise((r) => setTimeout(r, 150 + random() * 350));
+    // Only versions that are durable must never go back: those of models with no write in flight
+    // when the listing was asked for or read (a write answers once durable; one in flight may show
+    // a version a crash then loses). Unloads in flight when it was asked for are among those.
+    const busyBefore = new Set(busy);
+    sampling = true;
+    const sampledFrom = step + 1;
+    const sampled = await statuses(client);
+    if (o.readLate) {
+      // The regression's timing: the listing is taken in (and the scheduler killed) only once a model
+      // it shows beyond version 1 has been unloaded and re-created since it was asked for, both
+      // acknowledged, and nothing else was called on it since (it is at version 1 again).
+      const shown = sampled.filter((s) => !s.deleted && (s.versions[0]?.version ?? 0) > 1);
+      const recreatedSince = (name: string) => {
+        const [unload, load] = (history.get(name) ?? [])
+          .filter((c) => c.started >= sampledFrom)
+          .slice(-2);
+        return (
+          unload?.uri === null &&
+          typeof load?.uri === 'string' &&
+          [unload, load].every((c) => c.outcome === 'acknowledged')
+        );
+      };
+      await waitFor('a model shown in the listing re-created', () =>
+        shown.some((s) => !busyBefore.has(s.modelName) && recreatedSince(s.modelName)),
       );
     }
+    const sampledTo = step;
+    for (const s of sampled) {
+      // A deleted model may be re-created, from version 1 again.
+      if (s.deleted || busyBefore.has(s.modelName) || busy.has(s.modelName)) continue;
+      seenVersion.set(s.modelName, s.versions[0]?.version ?? 0);
+    }
+    if (!o.readLate) await new Promise((r) => setTimeout(r, random() * 100));
+    killedAt = Date.now();
+    server.kill('SIGKILL');
+    await once(server, 'exit');
+    await Promise.allSettled(workers);
+
+    const restartAt = Date.now();
+    server = await start(store, ports, extra);
+    const serving = Date.now() - restartAt;
+    const after = new Map((await statuses(client)).map((s) => [s.modelName, s]));
+    const calls = (name: string) =>
+      `; its calls (listing read in steps ${sampledFrom}-${sampledTo}): ${(history.get(name) ?? [])
+        .map((c) => `${c.started}-${c.ended ?? '?'} ${String(c.uri)} ${c.outcome ?? ''}`)
+        .join(', ')}`;
+    for (const [name, e] of expect) {
+      if (!e.acked) continue;
+      const s = after.get(name);
+      const allowed = [e.acked.uri, ...(e.attempt ? [e.attempt.uri] : [])];
+      const live = s && !s.deleted ? (s.versions[0]?.modelDefn.modelSpec.uri ?? '?') : null;
+      assert.ok(
+        allowed.includes(live),
+        `seed ${seed}: ${name} is ${String(live)} after restart; acknowledged ${String(e.acked.uri)}, then tried ${String(e.attempt?.uri)}${calls(name)}`,
+      );
+      const before = seenVersion.get(name);
+      if (s && before !== undefined && !s.deleted && !recreated.has(name)) {
+        assert.ok(
+          (s.versions[0]?.version ?? 0) >= before,
+          `seed ${seed}: ${name} version went back from ${before} to ${String(s.versions[0]?.version)}${calls(name)}`,
+        );
+      }
+    }
+    // The agents reconnect and re-announce: every live model is Available again.
+    await waitFor(
+      'every live model Available after the restart',
+      async () =>
+        (await statuses(client)).every(
+          (s) => s.deleted || s.versions[0]?.state.state === 'ModelAvailable',
+        ),
+      10_000,
+    );
+    process.stdout.write(`# seed ${seed}: serving ${serving} ms after restart\n`);
+  } finally {
+    // However it ends (a failed check too), the storm stops and the processes go.
+    killedAt ||= Date.now();
+    (client as unknown as { close(): void }).close();
+    agent.kill('SIGTERM');
+    server.kill('SIGTERM');
+    if (alive(server)) await once(server, 'exit');
   }
-  // The agents reconnect and re-announce: every live model is Available again.
-  await waitFor(
-    'every live model Available after the restart',
-    async () =>
-      (await statuses(client)).every(
-        (s) => s.deleted || s.versions[0]?.state.state === 'ModelAvailable',
-      ),
-    10_000,
-  );
-  process.stdout.write(`# seed ${seed}: serving ${serving} ms after restart\n`);
-  (client as unknown as { close(): void }).close();
-  agent.kill('SIGTERM');
-  server.kill('SIGTERM');
-  await once(server, 'exit');
 }
 
 describe('crash and restart', () => {
