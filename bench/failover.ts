@@ -52,7 +52,7 @@ async function probe(
           uri: `gs://probe/${name}`,
           requirements: [...requirements],
           parameters: [],
-          memoryBytes: 1,
+          memoryBytes: 1n,
         },
         deploymentSpec: { replicas: 1, minReplicas: 0, maxReplicas: 0, logPayloads: false },
       },

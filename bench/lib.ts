@@ -193,12 +193,12 @@ export function benchLoadRequest(i: number, prefix = 'm'): LoadModelRequest {
   const { meta, spec, deployment } = benchModel(i, prefix);
   return {
     model: {
-      meta,
+      meta: { name: meta.name },
       modelSpec: {
         uri: spec.uri,
         requirements: spec.requirements,
         parameters: [],
-        ...(spec.memoryBytes === undefined ? {} : { memoryBytes: spec.memoryBytes }),
+        ...(spec.memoryBytes === undefined ? {} : { memoryBytes: BigInt(spec.memoryBytes) }),
       },
       ...(deployment ? { deploymentSpec: deployment } : {}),
     },

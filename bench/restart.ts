@@ -156,7 +156,7 @@ async function startToServing(store: string, extra: string[] = []): Promise<numb
 async function restoreInProcess(open: () => Promise<SnapshotStore>): Promise<number> {
   const t0 = performance.now();
   const store = await open();
-  const records = await restoreRecords(store);
+  const { records } = await restoreRecords(store);
   const system = createSchedulerSystem({
     agents: new InstantAgents(),
     dataflow: { send: () => undefined },
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     await fileStore.close();
     // Baseline: reading and parsing the same bytes as one JSON document.
     const reader = await openFileStore(dir);
-    const bytes = JSON.stringify(await restoreRecords(reader));
+    const bytes = JSON.stringify((await restoreRecords(reader)).records);
     await reader.close();
     const raw = join(dir, 'records.json');
     writeFileSync(raw, bytes);

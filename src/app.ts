@@ -13,14 +13,13 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
-import { AgentService } from './agent/agent.service.js';
+import { AgentService, agentServiceDefinition } from './agent/agent.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
 import { ServerCertificates } from './config/tls-reload.js';
 import { ChainerService } from './dataflow/chainer.service.js';
-import { AgentServiceService } from './gen/mlops/agent/agent.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, createProcessMetrics } from './observability/metrics.js';
@@ -116,7 +115,13 @@ async function startCore(
   busy?: (ms: number) => void,
 ): Promise<Core> {
   const started = performance.now();
-  const records = restorable(taken?.records ?? (await store.load()));
+  const { records, quarantined } = restorable(taken?.records ?? (await store.load()));
+  for (const q of quarantined) {
+    log.error(
+      q,
+      'stored record cannot be served as it is: left out (a new resource of its name replaces it)',
+    );
+  }
   const agents = new AgentService({
     log: log.child({ component: 'agent' }),
     ...(busy
@@ -252,8 +257,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const agentServer = grpcServer();
   agentServer.addService(
-    AgentServiceService,
-    gated(AgentServiceService, () => core?.services.agent, refusal),
+    agentServiceDefinition,
+    gated(agentServiceDefinition, () => core?.services.agent, refusal),
   );
   health.addToServer(agentServer);
 

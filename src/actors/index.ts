@@ -5,7 +5,7 @@ import { replicaMachine } from './replica/replica.machine.js';
 import { serverReplicaMachine } from './server/server-replica.machine.js';
 import { serverMachine } from './server/server.machine.js';
 
-export { changedKeys, createSchedulerSystem } from './system.js';
+export { changedKeys, createSchedulerSystem, recordFault } from './system.js';
 export type {
   DrainOutcome,
   PersistedResource,

@@ -1,5 +1,5 @@
 import { unavailable } from '../domain/errors.js';
-import type { ModelDefinition } from '../domain/model.js';
+import { MAX_VERSION, type ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';
 import type { ExperimentDefinition } from '../domain/experiment.js';
 import type { PipelineDefinition } from '../domain/pipeline.js';
@@ -56,6 +56,39 @@ export interface SchedulerSystemDeps {
 export interface PersistedResource {
   readonly key: string;
   readonly value: unknown;
+}
+
+/**
+ * Why a stored record cannot be served as it is (a value beyond what the wire carries, which an
+ * older scheduler let in), or undefined when it can: model and pipeline versions and Kubernetes
+ * generations must be whole numbers within a uint32.
+ */
+export function recordFault(r: PersistedResource): string | undefined {
+  const uint32 = (what: string, v: unknown, min = 0) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= MAX_VERSION
+      ? undefined
+      : `${what} ${String(v)} is not a whole number from ${min} to ${MAX_VERSION}`;
+  const generation = (meta: { kubernetesMeta?: { generation?: unknown } } | undefined) =>
+    meta?.kubernetesMeta && uint32('kubernetesMeta.generation', meta.kubernetesMeta.generation);
+  const [kind] = r.key.split(':', 1);
+  if (kind === 'model') {
+    const m = r.value as ModelRecord;
+    for (const v of m.versions) {
+      const fault = uint32('version', v.version, 1) ?? generation(v.definition.meta);
+      if (fault) return fault;
+    }
+  } else if (kind === 'pipeline') {
+    const p = r.value as PipelineRecord;
+    for (const v of p.versions) {
+      const fault = uint32('version', v.version, 1) ?? generation(v.definition);
+      if (fault) return fault;
+    }
+  } else if (kind === 'experiment') {
+    return generation((r.value as ExperimentRecord).definition);
+  } else if (kind === 'server') {
+    return generation((r.value as { actor?: { context?: ServerDeclaration } }).actor?.context);
+  }
+  return undefined;
 }
 
 /** The record keys a change touches (what a persistence subscriber rewrites). */

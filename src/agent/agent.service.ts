@@ -4,19 +4,23 @@ import { invalidSpec } from '../domain/errors.js';
 import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
 import type { ReplicaConfig } from '../domain/server.js';
 import {
+  AgentServiceService,
   ModelEventMessage_Event as AgentEventKind,
+  ModelOperationMessage,
   ModelOperationMessage_Operation as Operation,
   type AgentServiceServer,
   type AgentSubscribeRequest,
   type ModelEventMessage,
-  type ModelOperationMessage,
 } from '../gen/mlops/agent/agent.js';
 import { toServiceError, type ErrorLogger } from '../wire/errors.js';
-import { unary } from '../wire/grpc.js';
-import { LIMITS } from '../wire/limits.js';
+import { passEncoded, unary } from '../wire/grpc.js';
+import { checkInt64, LIMITS } from '../wire/limits.js';
 import { announcedModelFromProto, modelToProto, runtimeInfoFromProto } from '../wire/model.js';
 
-type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage>;
+type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage | Buffer>;
+
+/** The AgentService definition to register: ops are written encoded, which it passes through. */
+export const agentServiceDefinition = passEncoded(AgentServiceService);
 
 export interface AgentServiceDeps {
   log: ErrorLogger & {
@@ -61,8 +65,17 @@ export class AgentService {
       if (!call || call.cancelled || call.writableEnded || call.destroyed) {
         return `no open stream to agent ${server}/${idx}`;
       }
+      // Encoded here, so an op that cannot be encoded fails alone instead of the agent's stream.
+      let bytes: Uint8Array;
       try {
-        call.write(opToProto(op));
+        bytes = ModelOperationMessage.encode(opToProto(op)).finish();
+      } catch (e) {
+        const why = `cannot encode ${op.operation} of ${op.definition.meta.name}:${op.version}: ${e instanceof Error ? e.message : String(e)}`;
+        this.deps.log.error({ server, idx }, why);
+        return why;
+      }
+      try {
+        call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         return undefined;
       } catch (e) {
         return e instanceof Error ? e.message : String(e);
@@ -175,7 +188,7 @@ export class AgentService {
       idx: req.replicaIdx,
       shared: req.shared,
       config: decodeConfig(req),
-      availableMemoryBytes: req.availableMemoryBytes,
+      availableMemoryBytes: Number(req.availableMemoryBytes),
       loaded,
     });
   }
@@ -193,13 +206,13 @@ export class AgentService {
 function decodeConfig(req: AgentSubscribeRequest): ReplicaConfig {
   const c = req.replicaConfig;
   if (!c) throw invalidSpec('replicaConfig', 'is required');
-  const memoryBytes = checkInt(
+  const memoryBytes = checkInt64(
     'replicaConfig.memoryBytes',
     c.memoryBytes,
     0,
-    LIMITS.memoryBytes * 1024,
+    LIMITS.agentMemoryBytes,
   );
-  checkInt('availableMemoryBytes', req.availableMemoryBytes, 0, LIMITS.memoryBytes * 1024);
+  checkInt64('availableMemoryBytes', req.availableMemoryBytes, 0, LIMITS.agentMemoryBytes);
   return {
     inferenceSvc: c.inferenceSvc,
     inferenceHttpPort: c.inferenceHttpPort,
@@ -223,11 +236,11 @@ function decodeEvent(req: ModelEventMessage): AgentReport {
     version: checkInt('modelVersion', req.modelVersion, 1, 2 ** 32 - 1),
     event: eventKind(req.event),
     message: req.message.slice(0, LIMITS.stringLength),
-    availableMemoryBytes: checkInt(
+    availableMemoryBytes: checkInt64(
       'availableMemoryBytes',
       req.availableMemoryBytes,
       0,
-      LIMITS.memoryBytes * 1024,
+      LIMITS.agentMemoryBytes,
     ),
   };
   const info = req.runtimeInfo && runtimeInfoFromProto(req.runtimeInfo);

@@ -12,6 +12,7 @@ import {
   type SchedulerServer,
 } from '../gen/mlops/scheduler/scheduler.js';
 import { experimentFromProto } from '../wire/experiment.js';
+import { kubernetesMetaFromProto } from '../wire/limits.js';
 import { modelFromProto } from '../wire/model.js';
 import { pipelineFromProto } from '../wire/pipeline.js';
 import type { ErrorLogger } from '../wire/errors.js';
@@ -50,24 +51,6 @@ interface Encoder<T> {
   encode(message: T): { finish(): Uint8Array };
 }
 
-/**
- * A status message built when a subscriber first writes it and encoded once, whoever writes it
- * after: a change fanned out to N subscribers costs one build and one encode, not N.
- */
-function encodedOnce<T>(type: Encoder<T>, build: () => T | undefined): () => Buffer | undefined {
-  let built = false;
-  let bytes: Buffer | undefined;
-  return () => {
-    if (!built) {
-      built = true;
-      const message = build();
-      const u8 = message && type.encode(message).finish();
-      bytes = u8 && Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    }
-    return bytes;
-  };
-}
-
 /** A name a request must carry (unload, status); its syntax is checked where resources are created. */
 const requireName = (field: string, name: string | undefined): string => {
   if (!name) throw invalidSpec(field, 'must not be empty');
@@ -84,6 +67,69 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
 } {
   const { system, log } = deps;
   const limits = deps.streamLimits ?? DEFAULT_STREAM_LIMITS;
+  /** Resources whose status could not be built or encoded, each logged once. */
+  const unencodable = new Set<string>();
+
+  /**
+   * A resource's status message, encoded; undefined when it is gone, or when it cannot be built or
+   * encoded (a stored value beyond what its field carries): then the resource is left out of
+   * listings and streams (logged once) and everyone else is still answered.
+   */
+  const encode = <T>(
+    type: Encoder<T>,
+    resource: string,
+    build: () => T | undefined,
+  ): Buffer | undefined => {
+    try {
+      const message = build();
+      const u8 = message && type.encode(message).finish();
+      return u8 && Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    } catch (e) {
+      if (!unencodable.has(resource)) {
+        unencodable.add(resource);
+        log.error(
+          { resource, err: e instanceof Error ? e.message : String(e) },
+          'status cannot be encoded: left out of listings and streams',
+        );
+      }
+      return undefined;
+    }
+  };
+
+  /**
+   * A status message built when a subscriber first writes it and encoded once, whoever writes it
+   * after: a change fanned out to N subscribers costs one build and one encode, not N.
+   */
+  const encodedOnce = <T>(
+    type: Encoder<T>,
+    resource: string,
+    build: () => T | undefined,
+  ): (() => Buffer | undefined) => {
+    let built = false;
+    let bytes: Buffer | undefined;
+    return () => {
+      if (!built) {
+        built = true;
+        bytes = encode(type, resource, build);
+      }
+      return bytes;
+    };
+  };
+
+  /** Writes each item's status that can be encoded (see `encode`), then ends the listing. */
+  const list = <I, T>(
+    call: ServerWritableStream<unknown, unknown>,
+    type: Encoder<T>,
+    items: readonly I[],
+    resource: (item: I) => string,
+    build: (item: I) => T,
+  ) => {
+    for (const item of items) {
+      const bytes = encode(type, resource(item), () => build(item));
+      if (bytes) call.write(bytes);
+    }
+    call.end();
+  };
   const durable = deps.durable ?? (() => Promise.resolve());
   const modelSubs = new Set<StatusSubscriber>();
   const serverSubs = new Set<StatusSubscriber>();
@@ -92,22 +138,22 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
   const controlPlane = new Set<ServerWritableStream<unknown, unknown>>();
 
   const modelMessage = (name: string) =>
-    encodedOnce(ModelStatusResponse, () => {
+    encodedOnce(ModelStatusResponse, `model ${name}`, () => {
       const m = system.model(name, false);
       return m && modelStatusToProto(m);
     });
   const serverMessage = (name: string) =>
-    encodedOnce(ServerStatusResponse, () => {
+    encodedOnce(ServerStatusResponse, `server ${name}`, () => {
       const s = system.server(name);
       return s && serverStatusToProto(s);
     });
   const pipelineMessage = (name: string, version: number) =>
-    encodedOnce(PipelineStatusResponse, () => {
+    encodedOnce(PipelineStatusResponse, `pipeline ${name}:${version}`, () => {
       const p = system.pipelineVersion(name, version);
       return p && pipelineStatusToProto(p);
     });
   const experimentMessage = (name: string) =>
-    encodedOnce(ExperimentStatusResponse, () => {
+    encodedOnce(ExperimentStatusResponse, `experiment ${name}`, () => {
       const e = system.experiment(name);
       return e && experimentStatusToProto(e);
     });
@@ -136,7 +182,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
     fanOut(serverSubs, changes.servers, (s) => [s, serverMessage(s)]);
     fanOut(serverSubs, changes.scaling, ({ server, expectedReplicas }) => [
       `scale:${server}`,
-      encodedOnce(ServerStatusResponse, () =>
+      encodedOnce(ServerStatusResponse, `server ${server}`, () =>
         scalingRequestToProto(server, expectedReplicas, system.server(server)?.kubernetesMeta),
       ),
     ]);
@@ -166,31 +212,33 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
     }),
     unloadModel: unary(`${P}UnloadModel`, log, async (req) => {
       const name = checkModelName('model.name', req.model?.name);
-      system.unloadModel(name, req.kubernetesMeta);
+      system.unloadModel(
+        name,
+        req.kubernetesMeta && kubernetesMetaFromProto('kubernetesMeta', req.kubernetesMeta),
+      );
       await durable();
       return {};
     }),
     modelStatus: serverStream(`${P}ModelStatus`, log, (req, call) => {
-      if (req.model) {
-        const name = checkModelName('model.name', req.model.name);
+      const one = (name: string) => {
         const m = system.model(name, req.allVersions);
         if (!m) throw failedPrecondition(`Failed to find model ${name}`, { model: name });
-        call.write(modelStatusToProto(m));
-      } else {
-        for (const m of system.listModels(req.allVersions)) call.write(modelStatusToProto(m));
-      }
-      call.end();
+        return [m];
+      };
+      const models = req.model
+        ? one(checkModelName('model.name', req.model.name))
+        : system.listModels(req.allVersions);
+      list(call, ModelStatusResponse, models, (m) => `model ${m.name}`, modelStatusToProto);
     }),
     serverStatus: serverStream(`${P}ServerStatus`, log, (req, call) => {
-      if (req.name !== undefined) {
-        const name = checkServerName('name', req.name);
+      const one = (name: string) => {
         const s = system.server(name);
         if (!s) throw failedPrecondition(`Server [${name}] not found`, { server: name });
-        call.write(serverStatusToProto(s));
-      } else {
-        for (const s of system.listServers()) call.write(serverStatusToProto(s));
-      }
-      call.end();
+        return [s];
+      };
+      const servers =
+        req.name !== undefined ? one(checkServerName('name', req.name)) : system.listServers();
+      list(call, ServerStatusResponse, servers, (s) => `server ${s.name}`, serverStatusToProto);
     }),
     schedulerStatus: unary(`${P}SchedulerStatus`, log, () => ({
       applicationVersion: deps.applicationVersion,
@@ -232,15 +280,22 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return {};
     }),
     pipelineStatus: serverStream(`${P}PipelineStatus`, log, (req, call) => {
-      if (req.name !== undefined) {
-        const name = requireName('name', req.name);
+      const one = (name: string) => {
         const p = system.pipeline(name, req.allVersions);
         if (!p) throw failedPrecondition(`pipeline ${name} not found`, { pipeline: name });
-        call.write(pipelineStatusToProto(p));
-      } else {
-        for (const p of system.listPipelines(req.allVersions)) call.write(pipelineStatusToProto(p));
-      }
-      call.end();
+        return [p];
+      };
+      const pipelines =
+        req.name !== undefined
+          ? one(requireName('name', req.name))
+          : system.listPipelines(req.allVersions);
+      list(
+        call,
+        PipelineStatusResponse,
+        pipelines,
+        (p) => `pipeline ${p.name}`,
+        pipelineStatusToProto,
+      );
     }),
     subscribePipelineStatus: serverStream(`${P}SubscribePipelineStatus`, log, (req, call) => {
       log.info({ subscriber: req.subscriberName }, 'pipeline status subscriber joined');
@@ -268,15 +323,20 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return {};
     }),
     experimentStatus: serverStream(`${P}ExperimentStatus`, log, (req, call) => {
-      if (req.name !== undefined) {
-        const name = requireName('name', req.name);
+      const one = (name: string) => {
         const e = system.experiment(name);
         if (!e) throw failedPrecondition(`Experiment not found ${name}`, { experiment: name });
-        call.write(experimentStatusToProto(e));
-      } else {
-        for (const e of system.listExperiments()) call.write(experimentStatusToProto(e));
-      }
-      call.end();
+        return [e];
+      };
+      const experiments =
+        req.name !== undefined ? one(requireName('name', req.name)) : system.listExperiments();
+      list(
+        call,
+        ExperimentStatusResponse,
+        experiments,
+        (e) => `experiment ${e.definition.name}`,
+        experimentStatusToProto,
+      );
     }),
     subscribeExperimentStatus: serverStream(`${P}SubscribeExperimentStatus`, log, (req, call) => {
       log.info({ subscriber: req.subscriberName }, 'experiment status subscriber joined');

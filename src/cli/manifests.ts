@@ -261,9 +261,9 @@ function meta(v: unknown): Meta {
     name,
     kubernetesMeta: {
       namespace: str('metadata.namespace', m['namespace']),
-      generation: absent(generation)
-        ? 0
-        : int('metadata.generation', generation, 0, Number.MAX_SAFE_INTEGER),
+      generation: BigInt(
+        absent(generation) ? 0 : int('metadata.generation', generation, 0, Number.MAX_SAFE_INTEGER),
+      ),
     },
   };
 }
@@ -515,7 +515,7 @@ function model(m: Meta, v: unknown): LoadModelRequest {
   if (llmSpec) modelSpec.modelSpec = { $case: 'llm', value: llmSpec };
   const scale = scaling(spec);
   if (memory !== undefined) {
-    modelSpec.memoryBytes = memoryBytes('spec.memory', memory, spec['memory']);
+    modelSpec.memoryBytes = BigInt(memoryBytes('spec.memory', memory, spec['memory']));
   }
   return {
     model: {

@@ -24,7 +24,7 @@ import {
   type PipelineUpdateMessage,
   type PipelineUpdateStatusMessage,
 } from '../gen/mlops/chainer/chainer.js';
-import { LIMITS } from '../wire/limits.js';
+import { checkInt64, int64, LIMITS } from '../wire/limits.js';
 
 /** The first part of every topic name (Seldon's default `--kafka-topic-prefix`). */
 const TOPIC_PREFIX = 'seldon';
@@ -252,7 +252,7 @@ export function toUpdateMessage(op: DataflowOp, namespace?: string): PipelineUpd
     pipelineErrorTopic: '',
     allowCycles: false,
     maxStepRevisits: 0,
-    timestamp: op.timestamp,
+    timestamp: int64(op.timestamp),
     stream: '',
   };
   switch (op.op) {
@@ -315,7 +315,7 @@ export function fromStatusMessage(msg: PipelineUpdateStatusMessage): DataflowRep
     pipeline: u.pipeline,
     version: u.version,
     uid: u.uid,
-    timestamp: u.timestamp,
+    timestamp: checkInt64('update.timestamp', u.timestamp, 0, Number.MAX_SAFE_INTEGER),
     success: msg.success,
     reason: msg.reason.slice(0, LIMITS.stringLength),
   };

@@ -22,6 +22,9 @@ export interface DeploymentSpec {
   logPayloads: boolean;
 }
 
+/** The highest model version: versions are uint32 on the wire. */
+export const MAX_VERSION = 0xffff_ffff;
+
 /** What a model without a deployment spec asks for: one replica (Seldon's CRD default). */
 export const DEFAULT_DEPLOYMENT: Readonly<DeploymentSpec> = {
   replicas: 1,

@@ -187,12 +187,12 @@ class Replica {
         inferenceSvc: `${this.o.server}-${this.idx}`,
         inferenceHttpPort: 9000,
         inferenceGrpcPort: 9500,
-        memoryBytes: this.o.memoryBytes,
+        memoryBytes: BigInt(this.o.memoryBytes),
         capabilities: [...this.o.capabilities],
         overCommitPercentage: this.o.overCommitPercentage,
       },
       loadedModels: [...this.held.values()].map((h) => h.model),
-      availableMemoryBytes: this.available(),
+      availableMemoryBytes: BigInt(this.available()),
     });
   }
 
@@ -252,7 +252,7 @@ class Replica {
 
   private load(key: string, name: string, mv: ModelVersion): void {
     const uri = mv.model?.modelSpec?.uri ?? '';
-    const memory = mv.model?.modelSpec?.memoryBytes ?? 0;
+    const memory = Number(mv.model?.modelSpec?.memoryBytes ?? 0n);
     const failUri = this.o.failUri;
     if (failUri) failUri.lastIndex = 0; // a /g or /y pattern would otherwise remember the last match
     const available = this.available(key);
@@ -296,7 +296,7 @@ class Replica {
         modelVersion,
         event,
         message,
-        availableMemoryBytes,
+        availableMemoryBytes: BigInt(availableMemoryBytes),
       },
       new Metadata(),
       { deadline: Date.now() + EVENT_DEADLINE_MS },

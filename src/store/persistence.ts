@@ -1,5 +1,5 @@
 import type { PersistedResource, SchedulerSystem } from '../actors/index.js';
-import { changedKeys } from '../actors/index.js';
+import { changedKeys, recordFault } from '../actors/index.js';
 import { unavailable } from '../domain/errors.js';
 import type { SnapshotStore, StoredRecord, WriteBatch } from './ports.js';
 
@@ -186,22 +186,38 @@ export class Persistence {
   }
 }
 
+/** Records to restore, and those left out because they cannot be served as they are. */
+export interface Restorable {
+  records: PersistedResource[];
+  /** Left in the store as they are (a new resource of the same name replaces one). */
+  quarantined: { key: string; why: string }[];
+}
+
 /**
  * Reads every record for a restore, migrating older schemas to today's.
  * @throws Error naming the key when a record has a schema this version cannot read.
  */
-export async function restoreRecords(store: SnapshotStore): Promise<PersistedResource[]> {
+export async function restoreRecords(store: SnapshotStore): Promise<Restorable> {
   return restorable(await store.load());
 }
 
-/** Stored records as the system restores them. @throws Error for a schema this version cannot read. */
-export function restorable(records: readonly StoredRecord[]): PersistedResource[] {
-  return records.map((r) => {
+/**
+ * Stored records as the system restores them; a record holding a value the wire cannot carry (see
+ * `recordFault`) is quarantined instead of breaking every listing it would be in.
+ * @throws Error for a schema this version cannot read.
+ */
+export function restorable(stored: readonly StoredRecord[]): Restorable {
+  const out: Restorable = { records: [], quarantined: [] };
+  for (const r of stored) {
     if (r.schema !== SCHEMA_VERSION) {
       throw new Error(
         `record ${r.key} has schema ${r.schema}; this scheduler reads schema ${SCHEMA_VERSION}`,
       );
     }
-    return { key: r.key, value: r.value };
-  });
+    const record = { key: r.key, value: r.value };
+    const why = recordFault(record);
+    if (why === undefined) out.records.push(record);
+    else out.quarantined.push({ key: r.key, why });
+  }
+  return out;
 }

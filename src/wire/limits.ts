@@ -7,8 +7,10 @@ import type { KubernetesMeta as ProtoKubernetesMeta } from '../gen/mlops/schedul
 /** Upper bounds past which a value is treated as a mistake, not a wish. */
 export const LIMITS = {
   replicas: 100_000,
-  /** 1 PiB per replica. */
+  /** 1 PiB per model replica. */
   memoryBytes: 2 ** 50,
+  /** What an agent may report of its replica's memory: the largest byte count kept exactly. */
+  agentMemoryBytes: Number.MAX_SAFE_INTEGER,
   stringLength: 4096,
   listLength: 1000,
 } as const;
@@ -37,7 +39,40 @@ export function checkList<T>(field: string, v: readonly T[]): readonly T[] {
 /** A proto uint32 (whole, 0..2^32-1). @throws SchedulerError InvalidSpec naming `field`. */
 export const checkUint32 = (field: string, v: number): number => checkInt(field, v, 0, UINT32_MAX);
 
-/** Kubernetes metadata as the domain keeps it. @throws SchedulerError InvalidSpec (namespace). */
-export function kubernetesMetaFromProto(field: string, m: ProtoKubernetesMeta): KubernetesMeta {
-  return { namespace: checkText(`${field}.namespace`, m.namespace), generation: m.generation };
+/**
+ * A 64-bit field (decoded losslessly as a bigint) as a number within `min..max`, safe integers both.
+ * @throws SchedulerError InvalidSpec naming `field`, the bounds (and `why`, when given).
+ */
+export function checkInt64(field: string, v: bigint, min: number, max: number, why = ''): number {
+  if (v < BigInt(min) || v > BigInt(max)) {
+    throw invalidSpec(field, `must be a whole number between ${min} and ${max}${why}, got ${v}`);
+  }
+  return Number(v);
 }
+
+/** A whole number as a proto 64-bit field. */
+export const int64 = (n: number): bigint => BigInt(n);
+
+/**
+ * Kubernetes metadata as the domain keeps it. The generation fits a uint32: a model's first version
+ * is its generation, and versions are uint32 on the wire (the reference truncates it instead).
+ * @throws SchedulerError InvalidSpec (namespace, generation).
+ */
+export function kubernetesMetaFromProto(field: string, m: ProtoKubernetesMeta): KubernetesMeta {
+  return {
+    namespace: checkText(`${field}.namespace`, m.namespace),
+    generation: checkInt64(
+      `${field}.generation`,
+      m.generation,
+      0,
+      UINT32_MAX,
+      ' (a model version is a uint32)',
+    ),
+  };
+}
+
+/** Domain Kubernetes metadata as the proto's. */
+export const kubernetesMetaToProto = (m: KubernetesMeta): ProtoKubernetesMeta => ({
+  namespace: m.namespace,
+  generation: int64(m.generation),
+});

@@ -16,7 +16,16 @@ import type {
   ModelRuntimeInfo,
   ModelSpec as ProtoModelSpec,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { checkList, checkText, checkUint32, kubernetesMetaFromProto, LIMITS } from './limits.js';
+import {
+  checkInt64,
+  checkList,
+  checkText,
+  checkUint32,
+  int64,
+  kubernetesMetaFromProto,
+  kubernetesMetaToProto,
+  LIMITS,
+} from './limits.js';
 
 /**
  * Decodes and validates a `Model` from a client (LoadModel).
@@ -78,7 +87,7 @@ function specFromProto(field: string, s: ProtoModelSpec): ModelSpec {
   };
   if (s.artifactVersion !== undefined) spec.artifactVersion = s.artifactVersion;
   if (s.memoryBytes !== undefined) {
-    spec.memoryBytes = checkInt(`${field}.memoryBytes`, s.memoryBytes, 0, LIMITS.memoryBytes);
+    spec.memoryBytes = checkInt64(`${field}.memoryBytes`, s.memoryBytes, 0, LIMITS.memoryBytes);
   }
   if (s.server !== undefined && s.server !== '') {
     spec.server = checkServerName(`${field}.server`, s.server);
@@ -136,7 +145,7 @@ export function modelToProto(d: ModelDefinition): Model {
     parameters: s.parameters.map((p) => ({ ...p })),
   };
   if (s.artifactVersion !== undefined) spec.artifactVersion = s.artifactVersion;
-  if (s.memoryBytes !== undefined) spec.memoryBytes = s.memoryBytes;
+  if (s.memoryBytes !== undefined) spec.memoryBytes = int64(s.memoryBytes);
   if (s.server !== undefined) spec.server = s.server;
   if (s.storageConfig) {
     spec.storageConfig = {
@@ -149,9 +158,10 @@ export function modelToProto(d: ModelDefinition): Model {
   if (s.runtimeInfo) spec.modelRuntimeInfo = runtimeInfoToProto(s.runtimeInfo);
   if (s.explainer) spec.modelSpec = { $case: 'explainer', value: { ...s.explainer } };
   else if (s.llm) spec.modelSpec = { $case: 'llm', value: { ...s.llm } };
-  const model: Model = { meta: { ...d.meta }, modelSpec: spec };
-  if (d.meta.kubernetesMeta)
-    model.meta = { ...d.meta, kubernetesMeta: { ...d.meta.kubernetesMeta } };
+  const { kubernetesMeta, ...meta } = d.meta;
+  const model: Model = { meta, modelSpec: spec };
+  if (kubernetesMeta)
+    model.meta = { ...meta, kubernetesMeta: kubernetesMetaToProto(kubernetesMeta) };
   if (d.deployment) model.deploymentSpec = { ...d.deployment };
   if (d.stream) model.streamSpec = { ...d.stream };
   return model;

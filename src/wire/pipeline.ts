@@ -23,7 +23,13 @@ import {
   type PipelineOutput,
   type PipelineStep,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { checkList, checkText, checkUint32, kubernetesMetaFromProto } from './limits.js';
+import {
+  checkList,
+  checkText,
+  checkUint32,
+  kubernetesMetaFromProto,
+  kubernetesMetaToProto,
+} from './limits.js';
 
 // ── Pipeline ───────────────────────────────────────────────────────────────────────────────────
 
@@ -177,6 +183,6 @@ export function pipelineToProto(def: PipelineDefinition, version: number, uid: s
   const p: Pipeline = { name: def.name, uid, version, steps: def.steps.map(stepToProto) };
   if (def.input) p.input = inputToProto(def.input);
   if (def.output) p.output = outputToProto(def.output);
-  if (def.kubernetesMeta) p.kubernetesMeta = { ...def.kubernetesMeta };
+  if (def.kubernetesMeta) p.kubernetesMeta = kubernetesMetaToProto(def.kubernetesMeta);
   return p;
 }

@@ -69,8 +69,8 @@ describe('agent protocol', () => {
     assert.deepEqual(s?.resources, [
       {
         replicaIdx: 0,
-        totalMemoryBytes: 1000,
-        availableMemoryBytes: 800,
+        totalMemoryBytes: 1000n,
+        availableMemoryBytes: 800n,
         numLoadedModels: 1,
         overCommitPercentage: 10,
       },

@@ -75,7 +75,8 @@ describe('mlsched client: the README tour', () => {
     assert.deepEqual((version?.['modelDefn'] as { modelSpec: unknown }).modelSpec, {
       uri: 'gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn',
       requirements: ['sklearn'],
-      memoryBytes: 102400,
+      // 64-bit fields are strings in proto3's JSON mapping.
+      memoryBytes: '102400',
     });
   });
 

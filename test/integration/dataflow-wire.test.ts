@@ -164,7 +164,7 @@ describe('ChainerService', () => {
     const del = createOp({ op: 'delete', timestamp: 2 });
     assert.equal(c.service.gateway.send('e1', del), undefined);
     await waitFor('the Delete', () => e1.messages.length === 2 || undefined);
-    assert.deepEqual([e1.messages[1]?.op, e1.messages[1]?.timestamp], [Op.Delete, 2]);
+    assert.deepEqual([e1.messages[1]?.op, e1.messages[1]?.timestamp], [Op.Delete, 2n]);
     assert.equal(c.service.gateway.send('e2', createOp()), 'no open stream to dataflow engine e2');
   });
 
@@ -201,7 +201,7 @@ describe('ChainerService', () => {
     await joined(c, ['joined e1', 'left e1', 'joined e1']);
     assert.equal(c.service.gateway.send('e1', createOp({ timestamp: 2 })), undefined);
     await waitFor('the second gets it', () => second.messages.length === 1 || undefined);
-    assert.equal(second.messages[0]?.timestamp, 2);
+    assert.equal(second.messages[0]?.timestamp, 2n);
     assert.equal(first.messages.length, 1);
   });
 
@@ -325,7 +325,9 @@ class StandIn extends StandInServer<PipelineSubscriptionRequest, PipelineUpdateM
     return waitFor(`${Op[op]} ack of ${pipeline}@${timestamp}`, () =>
       this.acks.find(
         (a) =>
-          a.update?.pipeline === pipeline && a.update.op === op && a.update.timestamp === timestamp,
+          a.update?.pipeline === pipeline &&
+          a.update.op === op &&
+          a.update.timestamp === BigInt(timestamp),
       ),
     );
   }
@@ -369,7 +371,7 @@ describe('simulated dataflow engine against a stand-in Chainer server', () => {
         pipelineErrorTopic: '',
         allowCycles: false,
         maxStepRevisits: 0,
-        timestamp: 42,
+        timestamp: 42n,
         stream: 'df-1',
       },
       success: true,

@@ -136,12 +136,12 @@ describe('simulated agent against a stand-in AgentService', () => {
         inferenceSvc: 'sim-1',
         inferenceHttpPort: 9000,
         inferenceGrpcPort: 9500,
-        memoryBytes: 1000,
+        memoryBytes: 1000n,
         capabilities: ['sklearn', 'xgboost'],
         overCommitPercentage: 10,
       },
       loadedModels: [],
-      availableMemoryBytes: 1100,
+      availableMemoryBytes: 1100n,
     });
 
     s.load(1, mv('m1', { memoryBytes: 300 }));
@@ -153,7 +153,7 @@ describe('simulated agent against a stand-in AgentService', () => {
       modelVersion: 1,
       event: Event.LOADED,
       message: '',
-      availableMemoryBytes: 800,
+      availableMemoryBytes: 800n,
       runtimeInfo: undefined,
     });
     assert.deepEqual(a.loaded(1), [{ name: 'm1', version: 1 }]);
@@ -168,7 +168,7 @@ describe('simulated agent against a stand-in AgentService', () => {
     s.load(0, mv('bad', { uri: 'gs://broken/x' }));
     const failed = await s.event('bad:1', Event.LOAD_FAILED);
     assert.equal(failed.message, 'simulated load failure: uri gs://broken/x matches --fail-uri');
-    assert.equal(failed.availableMemoryBytes, 1100);
+    assert.equal(failed.availableMemoryBytes, 1100n);
 
     s.load(0, mv('bad', { uri: 'gs://broken/x', version: 2 }));
     await s.event('bad:2', Event.LOAD_FAILED); // a /g pattern matches every time
@@ -177,9 +177,9 @@ describe('simulated agent against a stand-in AgentService', () => {
     const big = await s.event('big:1', Event.LOAD_FAIL_MEMORY);
     assert.match(big.message, /1101 bytes, 1100 available/);
     s.load(0, mv('fits', { memoryBytes: 1100 }));
-    assert.equal((await s.event('fits:1', Event.LOADED)).availableMemoryBytes, 0);
+    assert.equal((await s.event('fits:1', Event.LOADED)).availableMemoryBytes, 0n);
     s.load(0, mv('more', { memoryBytes: 1 }));
-    assert.equal((await s.event('more:1', Event.LOAD_FAIL_MEMORY)).availableMemoryBytes, 0);
+    assert.equal((await s.event('more:1', Event.LOAD_FAIL_MEMORY)).availableMemoryBytes, 0n);
     assert.deepEqual(a.loaded(0), [{ name: 'fits', version: 1 }]);
   });
 
@@ -188,13 +188,13 @@ describe('simulated agent against a stand-in AgentService', () => {
     const a = await simAgent(s, { loadMs: 60 });
     await s.subscribed(1);
     s.load(0, mv('kept', { memoryBytes: 300 }));
-    assert.equal((await s.event('kept:1', Event.LOADED)).availableMemoryBytes, 800);
+    assert.equal((await s.event('kept:1', Event.LOADED)).availableMemoryBytes, 800n);
 
     s.load(0, mv('quick', { memoryBytes: 100 }));
     s.unload(0, mv('quick', { memoryBytes: 100 }));
-    assert.equal((await s.event('quick:1', Event.UNLOADED)).availableMemoryBytes, 800);
+    assert.equal((await s.event('quick:1', Event.UNLOADED)).availableMemoryBytes, 800n);
     s.unload(0, mv('kept', { memoryBytes: 300 }));
-    assert.equal((await s.event('kept:1', Event.UNLOADED)).availableMemoryBytes, 1100);
+    assert.equal((await s.event('kept:1', Event.UNLOADED)).availableMemoryBytes, 1100n);
     s.unload(0, mv('never', { version: 4 }));
     await s.event('never:4', Event.UNLOADED);
     // 'quick' would have loaded 60 ms after its LOAD: load something after that and check.
@@ -248,7 +248,7 @@ describe('simulated agent against a stand-in AgentService', () => {
     const req = again.subscribes[0];
     const onTheWire = ModelVersion.decode(ModelVersion.encode(m1).finish());
     assert.deepEqual(req?.loadedModels, [onTheWire], 'the whole definition is re-announced');
-    assert.equal(req.availableMemoryBytes, 800);
+    assert.equal(req.availableMemoryBytes, 800n);
     assert.equal(req.replicaIdx, 0);
     await waitFor('reconnect logged', () =>
       a.lines.some((l) => l.msg === 'reconnected to scheduler'),
@@ -259,7 +259,7 @@ describe('simulated agent against a stand-in AgentService', () => {
 
     // And it still serves ops on the new connection.
     again.load(0, mv('m2', { memoryBytes: 100 }));
-    assert.equal((await again.event('m2:1', Event.LOADED)).availableMemoryBytes, 700);
+    assert.equal((await again.event('m2:1', Event.LOADED)).availableMemoryBytes, 700n);
   });
 
   it('keeps retrying while nothing listens, then connects', async () => {
@@ -287,7 +287,7 @@ describe('simulated agent against a stand-in AgentService', () => {
     assert.deepEqual(delays.slice(0, 2), [100, 200], 'back-off doubles from 100 ms');
     const s = await standIn(port);
     await s.subscribed(1);
-    assert.equal(s.subscribes[0]?.availableMemoryBytes, 1000);
+    assert.equal(s.subscribes[0]?.availableMemoryBytes, 1000n);
   });
 
   it('stop() ends the stream and never reconnects', async () => {

@@ -114,12 +114,12 @@ class Fake implements FakeAgent {
         inferenceSvc: `${server}-${replicaIdx}`,
         inferenceHttpPort: 9000,
         inferenceGrpcPort: 9500,
-        memoryBytes,
+        memoryBytes: BigInt(memoryBytes),
         capabilities: o.capabilities ?? ['sklearn', 'xgboost'],
         overCommitPercentage: o.overCommitPercentage ?? 10,
       },
       loadedModels: o.loadedModels ?? [],
-      availableMemoryBytes: this.available,
+      availableMemoryBytes: BigInt(this.available),
     });
     this.stream.on('data', (op: ModelOperationMessage) => {
       this.ops.push(op);
@@ -222,10 +222,10 @@ class Fake implements FakeAgent {
       serverName: this.server,
       replicaIdx: this.replicaIdx,
       message: '',
-      availableMemoryBytes: this.available,
+      availableMemoryBytes: BigInt(this.available),
       ...e,
     };
-    this.available = msg.availableMemoryBytes;
+    this.available = Number(msg.availableMemoryBytes);
     return new Promise((resolve, reject) => {
       this.client.agentEvent(msg, (err) => {
         if (err) reject(err);
@@ -247,7 +247,9 @@ class Fake implements FakeAgent {
     return this.reply(
       op,
       Event.LOADED,
-      availableMemoryBytes === undefined ? {} : { availableMemoryBytes },
+      availableMemoryBytes === undefined
+        ? {}
+        : { availableMemoryBytes: BigInt(availableMemoryBytes) },
     );
   }
 

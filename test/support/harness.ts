@@ -132,7 +132,7 @@ export function model(
       uri: o.uri ?? `gs://models/${name}`,
       requirements: o.requirements ?? ['sklearn'],
       parameters: [],
-      memoryBytes: o.memoryBytes ?? 100,
+      memoryBytes: BigInt(o.memoryBytes ?? 100),
     },
     deploymentSpec: {
       replicas: o.replicas ?? 1,
@@ -149,7 +149,7 @@ export function model(
     };
   }
   if (o.generation !== undefined && m.meta) {
-    m.meta.kubernetesMeta = { namespace: 'seldon', generation: o.generation };
+    m.meta.kubernetesMeta = { namespace: 'seldon', generation: BigInt(o.generation) };
   }
   return { model: m };
 }

@@ -7,6 +7,7 @@ import {
   isInactive,
   isLoadedish,
   isUnloadingOrUnloaded,
+  MAX_VERSION,
   requiredMemory,
   reservesMemory,
   summarizeReplicas,
@@ -174,6 +175,13 @@ export class Supervisor {
       const latest = latestOf(existing);
       if (!latest) throw internal(`model ${name} has no versions`);
       const diff = diffDefinitions(latest.definition, def);
+      if (diff.spec && latest.version >= MAX_VERSION) {
+        throw failedPrecondition(
+          `Model ${name} is at version ${latest.version}, the highest a version can be: unload it ` +
+            'and load it again to start from its generation',
+          { model: name },
+        );
+      }
       if (diff.spec) {
         this.addVersion(existing, latest.version + 1, def);
       } else {

@@ -1,5 +1,6 @@
 import type { ExperimentView } from '../../actors/index.js';
 import type { ExperimentStatusResponse } from '../../gen/mlops/scheduler/scheduler.js';
+import { kubernetesMetaToProto } from '../../wire/limits.js';
 
 /** One ExperimentStatus message (stopped experiments report `active: false`). */
 export function experimentStatusToProto(view: ExperimentView): ExperimentStatusResponse {
@@ -11,6 +12,6 @@ export function experimentStatusToProto(view: ExperimentView): ExperimentStatusR
     statusDescription: view.statusDescription,
   };
   const k8s = view.definition.kubernetesMeta;
-  if (k8s) out.kubernetesMeta = { ...k8s };
+  if (k8s) out.kubernetesMeta = kubernetesMetaToProto(k8s);
   return out;
 }

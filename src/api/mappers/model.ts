@@ -6,6 +6,7 @@ import {
   type ModelStatusResponse,
   type ModelVersionStatus,
 } from '../../gen/mlops/scheduler/scheduler.js';
+import { kubernetesMetaToProto } from '../../wire/limits.js';
 import { modelToProto } from '../../wire/model.js';
 
 /** The one place model states become proto enum values. */
@@ -85,7 +86,7 @@ function versionToProto(v: VersionView): ModelVersionStatus {
     modelDefn: modelToProto(v.definition),
   };
   const k8s = v.definition.meta.kubernetesMeta;
-  if (k8s) out.kubernetesMeta = { ...k8s };
+  if (k8s) out.kubernetesMeta = kubernetesMetaToProto(k8s);
   return out;
 }
 

@@ -7,7 +7,13 @@ import {
   type ServerNotifyRequest,
   type ServerStatusResponse,
 } from '../../gen/mlops/scheduler/scheduler.js';
-import { checkUint32, LIMITS } from '../../wire/limits.js';
+import {
+  checkUint32,
+  int64,
+  kubernetesMetaFromProto,
+  kubernetesMetaToProto,
+  LIMITS,
+} from '../../wire/limits.js';
 
 /**
  * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.
@@ -31,7 +37,8 @@ export function serverNotifyFromProto(req: ServerNotifyRequest): ServerDeclarati
       maxReplicas: checkUint32(`${f}.maxReplicas`, s.maxReplicas),
       shared: s.shared,
     };
-    if (s.kubernetesMeta) d.kubernetesMeta = { ...s.kubernetesMeta };
+    if (s.kubernetesMeta)
+      d.kubernetesMeta = kubernetesMetaFromProto(`${f}.kubernetesMeta`, s.kubernetesMeta);
     return d;
   });
 }
@@ -50,7 +57,7 @@ export function scalingRequestToProto(
     availableReplicas: 0,
     numLoadedModelReplicas: 0,
   };
-  if (kubernetesMeta) out.kubernetesMeta = { ...kubernetesMeta };
+  if (kubernetesMeta) out.kubernetesMeta = kubernetesMetaToProto(kubernetesMeta);
   return out;
 }
 
@@ -60,8 +67,8 @@ export function serverStatusToProto(s: ServerStatusView): ServerStatusResponse {
     .filter((r) => !r.draining)
     .map((r) => ({
       replicaIdx: r.idx,
-      totalMemoryBytes: r.totalMemoryBytes,
-      availableMemoryBytes: r.availableMemoryBytes,
+      totalMemoryBytes: int64(r.totalMemoryBytes),
+      availableMemoryBytes: int64(r.availableMemoryBytes),
       numLoadedModels: r.numLoadedModels,
       overCommitPercentage: r.overCommitPercentage,
     }));
@@ -73,6 +80,6 @@ export function serverStatusToProto(s: ServerStatusView): ServerStatusResponse {
     availableReplicas: resources.length,
     numLoadedModelReplicas: resources.reduce((n, r) => n + r.numLoadedModels, 0),
   };
-  if (s.kubernetesMeta) out.kubernetesMeta = { ...s.kubernetesMeta };
+  if (s.kubernetesMeta) out.kubernetesMeta = kubernetesMetaToProto(s.kubernetesMeta);
   return out;
 }

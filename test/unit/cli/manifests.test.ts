@@ -78,7 +78,7 @@ function modelRefused(spec: string, field: string, reason: string, name = 'x'): 
   refuses(() => model(spec), field, `${FILE}: document 1 (Model ${name}): ${field}: ${reason}`);
 }
 
-const memoryOf = (memory: string): number | undefined =>
+const memoryOf = (memory: string): bigint | undefined =>
   model(`storageUri: gs://m\nmemory: ${memory}`).model?.modelSpec?.memoryBytes;
 
 const scalingOf = (fields: string) => model(`storageUri: gs://m\n${fields}`).model?.deploymentSpec;
@@ -154,8 +154,8 @@ describe('manifests: every Seldon sample', () => {
       assert.equal(m?.kind, 'Model');
       return m.request.model!.modelSpec!;
     };
-    assert.equal(spec('tfsimple1.yaml').memoryBytes, 102400);
-    assert.equal(spec('hf-text-gen-custom-gpt2.yaml').memoryBytes, 3221225472);
+    assert.equal(spec('tfsimple1.yaml').memoryBytes, 102400n);
+    assert.equal(spec('hf-text-gen-custom-gpt2.yaml').memoryBytes, 3221225472n);
     assert.equal(spec('multi-version-2.yaml').artifactVersion, 2);
     assert.equal(spec('iris-custom-server.yaml').server, 'mlserver-134');
     assert.deepEqual(spec('sklearn-iris-minio.yaml').storageConfig, {
@@ -193,7 +193,7 @@ describe('manifests: every Seldon sample', () => {
       minReplicas: 0,
       maxReplicas: UINT32_MAX,
       shared: false,
-      kubernetesMeta: { namespace: '', generation: 0 },
+      kubernetesMeta: { namespace: '', generation: 0n },
     });
   });
 });
@@ -227,7 +227,7 @@ describe('manifests: Model → LoadModelRequest', () => {
     );
     assert.deepEqual(request, {
       model: {
-        meta: { name: 'iris', kubernetesMeta: { namespace: 'seldon', generation: 7 } },
+        meta: { name: 'iris', kubernetesMeta: { namespace: 'seldon', generation: 7n } },
         modelSpec: {
           uri: 'gs://models/iris',
           requirements: ['mlserver', 'python', 'sklearn'],
@@ -236,7 +236,7 @@ describe('manifests: Model → LoadModelRequest', () => {
           storageConfig: { config: { $case: 'storageSecretName', value: 'minio-secret' } },
           server: 'mlserver-134',
           modelSpec: { $case: 'explainer', value: { type: 'anchor_tabular', modelRef: 'income' } },
-          memoryBytes: 2097152,
+          memoryBytes: 2097152n,
         },
         deploymentSpec: { replicas: 2, minReplicas: 1, maxReplicas: 3, logPayloads: true },
       },
@@ -246,7 +246,7 @@ describe('manifests: Model → LoadModelRequest', () => {
   it('defaults: namespace "", generation 0, replicas 1/0/4294967295, no memory, no logging', () => {
     assert.deepEqual(model('storageUri: gs://m'), {
       model: {
-        meta: { name: 'x', kubernetesMeta: { namespace: '', generation: 0 } },
+        meta: { name: 'x', kubernetesMeta: { namespace: '', generation: 0n } },
         modelSpec: { uri: 'gs://m', requirements: [], parameters: [] },
         deploymentSpec: {
           replicas: 1,
@@ -348,32 +348,32 @@ describe('manifests: Model → LoadModelRequest', () => {
   it('takes metadata.namespace and metadata.generation when present', () => {
     assert.deepEqual(
       model('storageUri: gs://m', '  name: x\n  namespace: ns\n').model?.meta?.kubernetesMeta,
-      { namespace: 'ns', generation: 0 },
+      { namespace: 'ns', generation: 0n },
     );
     assert.deepEqual(
       model('storageUri: gs://m', '  name: x\n  generation: 4\n  labels: {a: b}\n').model?.meta
         ?.kubernetesMeta,
-      { namespace: '', generation: 4 },
+      { namespace: '', generation: 4n },
     );
   });
 });
 
 describe('manifests: memory quantities (exact bytes)', () => {
   it('binary and decimal suffixes and exponents', () => {
-    assert.equal(memoryOf('100Ki'), 102400);
-    assert.equal(memoryOf('3Gi'), 3221225472);
-    assert.equal(memoryOf('1e3'), 1000);
-    assert.equal(memoryOf('"1e3"'), 1000);
-    assert.equal(memoryOf('1E3'), 1000);
-    assert.equal(memoryOf('1k'), 1000);
-    assert.equal(memoryOf('1.5G'), 1500000000);
-    assert.equal(memoryOf('1.5Gi'), 1610612736);
-    assert.equal(memoryOf('1000m'), 1);
-    assert.equal(memoryOf('2048'), 2048);
-    assert.equal(memoryOf('"2048"'), 2048);
-    assert.equal(memoryOf('0'), 0);
-    assert.equal(memoryOf('"+5M"'), 5000000);
-    assert.equal(memoryOf('1T'), 1e12);
+    assert.equal(memoryOf('100Ki'), 102400n);
+    assert.equal(memoryOf('3Gi'), 3221225472n);
+    assert.equal(memoryOf('1e3'), 1000n);
+    assert.equal(memoryOf('"1e3"'), 1000n);
+    assert.equal(memoryOf('1E3'), 1000n);
+    assert.equal(memoryOf('1k'), 1000n);
+    assert.equal(memoryOf('1.5G'), 1500000000n);
+    assert.equal(memoryOf('1.5Gi'), 1610612736n);
+    assert.equal(memoryOf('1000m'), 1n);
+    assert.equal(memoryOf('2048'), 2048n);
+    assert.equal(memoryOf('"2048"'), 2048n);
+    assert.equal(memoryOf('0'), 0n);
+    assert.equal(memoryOf('"+5M"'), 5000000n);
+    assert.equal(memoryOf('1T'), 10n ** 12n);
     assert.equal(model('storageUri: gs://m').model?.modelSpec?.memoryBytes, undefined);
     assert.equal(
       model('storageUri: gs://m\nmemory: null').model?.modelSpec?.memoryBytes,
@@ -519,7 +519,7 @@ describe('manifests: scaling validation (models and servers)', () => {
       minReplicas: 0,
       maxReplicas: 4,
       shared: false,
-      kubernetesMeta: { namespace: '', generation: 0 },
+      kubernetesMeta: { namespace: '', generation: 0n },
     });
     refuses(
       () => server('serverConfig: mlserver\nreplicas: 5\nmaxReplicas: 4'),
@@ -554,7 +554,7 @@ describe('manifests: Server → ServerNotify', () => {
       minReplicas: 0,
       maxReplicas: UINT32_MAX,
       shared: false,
-      kubernetesMeta: { namespace: '', generation: 0 },
+      kubernetesMeta: { namespace: '', generation: 0n },
     });
   });
 
@@ -604,7 +604,7 @@ describe('manifests: Pipeline → LoadPipelineRequest', () => {
       name: 'x',
       uid: '',
       version: 0,
-      kubernetesMeta: { namespace: '', generation: 0 },
+      kubernetesMeta: { namespace: '', generation: 0n },
       input: {
         externalInputs: ['other.outputs'],
         externalTriggers: ['t.outputs'],
@@ -693,7 +693,7 @@ describe('manifests: Experiment → StartExperimentRequest', () => {
           { name: 'iris2', weight: 50 },
         ],
         mirror: { name: 'iris3', percent: 10 },
-        kubernetesMeta: { namespace: '', generation: 0 },
+        kubernetesMeta: { namespace: '', generation: 0n },
         resourceType: ResourceType.MODEL,
       },
     );
@@ -738,7 +738,7 @@ describe('manifests: documents', () => {
     assert.equal(m?.kind, 'Model');
     assert.deepEqual(m.request.model?.meta, {
       name: 'm',
-      kubernetesMeta: { namespace: '', generation: 2 },
+      kubernetesMeta: { namespace: '', generation: 2n },
     });
   });
 
@@ -753,7 +753,7 @@ describe('manifests: documents', () => {
       'm.json',
     );
     assert.equal(m?.kind, 'Model');
-    assert.equal(m.request.model?.modelSpec?.memoryBytes, 1024);
+    assert.equal(m.request.model?.modelSpec?.memoryBytes, 1024n);
   });
 
   it('an empty text has no manifests', () => {

@@ -163,7 +163,7 @@ describe('toUpdateMessage', () => {
       pipelineErrorTopic: `${T}.errors.errors`,
       allowCycles: false,
       maxStepRevisits: 0,
-      timestamp: 7,
+      timestamp: 7n,
       stream: '',
     };
     assert.deepEqual(toUpdateMessage(create(pipeline)), expected);
@@ -214,7 +214,7 @@ describe('toUpdateMessage', () => {
       pipelineErrorTopic: '',
       allowCycles: false,
       maxStepRevisits: 0,
-      timestamp: 12,
+      timestamp: 12n,
       stream: '',
     });
   });

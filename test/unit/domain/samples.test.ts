@@ -163,7 +163,7 @@ describe('manifests: strict decode', () => {
     assert.deepEqual(p.steps[0]?.inputsJoin, 1);
     assert.deepEqual(p.steps[0].triggersJoin, 0);
     assert.deepEqual(p.steps[0].batch, { size: 3 });
-    assert.deepEqual(p.kubernetesMeta, { namespace: 'ns', generation: 3 });
+    assert.deepEqual(p.kubernetesMeta, { namespace: 'ns', generation: 3n });
     assert.equal(p.uid, '');
   });
 

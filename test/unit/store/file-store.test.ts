@@ -353,6 +353,9 @@ describe('FileStore lock', () => {
         return text.slice(text.lastIndexOf(')') + 2).split(' ');
       };
       const start = stat()[19];
+      // Once sh has become sleep: sh itself would reap the child when it dies.
+      while (readFileSync(`/proc/${parent.pid ?? 0}/comm`, 'utf8').trim() !== 'sleep')
+        await sleep(5);
       process.kill(pid, 'SIGKILL');
       while (stat()[0] !== 'Z') await sleep(5);
       await writeFile(join(dir, 'lock'), JSON.stringify({ pid, start }));

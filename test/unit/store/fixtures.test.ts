@@ -30,7 +30,7 @@ const storeOf = (records: StoredRecord[]) => ({
 
 describe('persisted snapshot fixtures', () => {
   it('v1 (a server with two replicas, models, a retired version, a pipeline, experiments) restores', async () => {
-    const restore = await restoreRecords(storeOf(fixtures('v1')));
+    const { records: restore } = await restoreRecords(storeOf(fixtures('v1')));
     const w = new TestWorld({ restore, now: 2000 });
     assert.deepEqual(
       w.system
@@ -60,5 +60,46 @@ describe('persisted snapshot fixtures', () => {
     await assert.rejects(restoreRecords(storeOf([{ ...first, schema: 99 }])), {
       message: `record ${first.key} has schema 99; this scheduler reads schema 1`,
     });
+  });
+
+  it('records holding values the wire cannot carry are quarantined; the rest restores', async () => {
+    const records = fixtures('v1');
+    const bad = (key: string, edit: (v: Record<string, unknown>) => void): StoredRecord => {
+      const r = records.find((x) => x.key === key);
+      assert.ok(r, key);
+      const value = structuredClone(r.value) as Record<string, unknown>;
+      edit(value);
+      return { ...r, value };
+    };
+    interface Versions {
+      versions: { version: number; definition: { meta: object } }[];
+    }
+    const tooHigh = bad('model:iris', (v) => {
+      (v as unknown as Versions).versions[0]!.version = 2 ** 32;
+    });
+    const badGeneration = bad('model:iris2', (v) => {
+      const [first] = (v as unknown as Versions).versions;
+      first!.definition.meta = { name: 'iris2', kubernetesMeta: { namespace: '', generation: -1 } };
+    });
+    const rest = records.filter((r) => r.key !== 'model:iris' && r.key !== 'model:iris2');
+    const { records: restored, quarantined } = await restoreRecords(
+      storeOf([...rest, tooHigh, badGeneration]),
+    );
+    assert.deepEqual(quarantined, [
+      { key: 'model:iris', why: 'version 4294967296 is not a whole number from 1 to 4294967295' },
+      {
+        key: 'model:iris2',
+        why: 'kubernetesMeta.generation -1 is not a whole number from 0 to 4294967295',
+      },
+    ]);
+    assert.deepEqual(
+      restored.map((r) => r.key),
+      rest.map((r) => r.key),
+    );
+    const w = new TestWorld({ restore: restored, now: 2000 });
+    assert.deepEqual(
+      w.system.listModels(false).map((m) => m.name),
+      ['old'],
+    );
   });
 });

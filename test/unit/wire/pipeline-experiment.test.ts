@@ -124,7 +124,7 @@ describe('pipelineFromProto', () => {
           stepsJoin: PipelineOutput_JoinOp.INNER,
           tensorMap: {},
         },
-        kubernetesMeta: { namespace: 'ns', generation: 3 },
+        kubernetesMeta: { namespace: 'ns', generation: 3n },
       }),
     );
     assert.deepEqual(def, {
@@ -349,7 +349,7 @@ describe('pipelineToProto', () => {
           stepsJoin: PipelineOutput_JoinOp.ANY,
           tensorMap: {},
         },
-        kubernetesMeta: { namespace: 'ns', generation: 1 },
+        kubernetesMeta: { namespace: 'ns', generation: 1n },
       },
     );
     const def = preparePipeline(pipelineFromProto('pipeline', request));
@@ -383,7 +383,7 @@ describe('pipelineToProto', () => {
         stepsJoin: PipelineOutput_JoinOp.ANY,
         tensorMap: {},
       },
-      kubernetesMeta: { namespace: 'ns', generation: 1 },
+      kubernetesMeta: { namespace: 'ns', generation: 1n },
     });
   });
 });
@@ -468,7 +468,7 @@ describe('experimentFromProto', () => {
         ],
         mirror: { name: 'iris3', percent: 250 },
         config: { stickySessions: true },
-        kubernetesMeta: { namespace: 'seldon', generation: 4 },
+        kubernetesMeta: { namespace: 'seldon', generation: 4n },
       }),
     );
     assert.deepEqual(def, {
@@ -600,7 +600,7 @@ describe('status mappers', () => {
       candidatesReady: true,
       mirrorReady: true,
       statusDescription: 'experiment active',
-      kubernetesMeta: { namespace: 'ns', generation: 2 },
+      kubernetesMeta: { namespace: 'ns', generation: 2n },
     });
     const { kubernetesMeta: _omitted, ...bare } = view.definition;
     assert.equal('kubernetesMeta' in experimentStatusToProto({ ...view, definition: bare }), false);

@@ -41,7 +41,7 @@ export interface ModelEventMessage {
   modelVersion: number;
   event: ModelEventMessage_Event;
   message: string;
-  availableMemoryBytes: number;
+  availableMemoryBytes: bigint;
   runtimeInfo?: ModelRuntimeInfo | undefined;
 }
 
@@ -189,14 +189,14 @@ export interface AgentSubscribeRequest {
   replicaIdx: number;
   replicaConfig?: ReplicaConfig | undefined;
   loadedModels: ModelVersion[];
-  availableMemoryBytes: number;
+  availableMemoryBytes: bigint;
 }
 
 export interface ReplicaConfig {
   inferenceSvc: string;
   inferenceHttpPort: number;
   inferenceGrpcPort: number;
-  memoryBytes: number;
+  memoryBytes: bigint;
   capabilities: string[];
   overCommitPercentage: number;
 }
@@ -259,7 +259,7 @@ function createBaseModelEventMessage(): ModelEventMessage {
     modelVersion: 0,
     event: 0,
     message: "",
-    availableMemoryBytes: 0,
+    availableMemoryBytes: 0n,
     runtimeInfo: undefined,
   };
 }
@@ -284,7 +284,10 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
     if (message.message !== "") {
       writer.uint32(50).string(message.message);
     }
-    if (message.availableMemoryBytes !== 0) {
+    if (message.availableMemoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.availableMemoryBytes) !== message.availableMemoryBytes) {
+        throw new globalThis.Error("value provided for field message.availableMemoryBytes of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.availableMemoryBytes);
     }
     if (message.runtimeInfo !== undefined) {
@@ -359,7 +362,7 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
               break;
             }
 
-            message.availableMemoryBytes = longToNumber(reader.uint64());
+            message.availableMemoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -390,7 +393,7 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
       modelVersion: isSet(object.modelVersion) ? globalThis.Number(object.modelVersion) : 0,
       event: isSet(object.event) ? modelEventMessage_EventFromJSON(object.event) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
-      availableMemoryBytes: isSet(object.availableMemoryBytes) ? globalThis.Number(object.availableMemoryBytes) : 0,
+      availableMemoryBytes: isSet(object.availableMemoryBytes) ? BigInt(object.availableMemoryBytes) : 0n,
       runtimeInfo: isSet(object.runtimeInfo) ? ModelRuntimeInfo.fromJSON(object.runtimeInfo) : undefined,
     };
   },
@@ -415,8 +418,8 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
-    if (message.availableMemoryBytes !== 0) {
-      obj.availableMemoryBytes = Math.round(message.availableMemoryBytes);
+    if (message.availableMemoryBytes !== 0n) {
+      obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
     if (message.runtimeInfo !== undefined) {
       obj.runtimeInfo = ModelRuntimeInfo.toJSON(message.runtimeInfo);
@@ -435,7 +438,9 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
     message.modelVersion = object.modelVersion ?? 0;
     message.event = object.event ?? 0;
     message.message = object.message ?? "";
-    message.availableMemoryBytes = object.availableMemoryBytes ?? 0;
+    message.availableMemoryBytes = (object.availableMemoryBytes !== undefined && object.availableMemoryBytes !== null)
+      ? BigInt(object.availableMemoryBytes)
+      : 0n;
     message.runtimeInfo = (object.runtimeInfo !== undefined && object.runtimeInfo !== null)
       ? ModelRuntimeInfo.fromPartial(object.runtimeInfo)
       : undefined;
@@ -986,7 +991,7 @@ function createBaseAgentSubscribeRequest(): AgentSubscribeRequest {
     replicaIdx: 0,
     replicaConfig: undefined,
     loadedModels: [],
-    availableMemoryBytes: 0,
+    availableMemoryBytes: 0n,
   };
 }
 
@@ -1007,7 +1012,10 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
     for (const v of message.loadedModels) {
       ModelVersion.encode(v!, writer.uint32(42).fork()).join();
     }
-    if (message.availableMemoryBytes !== 0) {
+    if (message.availableMemoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.availableMemoryBytes) !== message.availableMemoryBytes) {
+        throw new globalThis.Error("value provided for field message.availableMemoryBytes of type uint64 too large");
+      }
       writer.uint32(48).uint64(message.availableMemoryBytes);
     }
     return writer;
@@ -1071,7 +1079,7 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
               break;
             }
 
-            message.availableMemoryBytes = longToNumber(reader.uint64());
+            message.availableMemoryBytes = reader.uint64() as bigint;
             continue;
           }
         }
@@ -1095,7 +1103,7 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
       loadedModels: globalThis.Array.isArray(object?.loadedModels)
         ? object.loadedModels.map((e: any) => ModelVersion.fromJSON(e))
         : [],
-      availableMemoryBytes: isSet(object.availableMemoryBytes) ? globalThis.Number(object.availableMemoryBytes) : 0,
+      availableMemoryBytes: isSet(object.availableMemoryBytes) ? BigInt(object.availableMemoryBytes) : 0n,
     };
   },
 
@@ -1116,8 +1124,8 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
     if (message.loadedModels?.length) {
       obj.loadedModels = message.loadedModels.map((e) => ModelVersion.toJSON(e));
     }
-    if (message.availableMemoryBytes !== 0) {
-      obj.availableMemoryBytes = Math.round(message.availableMemoryBytes);
+    if (message.availableMemoryBytes !== 0n) {
+      obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
     return obj;
   },
@@ -1134,7 +1142,9 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
       ? ReplicaConfig.fromPartial(object.replicaConfig)
       : undefined;
     message.loadedModels = object.loadedModels?.map((e) => ModelVersion.fromPartial(e)) || [];
-    message.availableMemoryBytes = object.availableMemoryBytes ?? 0;
+    message.availableMemoryBytes = (object.availableMemoryBytes !== undefined && object.availableMemoryBytes !== null)
+      ? BigInt(object.availableMemoryBytes)
+      : 0n;
     return message;
   },
 };
@@ -1144,7 +1154,7 @@ function createBaseReplicaConfig(): ReplicaConfig {
     inferenceSvc: "",
     inferenceHttpPort: 0,
     inferenceGrpcPort: 0,
-    memoryBytes: 0,
+    memoryBytes: 0n,
     capabilities: [],
     overCommitPercentage: 0,
   };
@@ -1161,7 +1171,10 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
     if (message.inferenceGrpcPort !== 0) {
       writer.uint32(24).int32(message.inferenceGrpcPort);
     }
-    if (message.memoryBytes !== 0) {
+    if (message.memoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
+        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.memoryBytes);
     }
     for (const v of message.capabilities) {
@@ -1215,7 +1228,7 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
               break;
             }
 
-            message.memoryBytes = longToNumber(reader.uint64());
+            message.memoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -1251,7 +1264,7 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
       inferenceSvc: isSet(object.inferenceSvc) ? globalThis.String(object.inferenceSvc) : "",
       inferenceHttpPort: isSet(object.inferenceHttpPort) ? globalThis.Number(object.inferenceHttpPort) : 0,
       inferenceGrpcPort: isSet(object.inferenceGrpcPort) ? globalThis.Number(object.inferenceGrpcPort) : 0,
-      memoryBytes: isSet(object.memoryBytes) ? globalThis.Number(object.memoryBytes) : 0,
+      memoryBytes: isSet(object.memoryBytes) ? BigInt(object.memoryBytes) : 0n,
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
@@ -1270,8 +1283,8 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
     if (message.inferenceGrpcPort !== 0) {
       obj.inferenceGrpcPort = Math.round(message.inferenceGrpcPort);
     }
-    if (message.memoryBytes !== 0) {
-      obj.memoryBytes = Math.round(message.memoryBytes);
+    if (message.memoryBytes !== 0n) {
+      obj.memoryBytes = message.memoryBytes.toString();
     }
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
@@ -1290,7 +1303,9 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
     message.inferenceSvc = object.inferenceSvc ?? "";
     message.inferenceHttpPort = object.inferenceHttpPort ?? 0;
     message.inferenceGrpcPort = object.inferenceGrpcPort ?? 0;
-    message.memoryBytes = object.memoryBytes ?? 0;
+    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
+      ? BigInt(object.memoryBytes)
+      : 0n;
     message.capabilities = object.capabilities?.map((e) => e) || [];
     message.overCommitPercentage = object.overCommitPercentage ?? 0;
     return message;
@@ -1603,25 +1618,14 @@ export const AgentServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

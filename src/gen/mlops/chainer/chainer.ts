@@ -47,7 +47,7 @@ export interface PipelineUpdateMessage {
   allowCycles: boolean;
   maxStepRevisits: number;
   /** identifies the send; engines echo it in their acknowledgement */
-  timestamp: number;
+  timestamp: bigint;
   /** in acknowledgements: the name of the engine that sends it */
   stream: string;
 }
@@ -268,7 +268,7 @@ function createBasePipelineUpdateMessage(): PipelineUpdateMessage {
     pipelineErrorTopic: "",
     allowCycles: false,
     maxStepRevisits: 0,
-    timestamp: 0,
+    timestamp: 0n,
     stream: "",
   };
 }
@@ -302,7 +302,10 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
     if (message.maxStepRevisits !== 0) {
       writer.uint32(72).uint32(message.maxStepRevisits);
     }
-    if (message.timestamp !== 0) {
+    if (message.timestamp !== 0n) {
+      if (BigInt.asUintN(64, message.timestamp) !== message.timestamp) {
+        throw new globalThis.Error("value provided for field message.timestamp of type uint64 too large");
+      }
       writer.uint32(80).uint64(message.timestamp);
     }
     if (message.stream !== "") {
@@ -401,7 +404,7 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
               break;
             }
 
-            message.timestamp = longToNumber(reader.uint64());
+            message.timestamp = reader.uint64() as bigint;
             continue;
           }
           case 11: {
@@ -437,7 +440,7 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
       pipelineErrorTopic: isSet(object.pipelineErrorTopic) ? globalThis.String(object.pipelineErrorTopic) : "",
       allowCycles: isSet(object.allowCycles) ? globalThis.Boolean(object.allowCycles) : false,
       maxStepRevisits: isSet(object.maxStepRevisits) ? globalThis.Number(object.maxStepRevisits) : 0,
-      timestamp: isSet(object.timestamp) ? globalThis.Number(object.timestamp) : 0,
+      timestamp: isSet(object.timestamp) ? BigInt(object.timestamp) : 0n,
       stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
     };
   },
@@ -471,8 +474,8 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
     if (message.maxStepRevisits !== 0) {
       obj.maxStepRevisits = Math.round(message.maxStepRevisits);
     }
-    if (message.timestamp !== 0) {
-      obj.timestamp = Math.round(message.timestamp);
+    if (message.timestamp !== 0n) {
+      obj.timestamp = message.timestamp.toString();
     }
     if (message.stream !== "") {
       obj.stream = message.stream;
@@ -494,7 +497,7 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
     message.pipelineErrorTopic = object.pipelineErrorTopic ?? "";
     message.allowCycles = object.allowCycles ?? false;
     message.maxStepRevisits = object.maxStepRevisits ?? 0;
-    message.timestamp = object.timestamp ?? 0;
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
     message.stream = object.stream ?? "";
     return message;
   },
@@ -1242,25 +1245,14 @@ export const ChainerClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -109,7 +109,7 @@ export interface ModelSpec {
   requirements: string[];
   /** Requested memory */
   memoryBytes?:
-    | number
+    | bigint
     | undefined;
   /** the particular model server to load the model. If unspecified will be chosen. */
   server?:
@@ -170,7 +170,7 @@ export interface TritonCPU {
 
 export interface KubernetesMeta {
   namespace: string;
-  generation: number;
+  generation: bigint;
 }
 
 export interface StreamSpec {
@@ -472,8 +472,8 @@ export function serverStatusResponse_TypeToJSON(object: ServerStatusResponse_Typ
 
 export interface ServerReplicaResources {
   replicaIdx: number;
-  totalMemoryBytes: number;
-  availableMemoryBytes: number;
+  totalMemoryBytes: bigint;
+  availableMemoryBytes: bigint;
   numLoadedModels: number;
   overCommitPercentage: number;
 }
@@ -1377,6 +1377,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       writer.uint32(34).string(v!);
     }
     if (message.memoryBytes !== undefined) {
+      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
+        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.memoryBytes);
     }
     if (message.server !== undefined) {
@@ -1449,7 +1452,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
               break;
             }
 
-            message.memoryBytes = longToNumber(reader.uint64());
+            message.memoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -1512,7 +1515,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       requirements: globalThis.Array.isArray(object?.requirements)
         ? object.requirements.map((e: any) => globalThis.String(e))
         : [],
-      memoryBytes: isSet(object.memoryBytes) ? globalThis.Number(object.memoryBytes) : undefined,
+      memoryBytes: isSet(object.memoryBytes) ? BigInt(object.memoryBytes) : undefined,
       server: isSet(object.server) ? globalThis.String(object.server) : undefined,
       parameters: globalThis.Array.isArray(object?.parameters)
         ? object.parameters.map((e: any) => ParameterSpec.fromJSON(e))
@@ -1541,7 +1544,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       obj.requirements = message.requirements;
     }
     if (message.memoryBytes !== undefined) {
-      obj.memoryBytes = Math.round(message.memoryBytes);
+      obj.memoryBytes = message.memoryBytes.toString();
     }
     if (message.server !== undefined) {
       obj.server = message.server;
@@ -1571,7 +1574,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       ? StorageConfig.fromPartial(object.storageConfig)
       : undefined;
     message.requirements = object.requirements?.map((e) => e) || [];
-    message.memoryBytes = object.memoryBytes ?? undefined;
+    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
+      ? BigInt(object.memoryBytes)
+      : undefined;
     message.server = object.server ?? undefined;
     message.parameters = object.parameters?.map((e) => ParameterSpec.fromPartial(e)) || [];
     message.modelRuntimeInfo = (object.modelRuntimeInfo !== undefined && object.modelRuntimeInfo !== null)
@@ -2178,7 +2183,7 @@ export const TritonCPU: MessageFns<TritonCPU> = {
 };
 
 function createBaseKubernetesMeta(): KubernetesMeta {
-  return { namespace: "", generation: 0 };
+  return { namespace: "", generation: 0n };
 }
 
 export const KubernetesMeta: MessageFns<KubernetesMeta> = {
@@ -2186,7 +2191,10 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
     if (message.namespace !== "") {
       writer.uint32(10).string(message.namespace);
     }
-    if (message.generation !== 0) {
+    if (message.generation !== 0n) {
+      if (BigInt.asIntN(64, message.generation) !== message.generation) {
+        throw new globalThis.Error("value provided for field message.generation of type int64 too large");
+      }
       writer.uint32(16).int64(message.generation);
     }
     return writer;
@@ -2218,7 +2226,7 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
               break;
             }
 
-            message.generation = longToNumber(reader.int64());
+            message.generation = reader.int64() as bigint;
             continue;
           }
         }
@@ -2236,7 +2244,7 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
   fromJSON(object: any): KubernetesMeta {
     return {
       namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
-      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      generation: isSet(object.generation) ? BigInt(object.generation) : 0n,
     };
   },
 
@@ -2245,8 +2253,8 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
     if (message.namespace !== "") {
       obj.namespace = message.namespace;
     }
-    if (message.generation !== 0) {
-      obj.generation = Math.round(message.generation);
+    if (message.generation !== 0n) {
+      obj.generation = message.generation.toString();
     }
     return obj;
   },
@@ -2257,7 +2265,9 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
   fromPartial(object: DeepPartial<KubernetesMeta>): KubernetesMeta {
     const message = createBaseKubernetesMeta();
     message.namespace = object.namespace ?? "";
-    message.generation = object.generation ?? 0;
+    message.generation = (object.generation !== undefined && object.generation !== null)
+      ? BigInt(object.generation)
+      : 0n;
     return message;
   },
 };
@@ -3614,7 +3624,7 @@ export const ServerStatusResponse: MessageFns<ServerStatusResponse> = {
 };
 
 function createBaseServerReplicaResources(): ServerReplicaResources {
-  return { replicaIdx: 0, totalMemoryBytes: 0, availableMemoryBytes: 0, numLoadedModels: 0, overCommitPercentage: 0 };
+  return { replicaIdx: 0, totalMemoryBytes: 0n, availableMemoryBytes: 0n, numLoadedModels: 0, overCommitPercentage: 0 };
 }
 
 export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
@@ -3622,10 +3632,16 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
     if (message.replicaIdx !== 0) {
       writer.uint32(8).uint32(message.replicaIdx);
     }
-    if (message.totalMemoryBytes !== 0) {
+    if (message.totalMemoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.totalMemoryBytes) !== message.totalMemoryBytes) {
+        throw new globalThis.Error("value provided for field message.totalMemoryBytes of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.totalMemoryBytes);
     }
-    if (message.availableMemoryBytes !== 0) {
+    if (message.availableMemoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.availableMemoryBytes) !== message.availableMemoryBytes) {
+        throw new globalThis.Error("value provided for field message.availableMemoryBytes of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.availableMemoryBytes);
     }
     if (message.numLoadedModels !== 0) {
@@ -3663,7 +3679,7 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
               break;
             }
 
-            message.totalMemoryBytes = longToNumber(reader.uint64());
+            message.totalMemoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -3671,7 +3687,7 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
               break;
             }
 
-            message.availableMemoryBytes = longToNumber(reader.uint64());
+            message.availableMemoryBytes = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -3705,8 +3721,8 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
   fromJSON(object: any): ServerReplicaResources {
     return {
       replicaIdx: isSet(object.replicaIdx) ? globalThis.Number(object.replicaIdx) : 0,
-      totalMemoryBytes: isSet(object.totalMemoryBytes) ? globalThis.Number(object.totalMemoryBytes) : 0,
-      availableMemoryBytes: isSet(object.availableMemoryBytes) ? globalThis.Number(object.availableMemoryBytes) : 0,
+      totalMemoryBytes: isSet(object.totalMemoryBytes) ? BigInt(object.totalMemoryBytes) : 0n,
+      availableMemoryBytes: isSet(object.availableMemoryBytes) ? BigInt(object.availableMemoryBytes) : 0n,
       numLoadedModels: isSet(object.numLoadedModels) ? globalThis.Number(object.numLoadedModels) : 0,
       overCommitPercentage: isSet(object.overCommitPercentage) ? globalThis.Number(object.overCommitPercentage) : 0,
     };
@@ -3717,11 +3733,11 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
     if (message.replicaIdx !== 0) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
-    if (message.totalMemoryBytes !== 0) {
-      obj.totalMemoryBytes = Math.round(message.totalMemoryBytes);
+    if (message.totalMemoryBytes !== 0n) {
+      obj.totalMemoryBytes = message.totalMemoryBytes.toString();
     }
-    if (message.availableMemoryBytes !== 0) {
-      obj.availableMemoryBytes = Math.round(message.availableMemoryBytes);
+    if (message.availableMemoryBytes !== 0n) {
+      obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
     if (message.numLoadedModels !== 0) {
       obj.numLoadedModels = Math.round(message.numLoadedModels);
@@ -3738,8 +3754,12 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
   fromPartial(object: DeepPartial<ServerReplicaResources>): ServerReplicaResources {
     const message = createBaseServerReplicaResources();
     message.replicaIdx = object.replicaIdx ?? 0;
-    message.totalMemoryBytes = object.totalMemoryBytes ?? 0;
-    message.availableMemoryBytes = object.availableMemoryBytes ?? 0;
+    message.totalMemoryBytes = (object.totalMemoryBytes !== undefined && object.totalMemoryBytes !== null)
+      ? BigInt(object.totalMemoryBytes)
+      : 0n;
+    message.availableMemoryBytes = (object.availableMemoryBytes !== undefined && object.availableMemoryBytes !== null)
+      ? BigInt(object.availableMemoryBytes)
+      : 0n;
     message.numLoadedModels = object.numLoadedModels ?? 0;
     message.overCommitPercentage = object.overCommitPercentage ?? 0;
     return message;
@@ -7711,23 +7731,23 @@ export const SchedulerClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
 function toTimestamp(date: Date): Timestamp {
-  const seconds = Math.trunc(date.getTime() / 1_000);
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
   const nanos = (date.getTime() % 1_000) * 1_000_000;
   return { seconds, nanos };
 }
 
 function fromTimestamp(t: Timestamp): Date {
-  let millis = (t.seconds || 0) * 1_000;
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis);
 }
@@ -7740,17 +7760,6 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
-}
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
 }
 
 function isObject(value: any): boolean {
