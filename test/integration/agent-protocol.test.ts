@@ -78,7 +78,7 @@ describe('agent protocol', () => {
     assert.equal(s.numLoadedModelReplicas, 1);
   });
 
-  it('#30 #31 LOAD_FAILED gives ModelFailed with the reason; a stale LOADED is INTERNAL', async () => {
+  it('#30 #31 LOAD_FAILED gives ModelFailed with the reason; a stale LOADED is FAILED_PRECONDITION', async () => {
     const a = await agent('p2', 0);
     await joined('p2', 1);
     await load(model('m30', { server: 'p2' }));
@@ -89,7 +89,7 @@ describe('agent protocol', () => {
     assert.equal(v?.state?.reason, 'boom');
     assert.equal(v.modelReplicaState[0]?.state, RS.LoadFailed);
     await assert.rejects(a.loaded(o), (e: ServiceError) => {
-      assert.equal(e.code, grpcStatus.INTERNAL);
+      assert.equal(e.code, grpcStatus.FAILED_PRECONDITION);
       assert.match(e.details, /State mismatch for m30:1 expected state Loading but was LoadFailed/);
       return true;
     });
@@ -101,7 +101,7 @@ describe('agent protocol', () => {
     await assert.rejects(
       a.send({ modelName: 'ghost', modelVersion: 1, event: Event.LOADED }),
       (e: ServiceError) => {
-        assert.equal(e.code, grpcStatus.INTERNAL);
+        assert.equal(e.code, grpcStatus.FAILED_PRECONDITION);
         assert.equal(e.details, 'modelName: failed to find model ghost');
         return true;
       },

@@ -270,6 +270,9 @@ before(async () => {
 });
 
 after(async () => {
+  const total = [...answered.values()].reduce((n, x) => n + x, 0);
+  const kinds = [...answered].sort().map(([k, n]) => `${k}: ${n}`);
+  process.stdout.write(`# ${total} calls (${kinds.join(', ')})\n`);
   for (const s of opened) s.cancel();
   for (const w of watched) w.stream.cancel();
   await agent.disconnect();
@@ -347,9 +350,14 @@ async function listingsAnswer(): Promise<void> {
   }
 }
 
+/** Calls made and how they were answered, reported at the end (a long run's evidence). */
+const answered = new Map<string, number>();
+
 async function check(c: Call): Promise<void> {
   const before = snapshot();
   const code = await perform(c);
+  const kind = `${c.wellFormed ? 'well-formed' : 'garbage'} ${grpcStatus[code]}`;
+  answered.set(kind, (answered.get(kind) ?? 0) + 1);
   if (c.wellFormed) {
     assert.ok(
       code !== grpcStatus.INTERNAL && code !== grpcStatus.UNKNOWN,

@@ -47,13 +47,16 @@ const agentKey = (server: string, idx: number) => `${server}/${idx}`;
 const opKey = (o: AgentOpRecord) =>
   `${o.server}/${o.idx}/${o.op.definition.meta.name}:${o.op.version}`;
 
-/** Runs `fn`, accepting a refusal with `code` (the scheduler moved past the op, or refused input). */
-export function refusable(code: 'FailedPrecondition' | 'Internal', fn: () => void): boolean {
+/**
+ * Runs `fn`, accepting a FailedPrecondition refusal (the scheduler moved past the op, or refused
+ * input); true when it was accepted.
+ */
+export function refusable(fn: () => void): boolean {
   try {
     fn();
     return true;
   } catch (e) {
-    if (!isSchedulerError(e) || e.code !== code) throw e;
+    if (!isSchedulerError(e) || e.code !== 'FailedPrecondition') throw e;
     return false;
   }
 }
@@ -264,7 +267,7 @@ export class Cluster {
     const event = this.perform(o, this.outcome(ok));
     const a = this.agent(o.server, o.idx);
     // A reply to an op the scheduler has since moved past is refused; that is allowed.
-    refusable('Internal', () => {
+    refusable(() => {
       this.world.reply(o.server, o.idx, o.op.definition.meta.name, o.op.version, event, {
         available: a ? this.free(a) : 0,
         message: 'no',
@@ -280,7 +283,7 @@ export class Cluster {
     const success = this.outcome(ok);
     this.world.now += 1;
     // The pipeline was re-created since (a new uid): the answer is refused, as Seldon does.
-    refusable('Internal', () => {
+    refusable(() => {
       this.system.dataflowEvent({
         engine: o.engine,
         op: o.op.op,

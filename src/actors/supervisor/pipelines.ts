@@ -1,5 +1,5 @@
 import { createActor, type Actor, type Snapshot } from 'xstate';
-import { failedPrecondition, internal } from '../../domain/errors.js';
+import { failedPrecondition } from '../../domain/errors.js';
 import { checkExperiment, type ExperimentDefinition } from '../../domain/experiment.js';
 import {
   preparePipeline,
@@ -221,15 +221,15 @@ export class PipelineSupervisor {
   /** An engine's acknowledgement (or its own rebalance/ready news) for a pipeline version. */
   dataflowEvent(r: DataflowReport): Changes {
     const p = this.pipelines.get(r.pipeline);
-    if (!p) throw internal(`pipeline ${r.pipeline} not found`, { pipeline: r.pipeline });
+    if (!p) throw failedPrecondition(`pipeline ${r.pipeline} not found`, { pipeline: r.pipeline });
     const v = p.versions.find((x) => x.version === r.version);
     if (!v) {
-      throw internal(`pipeline version ${r.pipeline}:${r.version} not found`, {
+      throw failedPrecondition(`pipeline version ${r.pipeline}:${r.version} not found`, {
         pipeline: r.pipeline,
       });
     }
     if (v.uid !== r.uid) {
-      throw internal(
+      throw failedPrecondition(
         `pipeline version uid mismatch ${r.pipeline}:${r.version} expected ${v.uid} found ${r.uid}`,
         { pipeline: r.pipeline },
       );

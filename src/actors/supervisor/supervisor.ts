@@ -358,24 +358,27 @@ export class Supervisor {
 
   /**
    * An agent reported the outcome of an op.
-   * @throws SchedulerError Internal when the model, version, server or replica state does not match.
+   * @throws SchedulerError FailedPrecondition when the model, version, server or replica state does
+   *   not match (a stale or misdirected report; the reference answers Internal).
    */
   agentEvent(report: AgentReport): Changes {
     const at = this.opts.now();
     const m = this.models.get(report.model);
-    if (!m) throw internal(`modelName: failed to find model ${report.model}`);
+    if (!m) throw failedPrecondition(`modelName: failed to find model ${report.model}`);
     const v = m.versions.find((x) => x.version === report.version);
     if (!v) {
-      throw internal(
+      throw failedPrecondition(
         `modelVersion: Version not found for model ${report.model}, version ${report.version}`,
       );
     }
     const rep = this.servers.get(report.server)?.replicas.get(report.idx);
     if (!this.servers.has(report.server)) {
-      throw internal(`serverName: failed to find server ${report.server}`);
+      throw failedPrecondition(`serverName: failed to find server ${report.server}`);
     }
     if (!rep) {
-      throw internal(`replicaIdx: server ${report.server} has no connected replica ${report.idx}`);
+      throw failedPrecondition(
+        `replicaIdx: server ${report.server} has no connected replica ${report.idx}`,
+      );
     }
     // The agent's free memory is a fact whatever the state check below decides.
     rep.actor.send({
@@ -392,7 +395,7 @@ export class Supervisor {
     const r = v.server === report.server ? v.replicas.get(report.idx) : undefined;
     const current: ReplicaState = r ? replicaStateOf(r.getSnapshot()) : 'unknown';
     const mismatch = (expected: ReplicaState, desired: ReplicaState) =>
-      internal(
+      failedPrecondition(
         `event: State mismatch for ${report.model}:${report.version} expected state ${goName(expected)} but was ${goName(current)} when trying to move to state ${goName(desired)}`,
       );
     let event: ReplicaEvent;

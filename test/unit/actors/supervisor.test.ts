@@ -312,7 +312,7 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
         w.reply('s1', 0, 'm1', 1, 'loaded');
       },
       {
-        code: 'Internal',
+        code: 'FailedPrecondition',
         message: /State mismatch for m1:1 expected state Loading but was Available/,
       },
     );
