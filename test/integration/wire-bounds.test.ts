@@ -17,6 +17,7 @@ import {
   ModelStatus_ModelState as MS,
   type ModelStatusResponse,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
+import { INT64_EXTREMES, UINT64_EXTREMES } from '../support/extremes.js';
 import { autoAgent, connectFakeAgent, type FakeAgent } from '../support/fake-agent.js';
 import {
   call,
@@ -29,17 +30,6 @@ import {
 } from '../support/harness.js';
 
 const U32 = 2n ** 32n - 1n;
-/** The extremes of every 64-bit type, as the issue lists them. */
-const EXTREMES = [
-  -1n,
-  2n ** 31n,
-  2n ** 32n,
-  2n ** 53n - 1n,
-  2n ** 53n + 1n,
-  2n ** 63n - 1n,
-  -(2n ** 63n),
-];
-const U64_EXTREMES = [2n ** 32n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 64n - 1n];
 
 let h: Harness;
 const agents: FakeAgent[] = [];
@@ -76,7 +66,7 @@ const withGeneration = (name: string, generation: bigint) => {
 describe('64-bit fields of the Scheduler service', () => {
   it('a generation outside 0..2^32-1 is refused naming the field; the listing is unchanged', async () => {
     await load(model('kept'));
-    for (const g of [...EXTREMES.filter((g) => g < 0n || g > U32), 2n ** 32n]) {
+    for (const g of INT64_EXTREMES.filter((g) => g < 0n || g > U32)) {
       await rejectsWith(
         load(withGeneration('g', g)),
         grpcStatus.INVALID_ARGUMENT,
@@ -87,7 +77,7 @@ describe('64-bit fields of the Scheduler service', () => {
   });
 
   it('memoryBytes beyond what a number keeps exactly is refused naming the field', async () => {
-    for (const m of U64_EXTREMES.filter((m) => m > 2n ** 50n)) {
+    for (const m of UINT64_EXTREMES.filter((m) => m > 2n ** 50n)) {
       const req = model('mem');
       if (req.model?.modelSpec) req.model.modelSpec.memoryBytes = m;
       await rejectsWith(
@@ -233,7 +223,7 @@ describe('64-bit fields of the AgentService', () => {
     });
 
   it('replica memory beyond a safe integer is refused naming the field', async () => {
-    for (const m of U64_EXTREMES.filter((m) => m > 2n ** 53n)) {
+    for (const m of UINT64_EXTREMES.filter((m) => m > 2n ** 53n)) {
       const config = {
         inferenceSvc: 'x',
         inferenceHttpPort: 1,

@@ -21,6 +21,7 @@ import {
 } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { INT64_EXTREMES, UINT64_EXTREMES } from '../support/extremes.js';
 import { connectFakeAgent, type FakeAgent } from '../support/fake-agent.js';
 import { collect, startScheduler, waitFor, type Harness } from '../support/harness.js';
 import type { Timers } from '../../src/actors/index.js';
@@ -63,26 +64,6 @@ const RPCS: Rpc[] = SERVICES.flatMap(([port, name]) =>
 
 // ── values ─────────────────────────────────────────────────────────────────────────────────────
 
-const INT64 = [
-  0n,
-  -1n,
-  2n ** 31n,
-  2n ** 32n,
-  2n ** 53n - 1n,
-  2n ** 53n + 1n,
-  2n ** 63n - 1n,
-  -(2n ** 63n),
-];
-const UINT64 = [
-  0n,
-  1n,
-  2n ** 31n,
-  2n ** 32n,
-  2n ** 53n - 1n,
-  2n ** 53n + 1n,
-  2n ** 63n - 1n,
-  2n ** 64n - 1n,
-];
 const INT32 = [0, -1, 1, 2, 3, 2 ** 31 - 1, -(2 ** 31)];
 const UINT32 = [0, 1, 2, 3, 2 ** 31, 2 ** 32 - 1];
 /** Names the scheduler knows, so that calls also reach accepted paths. */
@@ -121,10 +102,10 @@ function scalar(type: string): fc.Arbitrary<unknown> {
     case 'int64':
     case 'sint64':
     case 'sfixed64':
-      return fc.constantFrom(...INT64).map(String);
+      return fc.constantFrom(...INT64_EXTREMES).map(String);
     case 'uint64':
     case 'fixed64':
-      return fc.constantFrom(...UINT64).map(String);
+      return fc.constantFrom(...UINT64_EXTREMES).map(String);
     case 'uint32':
     case 'fixed32':
       return fc.constantFrom(...UINT32);
