@@ -50,8 +50,8 @@ export function checkInt64(field: string, v: bigint, min: number, max: number, w
   return Number(v);
 }
 
-/** A whole number as a proto 64-bit field. */
-export const int64 = (n: number): bigint => BigInt(n);
+/** A number as a proto 64-bit field (a fraction is cut, as the wire carries whole numbers). */
+export const int64 = (n: number): bigint => BigInt(Math.trunc(n));
 
 /**
  * Kubernetes metadata as the domain keeps it. The generation fits a uint32: a model's first version
