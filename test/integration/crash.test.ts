@@ -16,7 +16,6 @@ import { after, describe, it } from 'node:test';
 import { waitFor } from '../support/harness.js';
 import {
   alive,
-  freePort,
   killAll,
   mlsched,
   processState,
@@ -34,21 +33,22 @@ after(() => {
   killAll();
 });
 
-interface Ports {
-  scheduler: number;
-  agent: number;
-  dataflow: number;
-  http: number;
-}
+type Ports = Omit<Awaited<ReturnType<typeof serve>>['ports'], 'event'>;
 
-/** The scheduler under test, restarted on the same ports and store. */
-async function start(store: string, ports: Ports, extra: string[]): Promise<ChildProcess> {
-  const { server } = await serve({
+/**
+ * The scheduler under test on the store: first on ports the system picks, then restarted on the
+ * same ones.
+ */
+async function start(
+  store: string,
+  extra: string[],
+  ports?: Ports,
+): Promise<{ server: ChildProcess; ports: Ports }> {
+  return serve({
     store,
-    ports,
+    ...(ports ? { ports } : {}),
     args: ['--reconnect-grace-seconds', '5', '--log-level', 'warn', ...extra],
   });
-  return server;
 }
 type Client = Record<string, (req: unknown, cb?: (e: Error | null, r: unknown) => void) => never>;
 interface Status {
@@ -109,13 +109,9 @@ async function crashAndRestart(
 ): Promise<void> {
   const extra = o.extra ?? [];
   const random = rng(seed);
-  const ports: Ports = {
-    scheduler: await freePort(),
-    agent: await freePort(),
-    dataflow: await freePort(),
-    http: await freePort(),
-  };
-  let server = await start(store, ports, extra);
+  const first = await start(store, extra);
+  const { ports } = first;
+  let { server } = first;
   const agent = mlsched(
     'agent',
     '--agent-port',
@@ -236,7 +232,7 @@ async function crashAndRestart(
     await Promise.allSettled(workers);
 
     const restartAt = Date.now();
-    server = await start(store, ports, extra);
+    ({ server } = await start(store, extra, ports));
     const serving = Date.now() - restartAt;
     const after = new Map((await statuses(client)).map((s) => [s.modelName, s]));
     const calls = (name: string) =>

@@ -92,7 +92,16 @@ export async function serve(
     ...(o.args ?? []),
   );
   if (!server.stdout) throw new Error('no stdout');
-  const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+  let stderr = '';
+  server.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = once(server, 'exit').then(() => {
+    throw new Error(`mlsched serve exited before listening: ${stderr.trim()}`);
+  });
+  const [line] = (await Promise.race([
+    once(createInterface({ input: server.stdout }), 'line'),
+    exited,
+  ])) as [string];
+  exited.catch(() => undefined);
   return { server, ports: JSON.parse(line) as Ports };
 }
 
