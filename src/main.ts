@@ -98,7 +98,8 @@ function onSignals(stop: () => Promise<void>): void {
 const program = new Command('mlsched')
   .description('An actor-model scheduler for the Seldon Core v2 API')
   .version(VERSION)
-  .showHelpAfterError()
+  // A usage error is one line, then where the options are (not the whole help).
+  .showHelpAfterError("(add --help for the command's options)")
   // Usage errors throw (commander has printed them) so that they exit with EXIT.usage.
   .exitOverride();
 

@@ -165,6 +165,13 @@ describe('mlsched client: failures are one line with a documented exit code', ()
     assert.doesNotMatch(state.stderr, /UNRECOGNIZED/);
     assert.equal((await mlsched('model', 'status', 'x', '-w', 'Available', '-t', 'soon')).code, 2);
     assert.equal((await mlsched('model', 'load')).code, 2);
+    // An invalid flag value is one line and a pointer to --help, not the whole help.
+    const flag = await runMlsched(['serve', '--http-port', 'off']);
+    assert.equal(flag.code, 2);
+    assert.deepEqual(flag.stderr.trim().split('\n'), [
+      "error: option '--http-port <port>' argument 'off' is invalid. --http-port: 'off' is not a port number (0-65535)",
+      "(add --help for the command's options)",
+    ]);
   });
 
   it('exit 3: -w gives up after --timeout, saying what it saw', async () => {
