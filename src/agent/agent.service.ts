@@ -1,6 +1,7 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { AgentGateway, AgentOp, AgentReport, SchedulerSystem } from '../actors/index.js';
 import { invalidSpec } from '../domain/errors.js';
+import { MAX_VERSION } from '../domain/model.js';
 import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
 import type { ReplicaConfig } from '../domain/server.js';
 import {
@@ -13,7 +14,7 @@ import {
   type ModelEventMessage,
 } from '../gen/mlops/agent/agent.js';
 import { toServiceError, type ErrorLogger } from '../wire/errors.js';
-import { passEncoded, unary } from '../wire/grpc.js';
+import { encoded, passEncoded, unary } from '../wire/grpc.js';
 import { checkInt64, LIMITS } from '../wire/limits.js';
 import { announcedModelFromProto, modelToProto, runtimeInfoFromProto } from '../wire/model.js';
 
@@ -66,16 +67,16 @@ export class AgentService {
         return `no open stream to agent ${server}/${idx}`;
       }
       // Encoded here, so an op that cannot be encoded fails alone instead of the agent's stream.
-      let bytes: Uint8Array;
+      let bytes: Buffer;
       try {
-        bytes = ModelOperationMessage.encode(opToProto(op)).finish();
+        bytes = encoded(ModelOperationMessage, opToProto(op));
       } catch (e) {
         const why = `cannot encode ${op.operation} of ${op.definition.meta.name}:${op.version}: ${e instanceof Error ? e.message : String(e)}`;
         this.deps.log.error({ server, idx }, why);
         return why;
       }
       try {
-        call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        call.write(bytes);
         return undefined;
       } catch (e) {
         return e instanceof Error ? e.message : String(e);
@@ -155,7 +156,7 @@ export class AgentService {
     const system = this.requireSystem();
     const loaded = req.loadedModels.map((mv, i) => ({
       definition: announcedModelFromProto(`loadedModels[${i}].model`, mv.model),
-      version: checkInt(`loadedModels[${i}].version`, mv.version, 1, 2 ** 32 - 1),
+      version: checkInt(`loadedModels[${i}].version`, mv.version, 1, MAX_VERSION),
     }));
     this.active.set(key, call);
     let left = false;
@@ -233,7 +234,7 @@ function decodeEvent(req: ModelEventMessage): AgentReport {
     server: checkServerName('serverName', req.serverName),
     idx: checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX),
     model: checkModelName('modelName', req.modelName),
-    version: checkInt('modelVersion', req.modelVersion, 1, 2 ** 32 - 1),
+    version: checkInt('modelVersion', req.modelVersion, 1, MAX_VERSION),
     event: eventKind(req.event),
     message: req.message.slice(0, LIMITS.stringLength),
     availableMemoryBytes: checkInt64(

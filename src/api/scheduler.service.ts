@@ -16,7 +16,7 @@ import { kubernetesMetaFromProto } from '../wire/limits.js';
 import { modelFromProto } from '../wire/model.js';
 import { pipelineFromProto } from '../wire/pipeline.js';
 import type { ErrorLogger } from '../wire/errors.js';
-import { passEncoded, serverStream, unary } from '../wire/grpc.js';
+import { encoded, passEncoded, serverStream, unary, type Encoder } from '../wire/grpc.js';
 import { experimentStatusToProto } from './mappers/experiment.js';
 import { modelStatusToProto } from './mappers/model.js';
 import { pipelineStatusToProto } from './mappers/pipeline.js';
@@ -46,10 +46,6 @@ const P = '/seldon.mlops.scheduler.Scheduler/';
  * all their subscribers, which its response serializers pass through as they are.
  */
 export const schedulerServiceDefinition = passEncoded(SchedulerService);
-
-interface Encoder<T> {
-  encode(message: T): { finish(): Uint8Array };
-}
 
 /** A name a request must carry (unload, status); its syntax is checked where resources are created. */
 const requireName = (field: string, name: string | undefined): string => {
@@ -82,8 +78,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
   ): Buffer | undefined => {
     try {
       const message = build();
-      const u8 = message && type.encode(message).finish();
-      return u8 && Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+      return message && encoded(type, message);
     } catch (e) {
       if (!unencodable.has(resource)) {
         unencodable.add(resource);

@@ -49,6 +49,20 @@ export function serverStream<Req, Res>(
   };
 }
 
+/** A generated message type (ts-proto's `encode`). */
+export interface Encoder<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/**
+ * `message` encoded as a Buffer, for a call of a {@link passEncoded} service to write as it is.
+ * @throws Error when a field holds a value its wire type cannot carry.
+ */
+export function encoded<T>(type: Encoder<T>, message: T): Buffer {
+  const u8 = type.encode(message).finish();
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
 /**
  * The service definition with response serializers that pass an already encoded message (a Buffer)
  * through as it is: a stream can then encode a message once and write it to many calls.

@@ -1,6 +1,6 @@
 /** Upper bounds on what clients and agents may send, and the checks that apply them. */
 import { invalidSpec } from '../domain/errors.js';
-import type { KubernetesMeta } from '../domain/model.js';
+import { MAX_VERSION, type KubernetesMeta } from '../domain/model.js';
 import { checkInt } from '../domain/names.js';
 import type { KubernetesMeta as ProtoKubernetesMeta } from '../gen/mlops/scheduler/scheduler.js';
 
@@ -65,7 +65,7 @@ export function kubernetesMetaFromProto(field: string, m: ProtoKubernetesMeta): 
       `${field}.generation`,
       m.generation,
       0,
-      UINT32_MAX,
+      MAX_VERSION,
       ' (a model version is a uint32)',
     ),
   };
