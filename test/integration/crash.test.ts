@@ -22,6 +22,7 @@ import {
   rng,
   serve,
   serveUnreaped,
+  type Ports as ServedPorts,
 } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis.js';
 import { seedClient } from '../support/seed-client.js';
@@ -33,7 +34,7 @@ after(() => {
   killAll();
 });
 
-type Ports = Omit<Awaited<ReturnType<typeof serve>>['ports'], 'event'>;
+type Ports = Omit<ServedPorts, 'event'>;
 
 /**
  * The scheduler under test on the store: first on ports the system picks, then restarted on the

@@ -67,15 +67,17 @@ export interface Ports {
   http: number;
 }
 
-/**
- * `mlsched serve` on loopback: the memory store and free ports unless given (a restart reuses the
- * same ports and store); resolves with its listening line.
- */
-export async function serve(
-  o: { store?: string; ports?: Omit<Ports, 'event'>; args?: readonly string[] } = {},
-): Promise<{ server: ChildProcess; ports: Ports }> {
+/** What to serve: the store (default memory), ports (default chosen by the system), more flags. */
+interface ServeOptions {
+  store?: string;
+  ports?: Omit<Ports, 'event'>;
+  args?: readonly string[];
+}
+
+/** The arguments of `mlsched serve` on loopback for `o`. */
+function serveArgs(o: ServeOptions): string[] {
   const port = (p: number | undefined) => String(p ?? 0);
-  const server = mlsched(
+  return [
     'serve',
     '--host',
     '127.0.0.1',
@@ -90,7 +92,15 @@ export async function serve(
     '--http-port',
     port(o.ports?.http),
     ...(o.args ?? []),
-  );
+  ];
+}
+
+/**
+ * `mlsched serve` on loopback: the memory store and free ports unless given (a restart reuses the
+ * same ports and store); resolves with its listening line.
+ */
+export async function serve(o: ServeOptions = {}): Promise<{ server: ChildProcess; ports: Ports }> {
+  const server = mlsched(...serveArgs(o));
   if (!server.stdout) throw new Error('no stdout');
   let stderr = '';
   server.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -112,9 +122,7 @@ export async function serve(
  * exits first.
  */
 export async function serveUnreaped(store: string): Promise<{ pid: number; parent: ChildProcess }> {
-  const args = ['serve', '--host', '127.0.0.1', '--store', store, '--log-level', 'warn'];
-  for (const flag of ['--scheduler-port', '--agent-port', '--dataflow-port', '--http-port'])
-    args.push(flag, '0');
+  const args = serveArgs({ store, args: ['--log-level', 'warn'] });
   const parent = spawn(
     'sh',
     ['-c', '"$0" "$@" & echo "pid $!"; exec sleep 600', process.execPath, BIN, ...args],
