@@ -94,7 +94,7 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'bench/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -151,6 +151,11 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // Plain JavaScript run by node as it is: the command's launcher and the bench's bare server.
+    files: ['bin/*.js', 'bench/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
   {
     // The dashboard's page script runs in the browser as it is, without types or a build step.

@@ -4,6 +4,7 @@
  * in the same run and their ratio, and writes the run, with the machine's description, to
  * bench/results/<timestamp>.json.
  *
+ *   startup    bench/startup.ts        `mlsched --version`, `model list`, `serve` start against node
  *   placement  bench/placement.ts      models x replicas in process: wall, CPU and heap per model
  *   api        bench/api.ts            LoadModel / ModelStatus calls per second over gRPC
  *   fanout     bench/fanout.ts         10k models over gRPC to all Available; status stream fan-out
@@ -23,7 +24,9 @@
  *   --fanout-models 10000      --subscribers 1,100
  *   --restart-models 10000     --memory-models 10000,100000   --dashboard-models 10000
  *   --failover-kills 20        --failover-models 1000
+ *   --startup-runs 15          --startup-bin bin/mlsched.js (another checkout's, to compare)
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apiSection } from './api.js';
 import { dashboardSection } from './dashboard.js';
@@ -36,14 +39,17 @@ import {
   printTable,
   progress,
   ratio,
+  ROOT,
   writeResults,
   type Row,
 } from './lib.js';
 import { memorySection } from './memory.js';
 import { placementSection } from './placement.js';
 import { restartSection } from './restart-section.js';
+import { startupSection } from './startup.js';
 
 const SECTIONS = [
+  'startup',
   'placement',
   'api',
   'fanout',
@@ -71,6 +77,8 @@ const { values } = parseArgs({
     'dashboard-models': { type: 'string' },
     'failover-kills': { type: 'string' },
     'failover-models': { type: 'string' },
+    'startup-runs': { type: 'string' },
+    'startup-bin': { type: 'string' },
   },
 });
 
@@ -91,6 +99,10 @@ if (unknown.length > 0) {
 }
 
 const options = {
+  startup: {
+    runs: one(values['startup-runs'], 15, 5),
+    bin: values['startup-bin'] ?? join(ROOT, 'bin', 'mlsched.js'),
+  },
   placement: {
     models: list(values.models, '1000,10000,100000', '1000,3000'),
     replicas: list(values.replicas, '10,100,1000', '10,100'),
@@ -118,6 +130,7 @@ const options = {
 };
 
 const run: Record<Section, () => Promise<Row[]>> = {
+  startup: () => startupSection(options.startup),
   placement: () => placementSection(options.placement),
   api: () => apiSection(options.api),
   fanout: () => fanoutSection(options.fanout),

@@ -9,9 +9,6 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
 import { AgentService, agentServiceDefinition } from './agent/agent.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
@@ -25,6 +22,8 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, createProcessMetrics } from './observability/metrics.js';
 import type { Registry } from 'prom-client';
 import { gated } from './wire/grpc.js';
+import { addReflection, HealthService } from './wire/lazy-services.js';
+import { PACKAGE_DIR } from './package-dir.js';
 import { openFileStore } from './store/file/file-store.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import { Persistence, restorable } from './store/persistence.js';
@@ -48,7 +47,7 @@ export interface App {
   stop(graceMs?: number): Promise<void>;
 }
 
-const PROTO_DIR = fileURLToPath(new URL('../proto/', import.meta.url));
+const PROTO_DIR = fileURLToPath(new URL('proto/', PACKAGE_DIR));
 
 const realTimers: Timers = {
   now: () => Date.now(),
@@ -171,7 +170,10 @@ async function startCore(
             ? withinMs(persistence.durable(), DURABLE_WAIT_MS)
             : Promise.resolve(),
   });
-  const dashboard = new Dashboard(system);
+  const dashboard = new Dashboard(system, {
+    statechartsDir: new URL('statecharts/', PACKAGE_DIR),
+    staticDir: new URL('src/dashboard/static/', PACKAGE_DIR),
+  });
   return {
     system,
     services: {
@@ -209,10 +211,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const store = await openStore(config, log.child({ component: 'store' }));
   let core: Core | undefined;
   let leader: string | undefined;
-  const health = new HealthImplementation({
-    '': 'NOT_SERVING',
-    ...Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
-  });
   const serving = (on: boolean) => {
     for (const s of ['', ...SERVICES]) health.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
   };
@@ -230,6 +228,32 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
   }
+  const schedulerServer = grpcServer();
+  schedulerServer.addService(
+    schedulerServiceDefinition,
+    gated(schedulerServiceDefinition, () => core?.services.scheduler, refusal),
+  );
+  addReflection(
+    schedulerServer,
+    ['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto', 'mlops/chainer/chainer.proto'],
+    PROTO_DIR,
+  );
+
+  const agentServer = grpcServer();
+  agentServer.addService(
+    agentServiceDefinition,
+    gated(agentServiceDefinition, () => core?.services.agent, refusal),
+  );
+
+  const dataflowServer = grpcServer();
+  dataflowServer.addService(
+    ChainerServiceDefinition,
+    gated(ChainerServiceDefinition, () => core?.services.chainer, refusal),
+  );
+  const health = new HealthService([schedulerServer, agentServer, dataflowServer], {
+    '': 'NOT_SERVING',
+    ...Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
+  });
   if (!ha) {
     try {
       core = await startCore(config, log, borrowed(store));
@@ -239,35 +263,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     }
     serving(true);
   }
-
-  const reflection = new ReflectionService(
-    loadSync(
-      ['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto', 'mlops/chainer/chainer.proto'],
-      { includeDirs: [PROTO_DIR] },
-    ),
-  );
-
-  const schedulerServer = grpcServer();
-  schedulerServer.addService(
-    schedulerServiceDefinition,
-    gated(schedulerServiceDefinition, () => core?.services.scheduler, refusal),
-  );
-  health.addToServer(schedulerServer);
-  reflection.addToServer(schedulerServer);
-
-  const agentServer = grpcServer();
-  agentServer.addService(
-    agentServiceDefinition,
-    gated(agentServiceDefinition, () => core?.services.agent, refusal),
-  );
-  health.addToServer(agentServer);
-
-  const dataflowServer = grpcServer();
-  dataflowServer.addService(
-    ChainerServiceDefinition,
-    gated(ChainerServiceDefinition, () => core?.services.chainer, refusal),
-  );
-  health.addToServer(dataflowServer);
 
   const json = (res: ServerResponse, code: number, body: unknown) => {
     res.writeHead(code, { 'content-type': 'application/json' });

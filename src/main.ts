@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { startApp } from './app.js';
-import { CliError, EXIT, clientChannel, clientTls } from './cli/client.js';
-import { addClientCommands } from './cli/commands.js';
+import { CliError, EXIT } from './cli/errors.js';
+import { addClientCommands } from './cli/index.js';
 import {
   DEFAULTS,
   parseLogLevel,
@@ -12,13 +11,15 @@ import {
   type Config,
 } from './config/config.js';
 import { parseRedisTls, parseServerTls, type ClientTlsFlags } from './config/tls.js';
-import { createLogger } from './observability/logger.js';
-import { parseMemoryQuantity, startSimulatedAgent } from './sim/agent.js';
-import { startSimulatedDataflow } from './sim/dataflow.js';
+import { parseMemoryQuantity } from './domain/quantity.js';
+import { PACKAGE_DIR } from './package-dir.js';
 import { parseSchedulerAddresses } from './sim/targets.js';
 
+// Only what parsing the command line needs is loaded up front: each command loads what it runs
+// (the scheduler, a simulator, the gRPC client) when it runs, so `--version` and `--help` are quick.
+
 const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(new URL('package.json', PACKAGE_DIR), 'utf8')) as {
     version: string;
   }
 ).version;
@@ -69,7 +70,8 @@ function usage<T>(parse: () => T): T {
 }
 
 /** The simulators' `credentials` and `channelOptions` for the client TLS flags. */
-function simChannel(flags: ClientTlsFlags) {
+async function simChannel(flags: ClientTlsFlags) {
+  const { clientChannel, clientTls } = await import('./cli/client.js');
   const tls = clientTls(flags);
   if (tls === undefined) return {};
   const channel = clientChannel(tls);
@@ -189,6 +191,10 @@ program
       reconnectGraceSeconds: number;
       logLevel: string;
     }) => {
+      const [{ startApp }, { createLogger }] = await Promise.all([
+        import('./app.js'),
+        import('./observability/logger.js'),
+      ]);
       const log = createLogger(o.logLevel);
       const {
         reconnectGraceSeconds,
@@ -309,8 +315,12 @@ program
       tlsServerName?: string;
       logLevel: string;
     }) => {
+      const [{ startSimulatedAgent }, { createLogger }, channel] = await Promise.all([
+        import('./sim/agent.js'),
+        import('./observability/logger.js'),
+        simChannel(o),
+      ]);
       const log = createLogger(o.logLevel, 'mlsched-agent');
-      const channel = simChannel(o);
       const agent = await startSimulatedAgent({
         schedulerHost: o.schedulerHost,
         agentPort: o.agentPort,
@@ -361,7 +371,7 @@ program
   .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate")
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
-    (o: {
+    async (o: {
       schedulerHost: string;
       dataflowPort: number;
       name: string;
@@ -372,7 +382,11 @@ program
       tlsServerName?: string;
       logLevel: string;
     }) => {
-      const channel = simChannel(o);
+      const [{ startSimulatedDataflow }, { createLogger }, channel] = await Promise.all([
+        import('./sim/dataflow.js'),
+        import('./observability/logger.js'),
+        simChannel(o),
+      ]);
       const engine = startSimulatedDataflow({
         schedulerHost: o.schedulerHost,
         dataflowPort: o.dataflowPort,
@@ -394,7 +408,7 @@ program
     await writeStatecharts(o.out);
   });
 
-addClientCommands(program);
+await addClientCommands(program, process.argv.slice(2));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {

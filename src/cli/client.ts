@@ -16,35 +16,12 @@ import {
 } from '@grpc/grpc-js';
 import { parseClientTls, type ClientTls, type ClientTlsFlags } from '../config/tls.js';
 import { SchedulerClient } from '../gen/mlops/scheduler/scheduler.js';
-
-/** Exit codes of the client commands (README "The mlsched client"). */
-export const EXIT = {
-  ok: 0,
-  /** The scheduler refused or failed the request (unknown resource, invalid spec, ...). */
-  failed: 1,
-  /** Bad command line or manifest: nothing was sent. */
-  usage: 2,
-  /** `-w` did not see the state within `--timeout`. */
-  timeout: 3,
-  /** The scheduler could not be reached (of several, none leads or answers). */
-  unreachable: 4,
-} as const;
+import { CliError, EXIT } from './errors.js';
 
 /**
- * A failure the command reports as one line on stderr, exiting with `code`; `cause` is the gRPC
- * error it comes from, if any.
+ * How long a command waits for a leader while some scheduler answers (a standby saying none leads
+ * yet, during a take-over) before exit code 4.
  */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
-}
-
-/** How long a command looks for a scheduler that answers (and leads) before exit code 4. */
 const CONNECT_TIMEOUT_MS = 5000;
 /** Of several addresses, how long one may take to connect before the next is tried. */
 const ATTEMPT_TIMEOUT_MS = 2000;
@@ -140,24 +117,24 @@ export function clientChannel(tls: ClientTls | undefined): {
 }
 
 /**
- * Resolves true once the client's channel is READY, false when its connection attempt fails (or
- * has failed: it is in back-off) or at `until`.
+ * How the client's connection attempt ends: `ready`; `failed` when it fails (or has failed: the
+ * channel is in back-off), e.g. refused; `silent` when nothing has answered by `until`.
  */
-function ready(client: SchedulerClient, until: number): Promise<boolean> {
+function connect(client: SchedulerClient, until: number): Promise<'ready' | 'failed' | 'silent'> {
   const channel = client.getChannel();
   return new Promise((resolve) => {
     const check = () => {
       const state = channel.getConnectivityState(true);
-      if (state === connectivityState.READY) resolve(true);
+      if (state === connectivityState.READY) resolve('ready');
       else if (
         state === connectivityState.TRANSIENT_FAILURE ||
-        state === connectivityState.SHUTDOWN ||
-        Date.now() >= until
+        state === connectivityState.SHUTDOWN
       ) {
-        resolve(false);
-      } else {
+        resolve('failed');
+      } else if (Date.now() >= until) resolve('silent');
+      else {
         channel.watchConnectivityState(state, until, (err) => {
-          if (err) resolve(false);
+          if (err) resolve('silent');
           else check();
         });
       }
@@ -166,8 +143,11 @@ function ready(client: SchedulerClient, until: number): Promise<boolean> {
   });
 }
 
-/** What an address said (or why it did not) in the last round: for the exit-code-4 message. */
-type Miss = { unreachable: true } | { unreachable: false; said: string };
+/**
+ * What an address said (or why it did not) in the last round, for the exit-code-4 message: without
+ * `reason`, the channel's last connection error says why it could not be reached.
+ */
+type Miss = { unreachable: true; reason?: string } | { unreachable: false; said: string };
 
 /**
  * The schedulers of `--scheduler-host` (over TLS with `tls`), of which the one that leads gets
@@ -190,10 +170,12 @@ export class Schedulers {
 
   /**
    * Runs `call` on the leader: first the address that answered last, then every address in turn
-   * (a standby naming the leader sends it there), in rounds until one answers, for up to 5 s (and
-   * not past `until`). A call refused by a standby is repeated elsewhere (it was not run), and so
-   * is one failing with any other UNAVAILABLE when `idempotent` (a read).
-   * @throws CliError: the call's own failure, or exit code 4 when no scheduler leads or answers.
+   * (a standby naming the leader sends it there), in rounds while a standby answers that none
+   * leads yet, for up to 5 s (and not past `until`). A call refused by a standby is repeated
+   * elsewhere (it was not run), and so is one failing with any other UNAVAILABLE when `idempotent`
+   * (a read).
+   * @throws CliError: the call's own failure, or exit code 4 when no scheduler leads in time, or
+   *   at once when a round finds none that answers (every connection refused, say).
    */
   async run<T>(
     call: (client: SchedulerClient, address: string) => Promise<T>,
@@ -202,15 +184,23 @@ export class Schedulers {
     const deadline = Math.min(o.until ?? Infinity, Date.now() + CONNECT_TIMEOUT_MS);
     const misses = new Map<string, Miss>();
     for (;;) {
+      // Waiting only helps while a standby answers: a leader may yet be elected among them.
+      let answered = false;
       const queue = [...(this.current === undefined ? [] : [this.current]), ...this.addresses];
       const tried = new Set<string>();
       for (let address = queue.shift(); address !== undefined; address = queue.shift()) {
         if (tried.has(address)) continue;
         tried.add(address);
         const client = this.client(address);
-        const attempt = this.addresses.length > 1 ? Date.now() + ATTEMPT_TIMEOUT_MS : Infinity;
-        if (!(await ready(client, Math.min(deadline, attempt)))) {
-          misses.set(address, { unreachable: true });
+        const started = Date.now();
+        const attempt = this.addresses.length > 1 ? started + ATTEMPT_TIMEOUT_MS : Infinity;
+        const connected = await connect(client, Math.min(deadline, attempt));
+        if (connected !== 'ready') {
+          const waited = `no answer within ${((Date.now() - started) / 1000).toFixed(1)} s`;
+          misses.set(
+            address,
+            connected === 'silent' ? { unreachable: true, reason: waited } : { unreachable: true },
+          );
           if (this.current === address) this.current = undefined;
           continue;
         }
@@ -226,15 +216,22 @@ export class Schedulers {
             if (err !== undefined && err.code !== grpcStatus.UNAVAILABLE) this.current = address;
             throw e;
           }
-          misses.set(address, { unreachable: false, said: err?.details ?? String(e) });
           if (this.current === address) this.current = undefined;
+          const said = err?.details ?? String(e);
+          if (!refusal) {
+            // The connection failed under the call (it dropped, say): the address did not answer.
+            misses.set(address, { unreachable: true, reason: connectError(said) });
+            continue;
+          }
+          answered = true;
+          misses.set(address, { unreachable: false, said });
           // Straight to the leader it names, before the rest of the list.
-          if (refusal?.leader !== undefined && !tried.has(refusal.leader)) {
+          if (refusal.leader !== undefined && !tried.has(refusal.leader)) {
             queue.unshift(refusal.leader);
           }
         }
       }
-      if (Date.now() >= deadline) throw await this.noLeader(misses);
+      if (!answered || Date.now() >= deadline) throw await this.noLeader(misses);
       await sleep(Math.min(ROUND_PAUSE_MS, Math.max(0, deadline - Date.now())));
     }
   }
@@ -266,7 +263,7 @@ export class Schedulers {
         : 'is `mlsched serve` running there with TLS? check --tls-ca, --tls-cert/--tls-key and --tls-server-name';
     const why = async (address: string, miss: Miss): Promise<string> =>
       miss.unreachable
-        ? ((await lastConnectError(this.client(address))) ?? 'not connected')
+        ? (miss.reason ?? (await lastConnectError(this.client(address))) ?? 'not connected')
         : miss.said;
     const [only] = this.addresses;
     const onlyMiss = only === undefined ? undefined : misses.get(only);
@@ -274,7 +271,7 @@ export class Schedulers {
       const reason = await why(only, onlyMiss);
       return new CliError(
         onlyMiss.unreachable
-          ? `cannot reach the scheduler at ${only} within ${CONNECT_TIMEOUT_MS / 1000} s (${reason}); ${hint}`
+          ? `cannot reach the scheduler at ${only} (${reason}); ${hint}`
           : `no scheduler leads: ${only} says ${reason}`,
         EXIT.unreachable,
       );
@@ -285,7 +282,7 @@ export class Schedulers {
     const allUnreachable = [...misses.values()].every((m) => m.unreachable);
     return new CliError(
       allUnreachable
-        ? `cannot reach a scheduler at ${this.addresses.join(', ')} within ${CONNECT_TIMEOUT_MS / 1000} s (${lines.join('; ')}); ${hint}`
+        ? `cannot reach a scheduler at ${this.addresses.join(', ')} (${lines.join('; ')}); ${hint}`
         : `no scheduler leads (${lines.join('; ')})`,
       EXIT.unreachable,
     );

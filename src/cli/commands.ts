@@ -17,16 +17,9 @@ import {
   pipelineVersionState_PipelineStatusToJSON,
   type SchedulerClient,
 } from '../gen/mlops/scheduler/scheduler.js';
-import {
-  CliError,
-  EXIT,
-  Schedulers,
-  clientTls,
-  collect,
-  parseSchedulerHosts,
-  unary,
-} from './client.js';
-import { readManifests, type Manifest } from './manifests.js';
+import { Schedulers, clientTls, collect, parseSchedulerHosts, unary } from './client.js';
+import { CliError, EXIT } from './errors.js';
+import type { Manifest } from './manifests.js';
 
 const SUBSCRIBER = 'mlsched-cli';
 const POLL_MS = 200;
@@ -155,8 +148,10 @@ function wantedState(r: Resource<unknown>, v: string): string {
   return found;
 }
 
-/** The documents of `file` of the resource's kind; any other kind is an error naming it. */
-function manifestsOf(r: Resource<unknown>, file: string): Manifest[] {
+/** The documents of `file`, each of kind `kind` (any other kind is an error naming it). */
+async function manifestsOf(kind: Manifest['kind'], file: string): Promise<Manifest[]> {
+  // Loaded only to read a manifest: the YAML parser would be most of a listing's start-up.
+  const { readManifests } = await import('./manifests.js');
   let all: Manifest[];
   try {
     all = readManifests(file);
@@ -164,14 +159,14 @@ function manifestsOf(r: Resource<unknown>, file: string): Manifest[] {
     throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
   }
   all.forEach((m, i) => {
-    if (m.kind !== r.kind) {
+    if (m.kind !== kind) {
       throw new CliError(
-        `${file}: document ${i + 1} (${m.kind} ${m.name}): not a ${r.kind}; use \`mlsched ${m.kind.toLowerCase()} ...\``,
+        `${file}: document ${i + 1} (${m.kind} ${m.name}): not a ${kind}; use \`mlsched ${m.kind.toLowerCase()} ...\``,
         EXIT.usage,
       );
     }
   });
-  if (all.length === 0) throw new CliError(`${file}: no ${r.kind} document`, EXIT.usage);
+  if (all.length === 0) throw new CliError(`${file}: no ${kind} document`, EXIT.usage);
   return all;
 }
 
@@ -282,16 +277,13 @@ async function wait<S>(
   }
 }
 
-function addResourceCommands<S>(program: Command, r: Resource<S>): void {
-  const cmd = program
-    .command(r.noun)
-    .description(`${r.noun}s: ${r.verbs.join(', ')}, status, list`);
+function addResourceCommands<S>(cmd: Command, r: Resource<S>): void {
   const [load, unload] = r.verbs;
   client(cmd, load)
     .description(`${load} every ${r.kind} of a Seldon manifest (YAML, several documents allowed)`)
     .requiredOption('-f, --file <file>', `manifest with ${r.kind} documents`)
     .action(async (o: { file: string } & Global) => {
-      const manifests = manifestsOf(r, o.file);
+      const manifests = await manifestsOf(r.kind, o.file);
       await withSchedulers(o, async (s) => {
         for (const m of manifests) {
           await s.run((c, a) => r.send(c, m, a), WRITE);
@@ -304,7 +296,10 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     .argument('[names...]', `${r.noun} names`)
     .option('-f, --file <file>', `manifest with ${r.kind} documents`)
     .action(async (names: string[], o: { file?: string } & Global) => {
-      const all = [...names, ...(o.file ? manifestsOf(r, o.file).map((m) => m.name) : [])];
+      const all = [
+        ...names,
+        ...(o.file ? (await manifestsOf(r.kind, o.file)).map((m) => m.name) : []),
+      ];
       if (all.length === 0)
         throw new CliError(`${r.noun} ${unload}: give a name or -f FILE`, EXIT.usage);
       await withSchedulers(o, async (s) => {
@@ -342,8 +337,7 @@ function addResourceCommands<S>(program: Command, r: Resource<S>): void {
     });
 }
 
-function addServerCommands(program: Command): void {
-  const cmd = program.command('server').description('servers: status, list, load');
+function addServerCommands(cmd: Command): void {
   const status = (name: string | undefined, o: Global) => {
     return withSchedulers(o, async (s) => {
       const all = await s.run(
@@ -372,21 +366,9 @@ function addServerCommands(program: Command): void {
     )
     .requiredOption('-f, --file <file>', 'manifest with Server documents')
     .action(async (o: { file: string } & Global) => {
-      let servers: Manifest[];
-      try {
-        servers = readManifests(o.file);
-      } catch (e) {
-        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
-      }
-      const notify = servers.flatMap((m, i) => {
-        if (m.kind !== 'Server') {
-          throw new CliError(
-            `${o.file}: document ${i + 1} (${m.kind} ${m.name}): not a Server; use \`mlsched ${m.kind.toLowerCase()} ...\``,
-            EXIT.usage,
-          );
-        }
-        return [m.notify];
-      });
+      const notify = (await manifestsOf('Server', o.file)).flatMap((m) =>
+        m.kind === 'Server' ? [m.notify] : [],
+      );
       await withSchedulers(o, (s) =>
         s.run(
           (c, a) =>
@@ -400,10 +382,22 @@ function addServerCommands(program: Command): void {
     });
 }
 
-/** Adds the client commands (`model`, `pipeline`, `experiment`, `server`) to `program`. */
-export function addClientCommands(program: Command): void {
-  addResourceCommands(program, MODEL);
-  addResourceCommands(program, PIPELINE);
-  addResourceCommands(program, EXPERIMENT);
-  addServerCommands(program);
+/** Defines the subcommands of the client command `cmd` (declared by ./index.ts). */
+export function defineClientCommand(cmd: Command): void {
+  switch (cmd.name()) {
+    case 'model':
+      addResourceCommands(cmd, MODEL);
+      break;
+    case 'pipeline':
+      addResourceCommands(cmd, PIPELINE);
+      break;
+    case 'experiment':
+      addResourceCommands(cmd, EXPERIMENT);
+      break;
+    case 'server':
+      addServerCommands(cmd);
+      break;
+    default:
+      throw new Error(`no client command '${cmd.name()}'`);
+  }
 }

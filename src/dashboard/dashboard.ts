@@ -8,6 +8,8 @@ export interface DashboardOptions extends TrackerOptions {
   pushIntervalMs?: number;
   /** Where the generated `<machine>.svg` statecharts are (default: the repository's statecharts/). */
   statechartsDir?: URL;
+  /** Where the page's files are (default: static/ beside this module's source). */
+  staticDir?: URL;
 }
 
 /** Most models one page may ask for. */
@@ -47,6 +49,7 @@ export class Dashboard {
   private readonly unsubscribe: () => void;
   private readonly assets = new Map<string, Buffer>();
   private readonly statechartsDir: URL;
+  private readonly staticDir: URL;
 
   constructor(
     private readonly system: SchedulerSystem,
@@ -54,6 +57,7 @@ export class Dashboard {
   ) {
     this.tracker = new LifecycleTracker(system, opts);
     this.statechartsDir = opts.statechartsDir ?? new URL('../../statecharts/', import.meta.url);
+    this.staticDir = opts.staticDir ?? new URL('./static/', import.meta.url);
     this.unsubscribe = system.subscribe((c) => {
       if (this.clients.size === 0) return;
       for (const m of c.models) this.changed.models.add(m);
@@ -112,7 +116,7 @@ export class Dashboard {
   private asset(file: string): Buffer {
     let body = this.assets.get(file);
     if (!body) {
-      body = readFileSync(new URL(`./static/${file}`, import.meta.url));
+      body = readFileSync(new URL(file, this.staticDir));
       this.assets.set(file, body);
     }
     return body;

@@ -91,7 +91,7 @@ export class KeptRedisLease extends SignalledLease implements KeptLease {
 
   private spawn(): Promise<Worker> {
     const data: KeeperData = { options: this.options, signals: this.signals.buffer };
-    const worker = new Worker(bootstrap(new URL('./kept-lease.worker.ts', import.meta.url)), {
+    const worker = new Worker(workerSource(), {
       eval: true,
       workerData: data,
     });
@@ -128,10 +128,15 @@ export class KeptRedisLease extends SignalledLease implements KeptLease {
 }
 
 /**
- * A worker that runs a TypeScript module: this process runs its sources through tsx (bin/, the
- * tests), whose hooks a worker thread does not inherit on Node 20, so it registers them first.
+ * The worker's code. Built (dist/, plain JavaScript) the worker is a module beside this one. From
+ * the TypeScript sources (tsx: development, the tests), whose hooks a worker thread does not
+ * inherit on Node 20, it registers them first.
  */
-function bootstrap(module: URL): string {
+function workerSource(): string {
+  if (!import.meta.url.endsWith('.ts')) {
+    return `import(${JSON.stringify(new URL('./kept-lease.worker.js', import.meta.url).href)});`;
+  }
   const tsx = import.meta.resolve('tsx/esm/api');
+  const module = new URL('./kept-lease.worker.ts', import.meta.url);
   return `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(module.href)}); });`;
 }

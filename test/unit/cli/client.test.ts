@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import type { CliError } from '../../../src/cli/client.js';
-import { EXIT, callError, parseSchedulerHosts, standbyRefusal } from '../../../src/cli/client.js';
+import type { CliError } from '../../../src/cli/errors.js';
+import { callError, parseSchedulerHosts, standbyRefusal } from '../../../src/cli/client.js';
+import { EXIT } from '../../../src/cli/errors.js';
 
 const grpcError = (code: status, details: string): ServiceError =>
   Object.assign(new Error(`${code} ${status[code]}: ${details}`), {

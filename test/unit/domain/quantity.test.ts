@@ -1,7 +1,7 @@
 /** `--memory` of `mlsched agent`: Kubernetes quantities to bytes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseMemoryQuantity } from '../../../src/sim/agent.js';
+import { parseMemoryQuantity } from '../../../src/domain/quantity.js';
 
 describe('parseMemoryQuantity', () => {
   it('reads binary and decimal suffixes', () => {
