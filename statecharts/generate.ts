@@ -235,7 +235,14 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-/** Dark enough for 9pt text on white, and far enough apart to tell crossing edges apart. */
+/**
+ * The size of the smallest text, transition labels and state descriptions (points, as Graphviz
+ * draws 1pt as one SVG user unit): big enough beside the 12pt state names that the dashboard, which
+ * scales a diagram until this text is legible, does not have to blow the whole drawing up for it.
+ */
+const SMALL_PT = 11;
+
+/** Dark enough for small text on white, and far enough apart to tell crossing edges apart. */
 const EDGE_COLOURS = [
   '#1f5fa8',
   '#b03a2e',
@@ -251,13 +258,13 @@ const EDGE_COLOURS = [
 /** A state's (or cluster's) HTML-like label: its name in bold over its wrapped description. */
 const stateLabel = (name: string, description: string | undefined, width = 34): string => {
   const lines = description ? wrap(description, width).map(htmlText) : [];
-  const text = lines.length > 0 ? `<br/><font point-size="9">${lines.join('<br/>')}</font>` : '';
+  const text =
+    lines.length > 0 ? `<br/><font point-size="${SMALL_PT}">${lines.join('<br/>')}</font>` : '';
   return `<<b>${htmlText(name)}</b>${text}>`;
 };
 
 /** A transition's label node: plain text on white, so that edges crossing it stay behind it. */
-const LABEL_NODE =
-  'shape=plaintext, style=filled, fillcolor=white, fontsize=9, margin="0.04,0.02", width=0, height=0';
+const LABEL_NODE = `shape=plaintext, style=filled, fillcolor=white, fontsize=${SMALL_PT}, margin="0.04,0.02", width=0, height=0`;
 
 /** One drawn DOT edge: the transitions with the same drawn ends and look, one label line each. */
 interface DotEdge {
@@ -476,7 +483,7 @@ export function renderDot(machine: AnyStateMachine): string {
     '  fontname="Arial";',
     '  fontsize=12;',
     '  node [shape=box, style=rounded, fontname="Arial", fontsize=12, margin="0.12,0.06"];',
-    '  edge [fontname="Arial", fontsize=9, arrowsize=0.7];',
+    `  edge [fontname="Arial", fontsize=${SMALL_PT}, arrowsize=0.7];`,
     `  label=${stateLabel(machine.id, root.description, 80)};`,
     '  labelloc=t;',
   ];

@@ -21,6 +21,7 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
+  '/pipeline-graph.js': { file: 'pipeline-graph.js', type: 'text/javascript; charset=utf-8' },
 };
 
 class BadRequest extends Error {}

@@ -1,5 +1,6 @@
 // The mlsched dashboard: plain browser JavaScript, no build step. It reads /api/summary and pages
 // of /api/models, and follows /api/events (server-sent events) to update without a reload.
+import { pipelineGraph } from './pipeline-graph.js';
 
 const MODEL_STATES = [
   'unknown',
@@ -27,6 +28,13 @@ const REPLICA_COLOURS = {
   unknown: '#dcdfe3',
 };
 const PAGE = 50;
+/**
+ * The smallest a statechart's smallest text (transition labels) may be on screen, in CSS px: a
+ * diagram too big to fit at that size scrolls in its box instead of shrinking out of legibility.
+ */
+const LEGIBLE_PX = 12;
+/** Graphviz sizes its SVG in pt: at this scale a diagram is drawn at its natural size. */
+const NATURAL_SCALE = 4 / 3;
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...children) => {
@@ -58,6 +66,7 @@ async function getJson(url) {
 const ui = {
   summary: undefined,
   machine: 'modelVersion',
+  wholeChart: false,
   svgs: new Map(),
   offset: 0,
   query: '',
@@ -189,32 +198,126 @@ async function renderStatechart() {
     if (ui.machine !== machine) return;
     box.innerHTML = svg;
     box.dataset.machine = machine;
+    delete box.dataset.centred;
+    scaleStatechart();
   }
   const counts = ui.summary?.counts?.[machine] ?? {};
   const current = currentStates(machine);
+  const drawn = [];
   for (const g of box.querySelectorAll('g.node')) {
     const state = stateOfNode(g);
     if (!state) continue;
+    drawn.push(state);
     g.dataset.state = state;
     const n = counts[state] ?? 0;
     g.classList.toggle('occupied', n > 0);
     g.classList.toggle('current', current.has(state));
-    g.querySelector('text.count')?.remove();
-    if (n > 0 && typeof g.getBBox === 'function') {
-      const bb = g.getBBox();
-      const t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
-      t.setAttribute('class', 'count');
-      t.setAttribute('x', String(bb.x + bb.width - 2));
-      t.setAttribute('y', String(bb.y + 10));
-      t.setAttribute('text-anchor', 'end');
-      t.textContent = n.toLocaleString();
-      g.append(t);
-    }
+    g.querySelector('g.count')?.remove();
+    if (n > 0) addCountBadge(g, n);
   }
-  const parts = Object.entries(counts).map(([s, n]) => `${s} ${n.toLocaleString()}`);
-  $('statechart-info').textContent =
-    (parts.length ? `Actors now: ${parts.join(', ')}` : 'No actors of this machine.') +
-    (current.size ? ` — highlighted: ${ui.selected.kind} ${ui.selected.name}` : '');
+  renderTallies(machine, counts, current, drawn);
+  centreOnFocus(machine, current, counts);
+}
+
+/** The state's count in a pill on the top right corner of its box. */
+function addCountBadge(g, n) {
+  const svg = (tag, attrs = {}) => {
+    const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    return e;
+  };
+  const bb = g.getBBox();
+  const capsule = svg('rect');
+  const text = svg('text', { x: bb.x + bb.width, y: bb.y + 5, 'text-anchor': 'middle' });
+  text.textContent = n.toLocaleString();
+  const badge = svg('g', { class: 'count' });
+  badge.append(capsule, text);
+  g.append(badge);
+  // Only text in the document has a size.
+  const tb = text.getBBox();
+  const h = tb.height + 2;
+  const box = { x: tb.x - 6, y: tb.y - 1, width: tb.width + 12, height: h, rx: h / 2 };
+  for (const [k, v] of Object.entries(box)) capsule.setAttribute(k, String(v));
+}
+
+/** How many actors of the machine are in each state, large, in the diagram's state order. */
+function renderTallies(machine, counts, current, drawn) {
+  const order = [...new Set([...drawn, ...Object.keys(counts)])];
+  const tallies = order
+    .filter((state) => (counts[state] ?? 0) > 0)
+    .map((state) =>
+      el(
+        'div',
+        {
+          class: `tally${current.has(state) ? ' current' : ''}`,
+          'data-tally': state,
+          title: `${counts[state].toLocaleString()} ${machine} actors are ${state}`,
+        },
+        el('span', { class: 'tally-count' }, counts[state].toLocaleString()),
+        el('span', { class: 'tally-state' }, state),
+      ),
+    );
+  $('statechart-info').replaceChildren(
+    el(
+      'span',
+      { class: 'tally-caption' },
+      tallies.length ? `${machine} actors by state` : `No ${machine} actors.`,
+    ),
+    ...tallies,
+    ...(current.size
+      ? [el('span', { class: 'muted' }, `highlighted: ${ui.selected.kind} ${ui.selected.name}`)]
+      : []),
+  );
+}
+
+/**
+ * Sizes the shown diagram: as large as fits its box, up to its natural size, but never so small
+ * that its smallest text drops below LEGIBLE_PX (the box scrolls then), unless the whole diagram
+ * was asked for.
+ */
+function scaleStatechart() {
+  const box = $('statechart');
+  const svg = box.querySelector('svg');
+  if (!svg) return;
+  const { width, height } = svg.viewBox.baseVal;
+  const sizes = [...svg.querySelectorAll('text[font-size]')].map((t) =>
+    Number(t.getAttribute('font-size')),
+  );
+  const smallest = Math.min(...sizes.filter((n) => n > 0));
+  const fit = Math.min(
+    NATURAL_SCALE,
+    box.clientWidth / width,
+    parseFloat(getComputedStyle(box).maxHeight) / height,
+  );
+  const scale =
+    ui.wholeChart || !Number.isFinite(smallest) ? fit : Math.max(fit, LEGIBLE_PX / smallest);
+  svg.style.width = `${width * scale}px`;
+  svg.style.height = `${height * scale}px`;
+  // Scrollbars are not always drawn (overlay scrollbars): say that there is more.
+  $('statechart-hint').hidden = scale <= fit;
+}
+
+/**
+ * Scrolls the diagram's box to the highlighted state whenever the highlight moves, or else, once
+ * per diagram shown, to the state with the most actors: where a look at a big diagram starts.
+ */
+function centreOnFocus(machine, current, counts) {
+  const box = $('statechart');
+  const highlighted = box.querySelector('g.node.current');
+  const key = highlighted
+    ? `${machine} ${ui.selected.kind}:${ui.selected.name} ${[...current].join()}`
+    : machine;
+  if (box.dataset.centred === key) return;
+  const busiest = [...box.querySelectorAll('g.node.occupied')].sort(
+    (a, b) => counts[b.dataset.state] - counts[a.dataset.state],
+  )[0];
+  const node = highlighted ?? busiest;
+  if (!node) return;
+  box.dataset.centred = key;
+  const n = node.getBoundingClientRect();
+  const b = box.getBoundingClientRect();
+  box.scrollLeft += n.left + n.width / 2 - (b.left + b.width / 2);
+  box.scrollTop += n.top + n.height / 2 - (b.top + b.height / 2);
 }
 
 function showMachine(m) {
@@ -259,11 +362,17 @@ function renderModels() {
         el('td', {}, String(v?.version ?? '')),
         el('td', {}, v ? pill(v.state) : ''),
         el('td', {}, v?.server ?? ''),
-        el('td', {}, ...chips),
+        el(
+          'td',
+          { class: 'replicas' },
+          ...chips,
+          v ? ` ${v.availableReplicas} / ${v.definition.deployment?.replicas ?? 1}` : '',
+        ),
         el('td', { class: 'muted' }, v?.reason ?? ''),
       ),
     );
   }
+  renderReplicaLegend();
   const { total } = ui.page;
   $('page').textContent = total
     ? `${(ui.offset + 1).toLocaleString()}–${Math.min(ui.offset + PAGE, total).toLocaleString()} of ${total.toLocaleString()}`
@@ -272,52 +381,43 @@ function renderModels() {
   $('next').disabled = ui.offset + PAGE >= total;
 }
 
-// ── pipelines and experiments ──────────────────────────────────────────────────────────────────
-/** Steps in columns by depth: a step sits right of every step it reads from. */
-function stepColumns(steps) {
-  const depth = new Map();
-  const byName = new Map(steps.map((s) => [s.name, s]));
-  const depthOf = (name, seen = new Set()) => {
-    if (depth.has(name)) return depth.get(name);
-    if (seen.has(name)) return 0;
-    seen.add(name);
-    const sources = [...byName.get(name).inputs, ...byName.get(name).triggers]
-      .map((ref) => ref.split('.')[0])
-      .filter((s) => byName.has(s));
-    const d = sources.length ? 1 + Math.max(...sources.map((s) => depthOf(s, seen))) : 0;
-    depth.set(name, d);
-    return d;
-  };
-  const columns = [];
-  for (const s of steps) (columns[depthOf(s.name)] ??= []).push(s);
-  return columns.filter(Boolean);
+/** What the colours of the replicas on this page mean. */
+function renderReplicaLegend() {
+  const states = new Set(
+    ui.page.models.flatMap((m) => m.versions.at(-1)?.replicas ?? []).map((r) => r.state),
+  );
+  $('replica-legend').replaceChildren(
+    ...(states.size ? ['Replica states: '] : []),
+    // In the colour table's order, so that the legend does not reshuffle as models change.
+    ...[...new Set([...Object.keys(REPLICA_COLOURS), ...states])]
+      .filter((state) => states.has(state))
+      .flatMap((state) => [
+        el('span', {
+          class: 'chip',
+          'data-legend-state': state,
+          style: `background:${REPLICA_COLOURS[state] ?? '#ccc'}`,
+        }),
+        `${state} `,
+      ]),
+  );
 }
+
+// ── pipelines and experiments ──────────────────────────────────────────────────────────────────
+/** Pipeline graphs by name and definition, reused by renders while their pipeline is listed. */
+const graphs = new Map();
 
 function renderPipelines() {
   const box = $('pipelines');
   box.replaceChildren();
   const pipelines = ui.summary?.pipelines ?? [];
   if (pipelines.length === 0) box.append(el('p', { class: 'muted' }, 'No pipelines.'));
+  const shown = new Set();
   for (const p of pipelines) {
     const v = p.versions.at(-1);
     if (!v) continue;
-    const steps = el('div', { class: 'steps' });
-    for (const column of stepColumns(v.definition.steps)) {
-      steps.append(
-        el(
-          'div',
-          { class: 'column' },
-          ...column.map((s) =>
-            el(
-              'div',
-              { class: 'step', title: `inputs: ${s.inputs.join(', ') || 'pipeline inputs'}` },
-              s.name,
-              el('small', {}, s.inputs.join(', ') || `${p.name}.inputs`),
-            ),
-          ),
-        ),
-      );
-    }
+    const key = `${p.name} ${JSON.stringify(v.definition)}`;
+    shown.add(key);
+    if (!graphs.has(key)) graphs.set(key, pipelineGraph(v.definition));
     box.append(
       el(
         'div',
@@ -326,10 +426,11 @@ function renderPipelines() {
         ` v${v.version} `,
         pill(v.state),
         el('span', { class: 'muted' }, v.modelsReady ? ' models ready' : ' models not ready'),
-        steps,
+        el('div', { class: 'graph' }, graphs.get(key)),
       ),
     );
   }
+  for (const key of graphs.keys()) if (!shown.has(key)) graphs.delete(key);
 }
 
 function renderExperiments() {
@@ -405,6 +506,25 @@ function renderDetail() {
             el('div', { class: 'candidate' }, `replica ${r.idx} `, pill(r.state), ` ${r.reason}`),
           ),
         ),
+      );
+    }
+  } else if (d.kind === 'pipeline') {
+    const v = d.view.versions.at(-1);
+    if (v) {
+      box.append(
+        el(
+          'div',
+          {},
+          `version ${v.version} `,
+          pill(v.state),
+          el(
+            'span',
+            { class: 'muted' },
+            ` · ${v.modelsReady ? 'models ready' : 'models not ready'}`,
+            v.reason ? ` · reason: ${v.reason}` : '',
+          ),
+        ),
+        el('div', { class: 'graph' }, pipelineGraph(v.definition)),
       );
     }
   }
@@ -513,6 +633,13 @@ function init() {
     ui.offset = 0;
     void loadPage();
   });
+  $('statechart-whole').addEventListener('change', (e) => {
+    ui.wholeChart = e.target.checked;
+    scaleStatechart();
+    delete $('statechart').dataset.centred;
+    void renderStatechart();
+  });
+  addEventListener('resize', scaleStatechart);
   $('prev').addEventListener('click', () => {
     ui.offset = Math.max(0, ui.offset - PAGE);
     void loadPage();
