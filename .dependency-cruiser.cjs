@@ -12,6 +12,8 @@
  * | dataflow/       | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
  * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
  * | dashboard/      | domain/, actors/index.ts, node:* (the page and its JSON API on the HTTP port) |
+ * | http/           | domain/, actors/index.ts, dashboard/, config/, node:* (the HTTP port's     |
+ * |                 | listener, access and redaction: it shows what the facade reports)          |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | cli/            | domain/, wire/, gen/, node:*, libraries (a gRPC client of the scheduler:   |
  * |                 | not actors/, api/, agent/, dataflow/, store/, placement/, app.ts, main.ts) |
@@ -70,7 +72,7 @@ module.exports = {
       from: { path: '^src/store/' },
       to: {
         path: [
-          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability)/',
+          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability|http)/',
           '^src/(app|main)\\.ts$',
         ],
       },
@@ -136,6 +138,25 @@ module.exports = {
         pathNot: ['^src/dashboard/', '^src/domain/', '^src/actors/index\\.ts$'],
         dependencyTypesNot: ['core'],
       },
+    },
+    {
+      name: 'http-reads-the-facade',
+      comment:
+        'http/ serves what the system facade and the dashboard report, with config/ for its access: no gRPC edge, store or placement.',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: {
+        pathNot: ['^src/(http|dashboard|config|domain)/', '^src/actors/index\\.ts$'],
+        dependencyTypesNot: ['core'],
+      },
+    },
+    {
+      name: 'only-the-root-starts-the-http-port',
+      comment:
+        'The HTTP port is wired by app.ts; nothing else (not the dashboard) reaches into it.',
+      severity: 'error',
+      from: { pathNot: ['^src/http/', '^src/app\\.ts$'] },
+      to: { path: '^src/http/' },
     },
     {
       name: 'cli-is-a-grpc-client',

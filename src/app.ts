@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import {
   experimental,
@@ -16,6 +15,8 @@ import { Dashboard } from './dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
 import { ServerCertificates } from './config/tls-reload.js';
+import { createHttpPort, type HttpPort } from './http/server.js';
+import { httpRoutes, type HttpViews } from './http/routes.js';
 import { ChainerService } from './dataflow/chainer.service.js';
 import { ChainerService as ChainerServiceDefinition } from './gen/mlops/chainer/chainer.js';
 import type { Logger } from './observability/logger.js';
@@ -36,7 +37,8 @@ export interface Ports {
   scheduler: number;
   agent: number;
   dataflow: number;
-  http: number;
+  /** Null without an HTTP port (`--http-port off`). */
+  http: number | null;
 }
 
 export interface App {
@@ -264,89 +266,83 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     serving(true);
   }
 
-  const json = (res: ServerResponse, code: number, body: unknown) => {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body, null, code === 200 ? 2 : undefined));
-  };
-  const http = createServer((req, res) => {
-    const c = core;
-    if (req.url === '/health') {
+  const views: HttpViews = {
+    health: () => {
+      const c = core;
       const storeHealth = { kind: config.store.kind, ...store.health() };
       if (!c) {
-        json(res, 503, {
-          status: 'NOT_SERVING',
-          detail: standby(),
-          leader: leader ?? null,
-          store: storeHealth,
-        });
-        return;
+        return {
+          code: 503,
+          body: {
+            status: 'NOT_SERVING',
+            detail: standby(),
+            leader: leader ?? null,
+            store: storeHealth,
+          },
+        };
       }
-      json(res, 200, {
-        status: 'SERVING',
-        ...(ha ? { role: 'leader' } : {}),
-        restored: c.restored,
-        store: {
-          ...storeHealth,
-          writing: c.persistence.healthy,
-          pendingRecords: c.persistence.pending,
+      return {
+        code: 200,
+        body: {
+          status: 'SERVING',
+          ...(ha ? { role: 'leader' } : {}),
+          restored: c.restored,
+          store: {
+            ...storeHealth,
+            writing: c.persistence.healthy,
+            pendingRecords: c.persistence.pending,
+          },
         },
-      });
-    } else if (req.url === '/metrics') {
-      Promise.all([processMetrics.metrics(), c?.metrics.metrics() ?? '']).then(
-        (texts) => {
-          res.writeHead(200, { 'content-type': processMetrics.contentType });
-          res.end(texts.join(''));
-        },
-        (e: unknown) => {
-          log.error({ err: e }, 'metrics failed');
-          res.writeHead(500);
-          res.end();
-        },
-      );
-    } else if (!c) {
-      json(res, 503, { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null });
-    } else if (req.url === '/api/state') {
-      const { system } = c;
-      json(res, 200, {
-        models: system.listModels(false),
-        servers: system.listServers(),
-        pipelines: system.listPipelines(false),
-        experiments: system.listExperiments(),
-        dataflowEngines: system.listEngines(),
-      });
-    } else if (!c.dashboard.handle(req, res)) {
-      res.writeHead(404);
-      res.end();
-    }
-  });
+      };
+    },
+    metrics: async () => {
+      const texts = await Promise.all([processMetrics.metrics(), core?.metrics.metrics() ?? '']);
+      return { contentType: processMetrics.contentType, text: texts.join('') };
+    },
+    leader: () =>
+      core ?? { standby: { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null } },
+  };
 
-  // Rotated certificates are served without a restart (read again every 10 s).
+  // Rotated certificates (and tokens) are served without a restart (read again every 10 s).
+  const reloadMs = config.tlsReloadMs ?? 10_000;
   const certificates =
     config.tls && new ServerCertificates(config.tls, log.child({ component: 'tls' }));
-  certificates?.start(config.tlsReloadMs ?? 10_000);
+  certificates?.start(reloadMs);
+  let http: HttpPort | undefined;
   const closeListeners = (graceMs: number) => {
     certificates?.stop();
     return Promise.all([
       shutdown(schedulerServer, graceMs),
       shutdown(agentServer, graceMs),
       shutdown(dataflowServer, graceMs),
-      new Promise<void>((resolve) => {
-        http.close(() => {
-          resolve();
-        });
-        http.closeAllConnections();
-      }),
+      http?.close(),
     ]);
   };
 
   let ports: Ports;
   let leaseStore: Awaited<ReturnType<typeof openLease>> | undefined;
   try {
+    http =
+      config.httpPort === null
+        ? undefined
+        : createHttpPort(
+            {
+              host: config.httpHost ?? config.host,
+              port: config.httpPort,
+              certificates,
+              tokenFile: config.httpTokenFile,
+              reloadMs,
+              allowedHosts: config.httpAllowedHosts ?? [],
+              advertise: ha?.advertise,
+              log: log.child({ component: 'http' }),
+            },
+            httpRoutes(views, log),
+          );
     ports = {
       scheduler: await bind(schedulerServer, config.host, config.schedulerPort, certificates),
       agent: await bind(agentServer, config.host, config.agentPort, certificates),
       dataflow: await bind(dataflowServer, config.host, config.dataflowPort, certificates),
-      http: await listenHttp(http, config.host, config.httpPort),
+      http: http ? await http.listen() : null,
     };
     leaseStore = ha
       ? await openLease(
@@ -357,7 +353,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         )
       : undefined;
   } catch (e) {
-    // A port taken or Redis refusing the lease: give back what was started, then say why.
+    // A port taken, an unusable token file or Redis refusing the lease: give back what was
+    // started, then say why.
     await closeListeners(0);
     await core?.stop(0);
     await store.close();
@@ -491,7 +488,7 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
     case 'memory':
       return new MemoryStore();
     case 'file':
-      return openFileStore(config.store.dir);
+      return openFileStore(config.store.dir, { logger: log });
     case 'redis': {
       // Loaded only when used: the embedded stores need no Redis client.
       const { openRedisStore } = await import('./store/redis/redis-store.js');
@@ -568,18 +565,6 @@ function bind(
     server.bindAsync(address, credentials, (err, bound) => {
       if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
       else resolve(bound);
-    });
-  });
-}
-
-function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) => {
-      reject(new Error(`cannot listen on ${host}:${port}: ${e.message}`));
-    });
-    server.listen(port, host, () => {
-      const a = server.address();
-      resolve(typeof a === 'object' && a ? a.port : port);
     });
   });
 }

@@ -10,6 +10,7 @@ import {
   redactPassword,
   type Config,
 } from './config/config.js';
+import { parseAllowedHosts, parseHttpPort, readHttpToken } from './config/http.js';
 import { parseRedisTls, parseServerTls, type ClientTlsFlags } from './config/tls.js';
 import { parseMemoryQuantity } from './domain/quantity.js';
 import { PACKAGE_DIR } from './package-dir.js';
@@ -129,9 +130,19 @@ program
   )
   .option(
     '--http-port <port>',
-    'health, metrics and dashboard',
-    opt((v) => parsePort('--http-port', v)),
+    'health, metrics and dashboard (off: no HTTP port)',
+    opt(parseHttpPort),
     DEFAULTS.httpPort,
+  )
+  .option('--http-host <host>', 'address the HTTP port listens on (default: --host)')
+  .option(
+    '--http-allowed-hosts <list>',
+    'Host headers the HTTP port answers besides IP addresses, localhost and this machine: comma-separated names, *.DOMAIN, or * for any',
+    opt(parseAllowedHosts),
+  )
+  .option(
+    '--http-token-file <file>',
+    'the HTTP port requires this bearer token (or, with --tls-ca, a client certificate); read again when it changes',
   )
   .option(
     '--store <store>',
@@ -146,9 +157,15 @@ program
   .option('--redis-tls-ca <file>', 'rediss:// store: trust this CA (PEM) for the Redis certificate')
   .option('--redis-tls-cert <file>', 'rediss:// store: client certificate (PEM) for Redis')
   .option('--redis-tls-key <file>', "rediss:// store: the client certificate's private key (PEM)")
-  .option('--tls-cert <file>', 'serve TLS on every gRPC port: certificate chain (PEM)')
+  .option(
+    '--tls-cert <file>',
+    'serve TLS on every gRPC port and HTTPS on the HTTP port: certificate chain (PEM)',
+  )
   .option('--tls-key <file>', "serve TLS: the certificate's private key (PEM)")
-  .option('--tls-ca <file>', 'mutual TLS: require client certificates signed by this CA (PEM)')
+  .option(
+    '--tls-ca <file>',
+    'mutual TLS: require client certificates signed by this CA (PEM); on the HTTP port, or the token of --http-token-file',
+  )
   .option(
     '--reconnect-grace-seconds <s>',
     'after a restart, how long restored replicas wait for their agents before their models move',
@@ -179,7 +196,10 @@ program
       schedulerPort: number;
       agentPort: number;
       dataflowPort: number;
-      httpPort: number;
+      httpPort: number | 'off';
+      httpHost?: string;
+      httpAllowedHosts?: readonly string[];
+      httpTokenFile?: string;
       store: string;
       redisPrefix: string;
       redisTlsCa?: string;
@@ -207,6 +227,7 @@ program
         ha,
         leaseMs,
         advertise,
+        httpPort,
         ...rest
       } = o;
       const store = usage(() => parseStore(o.store));
@@ -217,6 +238,8 @@ program
         throw new CliError(`--advertise: '${advertise}' must be HOST:PORT`, EXIT.usage);
       }
       const tls = usage(() => parseServerTls({ tlsCert, tlsKey, tlsCa }));
+      const { httpTokenFile } = o;
+      if (httpTokenFile !== undefined) usage(() => readHttpToken(httpTokenFile));
       const redisTls = usage(() =>
         parseRedisTls(
           { redisTlsCa, redisTlsCert, redisTlsKey },
@@ -225,6 +248,7 @@ program
       );
       const config: Config = Object.freeze({
         ...rest,
+        httpPort: httpPort === 'off' ? null : httpPort,
         store,
         ...(tls ? { tls } : {}),
         ...(redisTls ? { redisTls } : {}),

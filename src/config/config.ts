@@ -19,7 +19,17 @@ export interface Config {
   readonly schedulerPort: number;
   readonly agentPort: number;
   readonly dataflowPort: number;
-  readonly httpPort: number;
+  /** Health, metrics and the dashboard; null: no HTTP port (`--http-port off`). */
+  readonly httpPort: number | null;
+  /** The address the HTTP port listens on (default: `host`). */
+  readonly httpHost?: string;
+  /**
+   * Host names the HTTP port answers to besides IP addresses, `localhost`, this machine's name and
+   * the host of `ha.advertise`: exact, `*.example.com`, or `*` for any (DNS rebinding defence).
+   */
+  readonly httpAllowedHosts?: readonly string[];
+  /** A file holding the bearer token that opens the HTTP port (`--http-token-file`). */
+  readonly httpTokenFile?: string;
   readonly store: StoreSpec;
   readonly logLevel: string;
   readonly version: string;
@@ -29,9 +39,9 @@ export interface Config {
   /** Key prefix in Redis, so several schedulers or tests can share one (default `mlsched`). */
   readonly redisPrefix?: string;
   readonly drainTimeoutMs?: number;
-  /** TLS (mutual TLS with `clientCa`) on every gRPC port; plaintext when absent. */
+  /** TLS (mutual TLS with `clientCa`) on every gRPC port and the HTTP port; plaintext when absent. */
   readonly tls?: ServerTls;
-  /** How often the TLS files are read again for rotated certificates (ms; default 10 s). */
+  /** How often the TLS files and the token file are read again for rotated ones (ms; default 10 s). */
   readonly tlsReloadMs?: number;
   /** A `rediss://` store's CA to trust (the system's roots when absent) and client certificate. */
   readonly redisTls?: RedisTls;

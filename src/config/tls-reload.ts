@@ -6,7 +6,8 @@
  * rotation) is logged and the files in use stay. Connections already open keep their handshake.
  *
  * It is a certificate provider of @grpc/grpc-js (`experimental.CertificateProvider`, which it
- * matches structurally), for `createCertificateProviderServerCredentials`.
+ * matches structurally), for `createCertificateProviderServerCredentials`; the HTTPS port follows
+ * it through {@link ServerCertificates.onReload}.
  */
 import { X509Certificate } from 'node:crypto';
 import { parseServerTls, type ServerTls } from './tls.js';
@@ -22,6 +23,7 @@ type CaListener = (update: { caCertificate: Buffer } | null) => void;
 export class ServerCertificates {
   private readonly identityListeners = new Set<IdentityListener>();
   private readonly caListeners = new Set<CaListener>();
+  private readonly reloadListeners = new Set<(tls: ServerTls) => void>();
   private timer: NodeJS.Timeout | undefined;
   /** The last failed reload's message, logged once until something changes. */
   private failure: string | undefined;
@@ -34,6 +36,16 @@ export class ServerCertificates {
   /** Whether clients must present a certificate (`--tls-ca`: mutual TLS). */
   get mutual(): boolean {
     return this.current.clientCa !== undefined;
+  }
+
+  /** The files served now. */
+  get tls(): ServerTls {
+    return this.current;
+  }
+
+  /** Calls `listener` with the new files after every reload that changed them. */
+  onReload(listener: (tls: ServerTls) => void): void {
+    this.reloadListeners.add(listener);
   }
 
   /** Reads the files again every `everyMs` until {@link stop}. */
@@ -73,6 +85,7 @@ export class ServerCertificates {
     this.current = next;
     if (identity) for (const l of this.identityListeners) l(this.identity());
     if (ca) for (const l of this.caListeners) l(this.ca());
+    for (const l of this.reloadListeners) l(next);
     const first = new X509Certificate(next.cert);
     this.log.info(
       { subject: first.subject, validTo: first.validTo, clientCa: ca },

@@ -7,7 +7,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** What `mlsched serve` serves TLS with, on every gRPC port (not the HTTP port). */
+/** What `mlsched serve` serves TLS with, on every gRPC port and the HTTP port. */
 export interface ServerTls {
   /** The certificate chain (PEM), the server's own certificate first. */
   readonly cert: Buffer;

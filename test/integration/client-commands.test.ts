@@ -166,10 +166,10 @@ describe('mlsched client: failures are one line with a documented exit code', ()
     assert.equal((await mlsched('model', 'status', 'x', '-w', 'Available', '-t', 'soon')).code, 2);
     assert.equal((await mlsched('model', 'load')).code, 2);
     // An invalid flag value is one line and a pointer to --help, not the whole help.
-    const flag = await runMlsched(['serve', '--http-port', 'off']);
+    const flag = await runMlsched(['serve', '--http-port', 'abc']);
     assert.equal(flag.code, 2);
     assert.deepEqual(flag.stderr.trim().split('\n'), [
-      "error: option '--http-port <port>' argument 'off' is invalid. --http-port: 'off' is not a port number (0-65535)",
+      "error: option '--http-port <port>' argument 'abc' is invalid. --http-port: 'abc' is not a port number (0-65535) or off",
       "(add --help for the command's options)",
     ]);
   });

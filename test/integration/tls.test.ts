@@ -2,12 +2,12 @@
  * Transport security (issue 9, part 5): TLS and mutual TLS on the scheduler's gRPC ports, the
  * client flags of `mlsched agent|dataflow|model ...`, `rediss://` with `--redis-tls-ca` and client
  * certificates (`--redis-tls-cert`/`--redis-tls-key`), Redis AUTH in the store URL, and the one-line
- * start-up errors of bad flags. A throwaway PKI (two CAs, a
- * server certificate for 127.0.0.1 and localhost, client certificates) is made with `openssl` in a
- * temporary directory for each run; no certificate is committed.
+ * start-up errors of bad flags; the HTTP port serving HTTPS with the same certificate. A throwaway
+ * PKI (two CAs, a server certificate for 127.0.0.1 and localhost, client certificates) is made
+ * with `openssl` in a temporary directory for each run (test/support/pki.ts).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ import { startSimulatedDataflow } from '../../src/sim/dataflow.js';
 import { call, collect, model, testConfig, waitFor } from '../support/harness.js';
 import { SAMPLES_DIR } from '../support/manifests.js';
 import { freePort, killAll, mlsched as spawnMlsched, serve } from '../support/processes.js';
+import { httpsGet, makePki, type Pki } from '../support/pki.js';
 import { startRedisServer, type RedisServer } from '../support/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mlsched.js', import.meta.url));
@@ -50,77 +51,6 @@ const ANY_PORTS = [
   ...['--scheduler-port', '0', '--agent-port', '0'],
   ...['--dataflow-port', '0', '--http-port', '0'],
 ];
-
-/** The files of the throwaway PKI. */
-interface Pki {
-  dir: string;
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  /** A second CA the scheduler does not know, and a client and a server certificate it signed. */
-  otherCa: string;
-  otherClientCert: string;
-  otherClientKey: string;
-  otherServerCert: string;
-  otherServerKey: string;
-}
-
-/**
- * Makes the PKI with openssl (P-256 keys: fast): the README's recipe, plus a second CA. Every
- * certificate is valid for one day.
- */
-function makePki(dir: string): Pki {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const makeCa = (name: string) => {
-    ssl(
-      ...['req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1'],
-      ...['-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
-      ...['-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
-    );
-  };
-  const makeCert = (name: string, ca: string, subject: string, ext: string) => {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    ssl(
-      ...['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`],
-      ...['-set_serial', String(randomInt(1, 2 ** 47)), '-days', '1'],
-      ...['-extfile', `${name}.ext`, '-out', `${name}.pem`],
-    );
-  };
-  makeCa('ca');
-  makeCa('other-ca');
-  makeCert(
-    'server',
-    'ca',
-    '/CN=mlsched',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-  );
-  makeCert('client', 'ca', '/CN=mlsched-client', 'extendedKeyUsage=clientAuth\n');
-  makeCert('other-client', 'other-ca', '/CN=intruder', 'extendedKeyUsage=clientAuth\n');
-  makeCert(
-    'other-server',
-    'other-ca',
-    '/CN=mlsched-renewed',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-  );
-  const f = (name: string) => join(dir, name);
-  return {
-    dir,
-    ca: f('ca.pem'),
-    serverCert: f('server.pem'),
-    serverKey: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
-    otherCa: f('other-ca.pem'),
-    otherClientCert: f('other-client.pem'),
-    otherClientKey: f('other-client.key'),
-    otherServerCert: f('other-server.pem'),
-    otherServerKey: f('other-server.key'),
-  };
-}
 
 let pki: Pki;
 const apps: App[] = [];
@@ -244,9 +174,10 @@ describe('TLS on the scheduler port', () => {
     assert.match(details, /elsewhere\.example/);
   });
 
-  it('keeps the HTTP port plain HTTP', async () => {
-    const res = await fetch(`http://127.0.0.1:${app.ports.http}/health`);
+  it('serves HTTPS on the HTTP port with the same certificate, and no plain HTTP', async () => {
+    const res = await httpsGet(`https://127.0.0.1:${app.ports.http}/health`, { ca: pki.ca });
     assert.equal(res.status, 200);
+    await assert.rejects(fetch(`http://127.0.0.1:${app.ports.http}/health`));
   });
 });
 
@@ -403,6 +334,10 @@ describe('rotated certificates are served without a restart', () => {
     );
     await serverStatus(clientWith(app, { tlsCa: pki.otherCa }));
     await refused(serverStatus(clientWith(app, { tlsCa: pki.ca })));
+    // The HTTPS port follows.
+    const health = `https://127.0.0.1:${app.ports.http}/health`;
+    assert.equal((await httpsGet(health, { ca: pki.otherCa })).status, 200);
+    await assert.rejects(httpsGet(health, { ca: pki.ca }), /certificate/);
     // Logged once per failure, not every 100 ms.
     assert.equal(logs.filter((l) => l.msg.includes('cannot be used')).length, 1);
   });

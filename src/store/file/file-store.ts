@@ -10,6 +10,10 @@
  * - `log.<N>`: the batches written since `snapshot.<N>.json`, one line per batch,
  *   `{"put":[records],"del":[keys]}`, appended and fdatasync'd before `write` resolves.
  *
+ * The directory is created 0700 and every file 0600: records hold model definitions with their
+ * storage credentials. A store created looser (by an older mlsched, or by hand) is tightened on
+ * open, and `logger` is told which paths were.
+ *
  * Every line is framed as `<crc32 hex> <json>\n` (framing.ts). State = the newest snapshot
  * `snapshot.<B>.json`, then `log.<B>`, `log.<B+1>`, … replayed in order. Only the newest log is
  * appended to; only its tail can be torn by a crash, and that tail was never acknowledged.
@@ -34,13 +38,24 @@
  * about (1 + compactRatio) × the live data. Open reads the snapshot and logs once.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { SnapshotStore, StoredRecord, StoreHealth, WriteBatch } from '../ports.js';
 import { errnoCode, FileStoreError, ioError } from './errors.js';
 import { encodeFrame, scanFrames } from './framing.js';
 import type { DirLock } from './lock.js';
 import { acquireLock } from './lock.js';
+import { DIR_MODE, FILE_MODE } from './modes.js';
 
 /** Tuning of {@link openFileStore}; the defaults suit the scheduler. */
 export interface FileStoreOptions {
@@ -48,6 +63,8 @@ export interface FileStoreOptions {
   readonly compactMinBytes?: number;
   /** Compact once the logs hold this many times the snapshot's bytes (default 2). */
   readonly compactRatio?: number;
+  /** Told when open tightened the modes of the directory or its files (a pino logger fits). */
+  readonly logger?: { warn(obj: object, msg: string): void };
 }
 
 /** Counters of a {@link FileStore} (for health details, metrics and tests). */
@@ -146,6 +163,13 @@ export class FileStore implements SnapshotStore {
     const lock = await acquireLock(real);
     const store = new FileStore(real, lock, options);
     try {
+      const tightened = await tighten(real);
+      if (tightened.length > 0) {
+        options.logger?.warn(
+          { dir: real, tightened },
+          'file store: files readable by others (made by an older mlsched?) are now private: 0700 for the directory, 0600 for files',
+        );
+      }
       await store.recover();
     } catch (e) {
       await store.log?.close().catch(() => undefined);
@@ -304,7 +328,7 @@ export class FileStore implements SnapshotStore {
     const path = this.logPath(gen);
     let next: FileHandle;
     try {
-      next = await open(path, 'ax');
+      next = await open(path, 'ax', FILE_MODE);
     } catch (e) {
       this.compactionFailed(ioError('creating', path, e), logBytes + threshold);
       return;
@@ -407,7 +431,7 @@ export class FileStore implements SnapshotStore {
     this.activeGen = chain.at(-1) ?? base;
     const path = this.logPath();
     try {
-      this.log = await open(path, 'a');
+      this.log = await open(path, 'a', FILE_MODE);
       if (!chain.includes(this.activeGen)) {
         this.logSizes.set(this.activeGen, 0);
         await fsyncDir(dir);
@@ -601,7 +625,7 @@ async function writeSnapshot(
   const tmp = `${path}.tmp`;
   let bytes = 0;
   try {
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', FILE_MODE);
     try {
       let chunk: Buffer[] = [
         encodeFrame(
@@ -676,10 +700,43 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Creates `dir` and its missing parents durably. @throws FileStoreError `Io`. */
+/**
+ * Takes group and other permissions off `dir` and the files of a store in it (`lock` included);
+ * returns the paths it changed, each with its mode before. @throws FileStoreError `Io`.
+ */
+async function tighten(dir: string): Promise<{ path: string; was: string }[]> {
+  const changed: { path: string; was: string }[] = [];
+  const ours = (name: string) =>
+    name === 'lock' ||
+    SNAPSHOT_NAME.test(name) ||
+    SNAPSHOT_TMP_NAME.test(name) ||
+    LOG_NAME.test(name);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw ioError('reading', dir, e);
+  }
+  for (const [path, mode] of [
+    [dir, DIR_MODE] as const,
+    ...names.filter(ours).map((n) => [join(dir, n), FILE_MODE] as const),
+  ]) {
+    try {
+      const was = (await stat(path)).mode & 0o777;
+      if ((was & 0o077) === 0) continue;
+      await chmod(path, was & mode);
+      changed.push({ path, was: was.toString(8).padStart(4, '0') });
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw ioError('restricting the permissions of', path, e);
+    }
+  }
+  return changed;
+}
+
+/** Creates `dir` (0700) and its missing parents durably. @throws FileStoreError `Io`. */
 async function makeDir(dir: string): Promise<void> {
   try {
-    const first = await mkdir(dir, { recursive: true });
+    const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
     if (first === undefined) return;
     // Each created directory's entry lives in its parent: sync from the deepest up.
     for (let d = dir; ; d = dirname(d)) {

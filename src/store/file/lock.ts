@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, FileStoreError, ioError } from './errors.js';
+import { FILE_MODE } from './modes.js';
 
 /** Directories (real paths) locked by this process, so a second open here fails too. */
 const held = new Set<string>();
@@ -49,7 +50,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   const mine = `${JSON.stringify(start === undefined ? { pid: process.pid } : { pid: process.pid, start })}\n`;
   const tmp = join(dir, `lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, mine, { flag: 'wx' });
+    await writeFile(tmp, mine, { flag: 'wx', mode: FILE_MODE });
   } catch (e) {
     throw ioError('creating the lock', tmp, e);
   }
@@ -126,7 +127,7 @@ async function linkOrCreate(tmp: string, path: string, content: string): Promise
   } catch (e) {
     const code = errnoCode(e);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
-    await writeFile(path, content, { flag: 'wx' });
+    await writeFile(path, content, { flag: 'wx', mode: FILE_MODE });
   }
 }
 
