@@ -20,6 +20,7 @@ import {
 import { Schedulers, clientTls, collect, parseSchedulerHosts, unary } from './client.js';
 import { CliError, EXIT } from './errors.js';
 import type { Manifest } from './manifests.js';
+import { withEmptyCollections } from './proto-json.js';
 
 const SUBSCRIBER = 'mlsched-cli';
 const POLL_MS = 200;
@@ -50,6 +51,7 @@ interface Resource<S> {
   remove(c: SchedulerClient, name: string, address: string): Promise<unknown>;
   /** The named resource's status, or every one's. */
   status(c: SchedulerClient, name: string | undefined, address: string): Promise<S[]>;
+  /** The status as proto3 JSON with default values (./proto-json.ts). */
   json(s: S): unknown;
   /** The state `-w` compares: the latest version's, or `active`/`inactive`. */
   stateOf(s: S): string;
@@ -82,7 +84,7 @@ const MODEL: Resource<ModelStatusResponse> = {
         o,
       ),
     ),
-  json: (s) => ModelStatusResponse.toJSON(s),
+  json: (s) => withEmptyCollections(s, ModelStatusResponse.toJSON(s)),
   stateOf: (s) =>
     modelStatus_ModelStateToJSON(
       s.versions.at(-1)?.state?.state ?? ModelStatus_ModelState.ModelStateUnknown,
@@ -106,7 +108,7 @@ const PIPELINE: Resource<PipelineStatusResponse> = {
         o,
       ),
     ),
-  json: (s) => PipelineStatusResponse.toJSON(s),
+  json: (s) => withEmptyCollections(s, PipelineStatusResponse.toJSON(s)),
   stateOf: (s) =>
     pipelineVersionState_PipelineStatusToJSON(
       s.versions.at(-1)?.state?.status ?? PipelineVersionState_PipelineStatus.PipelineStatusUnknown,
@@ -130,7 +132,7 @@ const EXPERIMENT: Resource<ExperimentStatusResponse> = {
         o,
       ),
     ),
-  json: (s) => ExperimentStatusResponse.toJSON(s),
+  json: (s) => withEmptyCollections(s, ExperimentStatusResponse.toJSON(s)),
   stateOf: (s) => (s.active ? 'active' : 'inactive'),
 };
 
@@ -148,25 +150,29 @@ function wantedState(r: Resource<unknown>, v: string): string {
   return found;
 }
 
-/** The documents of `file`, each of kind `kind` (any other kind is an error naming it). */
+/**
+ * The documents of `-f FILE` (stdin for `-`), each of kind `kind` (any other kind is an error
+ * naming it).
+ */
 async function manifestsOf(kind: Manifest['kind'], file: string): Promise<Manifest[]> {
   // Loaded only to read a manifest: the YAML parser would be most of a listing's start-up.
-  const { readManifests } = await import('./manifests.js');
+  const { readManifestsOf, sourceName } = await import('./manifests.js');
+  const source = sourceName(file);
   let all: Manifest[];
   try {
-    all = readManifests(file);
+    all = await readManifestsOf(file);
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
   }
   all.forEach((m, i) => {
     if (m.kind !== kind) {
       throw new CliError(
-        `${file}: document ${i + 1} (${m.kind} ${m.name}): not a ${kind}; use \`mlsched ${m.kind.toLowerCase()} ...\``,
+        `${source}: document ${i + 1} (${m.kind} ${m.name}): not a ${kind}; use \`mlsched ${m.kind.toLowerCase()} ...\``,
         EXIT.usage,
       );
     }
   });
-  if (all.length === 0) throw new CliError(`${file}: no ${kind} document`, EXIT.usage);
+  if (all.length === 0) throw new CliError(`${source}: no ${kind} document`, EXIT.usage);
   return all;
 }
 
@@ -281,7 +287,7 @@ function addResourceCommands<S>(cmd: Command, r: Resource<S>): void {
   const [load, unload] = r.verbs;
   client(cmd, load)
     .description(`${load} every ${r.kind} of a Seldon manifest (YAML, several documents allowed)`)
-    .requiredOption('-f, --file <file>', `manifest with ${r.kind} documents`)
+    .requiredOption('-f, --file <file>', `manifest with ${r.kind} documents (- for stdin)`)
     .action(async (o: { file: string } & Global) => {
       const manifests = await manifestsOf(r.kind, o.file);
       await withSchedulers(o, async (s) => {
@@ -294,7 +300,7 @@ function addResourceCommands<S>(cmd: Command, r: Resource<S>): void {
   client(cmd, unload)
     .description(`${unload} ${r.noun}s by name, or those of a manifest`)
     .argument('[names...]', `${r.noun} names`)
-    .option('-f, --file <file>', `manifest with ${r.kind} documents`)
+    .option('-f, --file <file>', `manifest with ${r.kind} documents (- for stdin)`)
     .action(async (names: string[], o: { file?: string } & Global) => {
       const all = [
         ...names,
@@ -350,7 +356,7 @@ function addServerCommands(cmd: Command): void {
           ),
         READ,
       );
-      for (const x of all) print(ServerStatusResponse.toJSON(x));
+      for (const x of all) print(withEmptyCollections(x, ServerStatusResponse.toJSON(x)));
     });
   };
   client(cmd, 'status')
@@ -364,7 +370,7 @@ function addServerCommands(cmd: Command): void {
     .description(
       "declare the Servers of a manifest (ServerNotify, as Seldon's operator does for a Server resource)",
     )
-    .requiredOption('-f, --file <file>', 'manifest with Server documents')
+    .requiredOption('-f, --file <file>', 'manifest with Server documents (- for stdin)')
     .action(async (o: { file: string } & Global) => {
       const notify = (await manifestsOf('Server', o.file)).flatMap((m) =>
         m.kind === 'Server' ? [m.notify] : [],

@@ -781,6 +781,32 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
   EISDIR: 'is a directory',
 };
 
+/** The `-f` value that stands for stdin, as in kubectl. */
+const STDIN = '-';
+
+/** The manifest source `-f FILE` names in errors: `stdin` for `-`. */
+export const sourceName = (file: string): string => (file === STDIN ? 'stdin' : file);
+
+/**
+ * The manifests of `-f FILE`: the file's, or `input`'s (stdin) to its end for `-`.
+ * @throws ManifestError when it cannot be read or {@link parseManifests} refuses it.
+ */
+export async function readManifestsOf(
+  file: string,
+  input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> = process.stdin,
+): Promise<Manifest[]> {
+  if (file !== STDIN) return readManifests(file);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of input) chunks.push(Buffer.from(chunk));
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new ManifestError({ file: sourceName(file) }, `cannot read: ${reason}`, { cause: e });
+  }
+  // Decoded whole, so that a character split across two chunks is read right.
+  return parseManifests(Buffer.concat(chunks).toString('utf8'), sourceName(file));
+}
+
 /**
  * The manifests of a file (see {@link parseManifests}).
  * @throws ManifestError when the file cannot be read or {@link parseManifests} refuses it.

@@ -5,7 +5,7 @@
  * stderr, and each failure's one-line message and exit code.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +77,8 @@ describe('mlsched client: the README tour', () => {
       requirements: ['sklearn'],
       // 64-bit fields are strings in proto3's JSON mapping.
       memoryBytes: '102400',
+      // Empty repeated fields are stated; unset optional fields (artifactVersion) are not.
+      parameters: [],
     });
   });
 
@@ -120,6 +122,15 @@ describe('mlsched client: the README tour', () => {
     const gone = await mlsched('model', 'status', 'iris', '-w', 'terminated', '--timeout', '10s');
     assert.equal(gone.code, 0, gone.stderr);
     assert.equal(modelState(gone.lines.at(-1)), 'ModelTerminated');
+  });
+
+  it('states false and zero fields instead of dropping them', async () => {
+    const [experiment] = (await mlsched('experiment', 'status', 'experiment-sample')).lines;
+    assert.equal(experiment?.['active'], false);
+    const [iris] = (await mlsched('model', 'status', 'iris')).lines;
+    const version = (iris?.['versions'] as { state: Record<string, unknown> }[])[0];
+    assert.equal(version?.state['availableReplicas'], 0);
+    assert.equal(iris?.['deleted'], true);
   });
 });
 
@@ -184,9 +195,72 @@ describe('mlsched client: failures are one line with a documented exit code', ()
     );
   });
 
-  it('exit 4: nothing answers at --scheduler-host', async () => {
+  it('exit 4 at once: the connection to --scheduler-host is refused', async () => {
+    const t0 = performance.now();
     const run = await mlsched('model', 'list', '--scheduler-host', '127.0.0.1:1');
+    const ms = performance.now() - t0;
     assert.equal(run.code, 4);
-    assert.match(run.stderr, /^mlsched: cannot reach the scheduler at 127\.0\.0\.1:1 /);
+    assert.equal(
+      run.stderr,
+      'mlsched: cannot reach the scheduler at 127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1); is `mlsched serve` running there? (if it serves TLS, give --tls-ca)\n',
+    );
+    // The process's own start-up included: nothing is waited for.
+    assert.ok(ms < 2000, `took ${Math.round(ms)} ms`);
+  });
+});
+
+describe('mlsched client: -f - reads the manifest from stdin', () => {
+  const model = (name: string) =>
+    `apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: ${name}\nspec:\n  storageUri: gs://models/${name}\n  requirements: [sklearn]\n`;
+
+  it('loads and unloads the models of stdin, and declares its servers', async () => {
+    const input = `${model('piped-a')}---\n${model('piped-b')}`;
+    const load = await runMlsched(['model', 'load', '-f', '-', '--scheduler-host', host], {
+      input,
+    });
+    assert.equal(load.code, 0, load.stderr);
+    assert.deepEqual(
+      load.lines.map((l) => l['name']),
+      ['piped-a', 'piped-b'],
+    );
+    const watch = await mlsched('model', 'status', 'piped-b', '-w', 'Available');
+    assert.equal(watch.code, 0, watch.stderr);
+    const unload = await runMlsched(['model', 'unload', '-f', '-', '--scheduler-host', host], {
+      input,
+    });
+    assert.equal(unload.code, 0, unload.stderr);
+    assert.deepEqual(
+      unload.lines.map((l) => [l['name'], l['action']]),
+      [
+        ['piped-a', 'unload'],
+        ['piped-b', 'unload'],
+      ],
+    );
+    const servers = await runMlsched(['server', 'load', '-f', '-', '--scheduler-host', host], {
+      input: readFileSync(join(SAMPLES_DIR, 'servers', 'mlserver1.yaml'), 'utf8'),
+    });
+    assert.equal(servers.code, 0, servers.stderr);
+    assert.equal(servers.lines[0]?.['action'], 'load');
+  });
+
+  it('exit 2: errors name the source stdin', async () => {
+    const typo = await runMlsched(['model', 'load', '-f', '-', '--scheduler-host', host], {
+      input: model('x').replace('storageUri', 'storagUri'),
+    });
+    assert.equal(typo.code, 2);
+    assert.equal(
+      typo.stderr,
+      'mlsched: stdin: document 1 (Model x): spec.storagUri: unknown field\n',
+    );
+    const kind = await runMlsched(['pipeline', 'load', '-f', '-', '--scheduler-host', host], {
+      input: model('x'),
+    });
+    assert.equal(kind.code, 2);
+    assert.match(kind.stderr, /^mlsched: stdin: document 1 \(Model x\): not a Pipeline; /);
+    const empty = await runMlsched(['model', 'load', '-f', '-', '--scheduler-host', host], {
+      input: '',
+    });
+    assert.equal(empty.code, 2);
+    assert.equal(empty.stderr, 'mlsched: stdin: no Model document\n');
   });
 });

@@ -28,10 +28,16 @@ export interface Run {
   lines: Record<string, unknown>[];
 }
 
-/** Runs `mlsched <args>` to its end (in `cwd`), resolving with its exit code and output. */
-export function runMlsched(args: readonly string[], o: { cwd?: string } = {}): Promise<Run> {
+/**
+ * Runs `mlsched <args>` to its end (in `cwd`, with `input` on stdin), resolving with its exit code
+ * and output.
+ */
+export function runMlsched(
+  args: readonly string[],
+  o: { cwd?: string; input?: string } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { timeout: 60_000, ...(o.cwd ? { cwd: o.cwd } : {}) },
@@ -44,6 +50,7 @@ export function runMlsched(args: readonly string[], o: { cwd?: string } = {}): P
         resolve({ code, stdout, stderr, lines });
       },
     );
+    if (o.input !== undefined) child.stdin?.end(o.input);
   });
 }
 

@@ -10,6 +10,7 @@ import {
   ManifestError,
   parseManifests,
   readManifests,
+  readManifestsOf,
   type Manifest,
 } from '../../../src/cli/manifests.js';
 import {
@@ -146,6 +147,24 @@ describe('manifests: every Seldon sample', () => {
     const [m] = readManifests(join(SAMPLES_DIR, 'models', 'sklearn1.yaml'));
     assert.equal(m?.kind, 'Model');
     assert.equal(m.name, 'iris');
+  });
+
+  it('readManifestsOf reads `-` from stdin to its end, naming it stdin in errors', async () => {
+    const file = join(SAMPLES_DIR, 'models', 'sklearn1.yaml');
+    assert.deepEqual(await readManifestsOf(file, []), readManifests(file));
+    // A two-byte character split across two chunks, and a second document in a later chunk.
+    const text = Buffer.from(
+      `${doc('Model', 'storageUri: gs://bücket/m')}---\n${doc('Model', 'storageUri: gs://b/n', '  name: y\n')}`,
+    );
+    const at = text.indexOf('ü') + 1;
+    const all = await readManifestsOf('-', [text.subarray(0, at), text.subarray(at)]);
+    assert.deepEqual(
+      all.map((m) => (m.kind === 'Model' ? m.request.model?.modelSpec?.uri : m.kind)),
+      ['gs://bücket/m', 'gs://b/n'],
+    );
+    await assert.rejects(readManifestsOf('-', [doc('Model', 'storagUri: gs://x')]), {
+      message: 'stdin: document 1 (Model x): spec.storagUri: unknown field',
+    });
   });
 
   it('samples: memory 100Ki and 3Gi, artifactVersion, server, secretName, explainer refs', () => {

@@ -400,25 +400,25 @@ export const ModelEventMessage: MessageFns<ModelEventMessage> = {
 
   toJSON(message: ModelEventMessage): unknown {
     const obj: any = {};
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
-    if (message.replicaIdx !== 0) {
+    if (message.replicaIdx !== undefined) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
-    if (message.modelName !== "") {
+    if (message.modelName !== undefined) {
       obj.modelName = message.modelName;
     }
-    if (message.modelVersion !== 0) {
+    if (message.modelVersion !== undefined) {
       obj.modelVersion = Math.round(message.modelVersion);
     }
-    if (message.event !== 0) {
+    if (message.event !== undefined) {
       obj.event = modelEventMessage_EventToJSON(message.event);
     }
-    if (message.message !== "") {
+    if (message.message !== undefined) {
       obj.message = message.message;
     }
-    if (message.availableMemoryBytes !== 0n) {
+    if (message.availableMemoryBytes !== undefined) {
       obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
     if (message.runtimeInfo !== undefined) {
@@ -641,22 +641,22 @@ export const ModelScalingTriggerMessage: MessageFns<ModelScalingTriggerMessage> 
 
   toJSON(message: ModelScalingTriggerMessage): unknown {
     const obj: any = {};
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
-    if (message.replicaIdx !== 0) {
+    if (message.replicaIdx !== undefined) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
-    if (message.modelName !== "") {
+    if (message.modelName !== undefined) {
       obj.modelName = message.modelName;
     }
-    if (message.modelVersion !== 0) {
+    if (message.modelVersion !== undefined) {
       obj.modelVersion = Math.round(message.modelVersion);
     }
-    if (message.trigger !== 0) {
+    if (message.trigger !== undefined) {
       obj.trigger = modelScalingTriggerMessage_TriggerToJSON(message.trigger);
     }
-    if (message.amount !== 0) {
+    if (message.amount !== undefined) {
       obj.amount = Math.round(message.amount);
     }
     if (message.metrics) {
@@ -760,10 +760,10 @@ export const ModelScalingTriggerMessage_MetricsEntry: MessageFns<ModelScalingTri
 
   toJSON(message: ModelScalingTriggerMessage_MetricsEntry): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value !== 0) {
+    if (message.value !== undefined) {
       obj.value = Math.round(message.value);
     }
     return obj;
@@ -897,10 +897,10 @@ export const AgentDrainRequest: MessageFns<AgentDrainRequest> = {
 
   toJSON(message: AgentDrainRequest): unknown {
     const obj: any = {};
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
-    if (message.replicaIdx !== 0) {
+    if (message.replicaIdx !== undefined) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
     return obj;
@@ -968,7 +968,7 @@ export const AgentDrainResponse: MessageFns<AgentDrainResponse> = {
 
   toJSON(message: AgentDrainResponse): unknown {
     const obj: any = {};
-    if (message.success !== false) {
+    if (message.success !== undefined) {
       obj.success = message.success;
     }
     return obj;
@@ -1109,13 +1109,13 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
 
   toJSON(message: AgentSubscribeRequest): unknown {
     const obj: any = {};
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
-    if (message.shared !== false) {
+    if (message.shared !== undefined) {
       obj.shared = message.shared;
     }
-    if (message.replicaIdx !== 0) {
+    if (message.replicaIdx !== undefined) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
     if (message.replicaConfig !== undefined) {
@@ -1124,7 +1124,7 @@ export const AgentSubscribeRequest: MessageFns<AgentSubscribeRequest> = {
     if (message.loadedModels?.length) {
       obj.loadedModels = message.loadedModels.map((e) => ModelVersion.toJSON(e));
     }
-    if (message.availableMemoryBytes !== 0n) {
+    if (message.availableMemoryBytes !== undefined) {
       obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
     return obj;
@@ -1274,22 +1274,22 @@ export const ReplicaConfig: MessageFns<ReplicaConfig> = {
 
   toJSON(message: ReplicaConfig): unknown {
     const obj: any = {};
-    if (message.inferenceSvc !== "") {
+    if (message.inferenceSvc !== undefined) {
       obj.inferenceSvc = message.inferenceSvc;
     }
-    if (message.inferenceHttpPort !== 0) {
+    if (message.inferenceHttpPort !== undefined) {
       obj.inferenceHttpPort = Math.round(message.inferenceHttpPort);
     }
-    if (message.inferenceGrpcPort !== 0) {
+    if (message.inferenceGrpcPort !== undefined) {
       obj.inferenceGrpcPort = Math.round(message.inferenceGrpcPort);
     }
-    if (message.memoryBytes !== 0n) {
+    if (message.memoryBytes !== undefined) {
       obj.memoryBytes = message.memoryBytes.toString();
     }
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
-    if (message.overCommitPercentage !== 0) {
+    if (message.overCommitPercentage !== undefined) {
       obj.overCommitPercentage = Math.round(message.overCommitPercentage);
     }
     return obj;
@@ -1389,13 +1389,13 @@ export const ModelOperationMessage: MessageFns<ModelOperationMessage> = {
 
   toJSON(message: ModelOperationMessage): unknown {
     const obj: any = {};
-    if (message.operation !== 0) {
+    if (message.operation !== undefined) {
       obj.operation = modelOperationMessage_OperationToJSON(message.operation);
     }
     if (message.modelVersion !== undefined) {
       obj.modelVersion = ModelVersion.toJSON(message.modelVersion);
     }
-    if (message.autoscalingEnabled !== false) {
+    if (message.autoscalingEnabled !== undefined) {
       obj.autoscalingEnabled = message.autoscalingEnabled;
     }
     return obj;
@@ -1483,7 +1483,7 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     if (message.model !== undefined) {
       obj.model = Model.toJSON(message.model);
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
     return obj;

@@ -241,7 +241,7 @@ export const PipelineSubscriptionRequest: MessageFns<PipelineSubscriptionRequest
 
   toJSON(message: PipelineSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -447,37 +447,37 @@ export const PipelineUpdateMessage: MessageFns<PipelineUpdateMessage> = {
 
   toJSON(message: PipelineUpdateMessage): unknown {
     const obj: any = {};
-    if (message.op !== 0) {
+    if (message.op !== undefined) {
       obj.op = pipelineUpdateMessage_PipelineOperationToJSON(message.op);
     }
-    if (message.pipeline !== "") {
+    if (message.pipeline !== undefined) {
       obj.pipeline = message.pipeline;
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
-    if (message.uid !== "") {
+    if (message.uid !== undefined) {
       obj.uid = message.uid;
     }
     if (message.updates?.length) {
       obj.updates = message.updates.map((e) => PipelineStepUpdate.toJSON(e));
     }
-    if (message.pipelineOutputTopic !== "") {
+    if (message.pipelineOutputTopic !== undefined) {
       obj.pipelineOutputTopic = message.pipelineOutputTopic;
     }
-    if (message.pipelineErrorTopic !== "") {
+    if (message.pipelineErrorTopic !== undefined) {
       obj.pipelineErrorTopic = message.pipelineErrorTopic;
     }
-    if (message.allowCycles !== false) {
+    if (message.allowCycles !== undefined) {
       obj.allowCycles = message.allowCycles;
     }
-    if (message.maxStepRevisits !== 0) {
+    if (message.maxStepRevisits !== undefined) {
       obj.maxStepRevisits = Math.round(message.maxStepRevisits);
     }
-    if (message.timestamp !== 0n) {
+    if (message.timestamp !== undefined) {
       obj.timestamp = message.timestamp.toString();
     }
-    if (message.stream !== "") {
+    if (message.stream !== undefined) {
       obj.stream = message.stream;
     }
     return obj;
@@ -679,13 +679,13 @@ export const PipelineStepUpdate: MessageFns<PipelineStepUpdate> = {
     if (message.sink !== undefined) {
       obj.sink = PipelineTopic.toJSON(message.sink);
     }
-    if (message.inputJoinTy !== 0) {
+    if (message.inputJoinTy !== undefined) {
       obj.inputJoinTy = pipelineStepUpdate_PipelineJoinTypeToJSON(message.inputJoinTy);
     }
-    if (message.triggersJoinTy !== 0) {
+    if (message.triggersJoinTy !== undefined) {
       obj.triggersJoinTy = pipelineStepUpdate_PipelineJoinTypeToJSON(message.triggersJoinTy);
     }
-    if (message.passEmptyResponses !== false) {
+    if (message.passEmptyResponses !== undefined) {
       obj.passEmptyResponses = message.passEmptyResponses;
     }
     if (message.joinWindowMs !== undefined) {
@@ -797,13 +797,13 @@ export const PipelineTensorMapping: MessageFns<PipelineTensorMapping> = {
 
   toJSON(message: PipelineTensorMapping): unknown {
     const obj: any = {};
-    if (message.pipelineName !== "") {
+    if (message.pipelineName !== undefined) {
       obj.pipelineName = message.pipelineName;
     }
-    if (message.topicAndTensor !== "") {
+    if (message.topicAndTensor !== undefined) {
       obj.topicAndTensor = message.topicAndTensor;
     }
-    if (message.tensorName !== "") {
+    if (message.tensorName !== undefined) {
       obj.tensorName = message.tensorName;
     }
     return obj;
@@ -898,10 +898,10 @@ export const PipelineTopic: MessageFns<PipelineTopic> = {
 
   toJSON(message: PipelineTopic): unknown {
     const obj: any = {};
-    if (message.pipelineName !== "") {
+    if (message.pipelineName !== undefined) {
       obj.pipelineName = message.pipelineName;
     }
-    if (message.topicName !== "") {
+    if (message.topicName !== undefined) {
       obj.topicName = message.topicName;
     }
     if (message.tensor !== undefined) {
@@ -1005,7 +1005,7 @@ export const Batch: MessageFns<Batch> = {
     if (message.windowMs !== undefined) {
       obj.windowMs = Math.round(message.windowMs);
     }
-    if (message.rolling !== false) {
+    if (message.rolling !== undefined) {
       obj.rolling = message.rolling;
     }
     return obj;
@@ -1103,10 +1103,10 @@ export const PipelineUpdateStatusMessage: MessageFns<PipelineUpdateStatusMessage
     if (message.update !== undefined) {
       obj.update = PipelineUpdateMessage.toJSON(message.update);
     }
-    if (message.success !== false) {
+    if (message.success !== undefined) {
       obj.success = message.success;
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
     return obj;

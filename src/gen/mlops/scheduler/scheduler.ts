@@ -1201,7 +1201,7 @@ export const MetaData: MessageFns<MetaData> = {
 
   toJSON(message: MetaData): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     if (message.kind !== undefined) {
@@ -1320,16 +1320,16 @@ export const DeploymentSpec: MessageFns<DeploymentSpec> = {
 
   toJSON(message: DeploymentSpec): unknown {
     const obj: any = {};
-    if (message.replicas !== 0) {
+    if (message.replicas !== undefined) {
       obj.replicas = Math.round(message.replicas);
     }
-    if (message.minReplicas !== 0) {
+    if (message.minReplicas !== undefined) {
       obj.minReplicas = Math.round(message.minReplicas);
     }
-    if (message.maxReplicas !== 0) {
+    if (message.maxReplicas !== undefined) {
       obj.maxReplicas = Math.round(message.maxReplicas);
     }
-    if (message.logPayloads !== false) {
+    if (message.logPayloads !== undefined) {
       obj.logPayloads = message.logPayloads;
     }
     return obj;
@@ -1531,7 +1531,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
 
   toJSON(message: ModelSpec): unknown {
     const obj: any = {};
-    if (message.uri !== "") {
+    if (message.uri !== undefined) {
       obj.uri = message.uri;
     }
     if (message.artifactVersion !== undefined) {
@@ -1665,10 +1665,10 @@ export const ParameterSpec: MessageFns<ParameterSpec> = {
 
   toJSON(message: ParameterSpec): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.value !== "") {
+    if (message.value !== undefined) {
       obj.value = message.value;
     }
     return obj;
@@ -1762,7 +1762,7 @@ export const ExplainerSpec: MessageFns<ExplainerSpec> = {
 
   toJSON(message: ExplainerSpec): unknown {
     const obj: any = {};
-    if (message.type !== "") {
+    if (message.type !== undefined) {
       obj.type = message.type;
     }
     if (message.modelRef !== undefined) {
@@ -2032,7 +2032,7 @@ export const MLServerModelSettings: MessageFns<MLServerModelSettings> = {
 
   toJSON(message: MLServerModelSettings): unknown {
     const obj: any = {};
-    if (message.parallelWorkers !== 0) {
+    if (message.parallelWorkers !== undefined) {
       obj.parallelWorkers = Math.round(message.parallelWorkers);
     }
     return obj;
@@ -2166,7 +2166,7 @@ export const TritonCPU: MessageFns<TritonCPU> = {
 
   toJSON(message: TritonCPU): unknown {
     const obj: any = {};
-    if (message.instanceCount !== 0) {
+    if (message.instanceCount !== undefined) {
       obj.instanceCount = Math.round(message.instanceCount);
     }
     return obj;
@@ -2250,10 +2250,10 @@ export const KubernetesMeta: MessageFns<KubernetesMeta> = {
 
   toJSON(message: KubernetesMeta): unknown {
     const obj: any = {};
-    if (message.namespace !== "") {
+    if (message.namespace !== undefined) {
       obj.namespace = message.namespace;
     }
-    if (message.generation !== 0n) {
+    if (message.generation !== undefined) {
       obj.generation = message.generation.toString();
     }
     return obj;
@@ -2337,10 +2337,10 @@ export const StreamSpec: MessageFns<StreamSpec> = {
 
   toJSON(message: StreamSpec): unknown {
     const obj: any = {};
-    if (message.inputTopic !== "") {
+    if (message.inputTopic !== undefined) {
       obj.inputTopic = message.inputTopic;
     }
-    if (message.outputTopic !== "") {
+    if (message.outputTopic !== undefined) {
       obj.outputTopic = message.outputTopic;
     }
     return obj;
@@ -2575,7 +2575,7 @@ export const ModelReference: MessageFns<ModelReference> = {
 
   toJSON(message: ModelReference): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     if (message.version !== undefined) {
@@ -2815,13 +2815,13 @@ export const ModelStatusResponse: MessageFns<ModelStatusResponse> = {
 
   toJSON(message: ModelStatusResponse): unknown {
     const obj: any = {};
-    if (message.modelName !== "") {
+    if (message.modelName !== undefined) {
       obj.modelName = message.modelName;
     }
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => ModelVersionStatus.toJSON(e));
     }
-    if (message.deleted !== false) {
+    if (message.deleted !== undefined) {
       obj.deleted = message.deleted;
     }
     return obj;
@@ -2975,10 +2975,10 @@ export const ModelVersionStatus: MessageFns<ModelVersionStatus> = {
 
   toJSON(message: ModelVersionStatus): unknown {
     const obj: any = {};
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
     if (message.kubernetesMeta !== undefined) {
@@ -3097,7 +3097,7 @@ export const ModelVersionStatus_ModelReplicaStateEntry: MessageFns<ModelVersionS
 
   toJSON(message: ModelVersionStatus_ModelReplicaStateEntry): unknown {
     const obj: any = {};
-    if (message.key !== 0) {
+    if (message.key !== undefined) {
       obj.key = Math.round(message.key);
     }
     if (message.value !== undefined) {
@@ -3224,16 +3224,16 @@ export const ModelStatus: MessageFns<ModelStatus> = {
 
   toJSON(message: ModelStatus): unknown {
     const obj: any = {};
-    if (message.state !== 0) {
+    if (message.state !== undefined) {
       obj.state = modelStatus_ModelStateToJSON(message.state);
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
-    if (message.availableReplicas !== 0) {
+    if (message.availableReplicas !== undefined) {
       obj.availableReplicas = Math.round(message.availableReplicas);
     }
-    if (message.unavailableReplicas !== 0) {
+    if (message.unavailableReplicas !== undefined) {
       obj.unavailableReplicas = Math.round(message.unavailableReplicas);
     }
     if (message.lastChangeTimestamp !== undefined) {
@@ -3335,10 +3335,10 @@ export const ModelReplicaStatus: MessageFns<ModelReplicaStatus> = {
 
   toJSON(message: ModelReplicaStatus): unknown {
     const obj: any = {};
-    if (message.state !== 0) {
+    if (message.state !== undefined) {
       obj.state = modelReplicaStatus_ModelReplicaStateToJSON(message.state);
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
     if (message.lastChangeTimestamp !== undefined) {
@@ -3424,7 +3424,7 @@ export const ServerStatusRequest: MessageFns<ServerStatusRequest> = {
 
   toJSON(message: ServerStatusRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     if (message.name !== undefined) {
@@ -3581,22 +3581,22 @@ export const ServerStatusResponse: MessageFns<ServerStatusResponse> = {
 
   toJSON(message: ServerStatusResponse): unknown {
     const obj: any = {};
-    if (message.type !== 0) {
+    if (message.type !== undefined) {
       obj.type = serverStatusResponse_TypeToJSON(message.type);
     }
-    if (message.serverName !== "") {
+    if (message.serverName !== undefined) {
       obj.serverName = message.serverName;
     }
     if (message.resources?.length) {
       obj.resources = message.resources.map((e) => ServerReplicaResources.toJSON(e));
     }
-    if (message.expectedReplicas !== 0) {
+    if (message.expectedReplicas !== undefined) {
       obj.expectedReplicas = Math.round(message.expectedReplicas);
     }
-    if (message.availableReplicas !== 0) {
+    if (message.availableReplicas !== undefined) {
       obj.availableReplicas = Math.round(message.availableReplicas);
     }
-    if (message.numLoadedModelReplicas !== 0) {
+    if (message.numLoadedModelReplicas !== undefined) {
       obj.numLoadedModelReplicas = Math.round(message.numLoadedModelReplicas);
     }
     if (message.kubernetesMeta !== undefined) {
@@ -3730,19 +3730,19 @@ export const ServerReplicaResources: MessageFns<ServerReplicaResources> = {
 
   toJSON(message: ServerReplicaResources): unknown {
     const obj: any = {};
-    if (message.replicaIdx !== 0) {
+    if (message.replicaIdx !== undefined) {
       obj.replicaIdx = Math.round(message.replicaIdx);
     }
-    if (message.totalMemoryBytes !== 0n) {
+    if (message.totalMemoryBytes !== undefined) {
       obj.totalMemoryBytes = message.totalMemoryBytes.toString();
     }
-    if (message.availableMemoryBytes !== 0n) {
+    if (message.availableMemoryBytes !== undefined) {
       obj.availableMemoryBytes = message.availableMemoryBytes.toString();
     }
-    if (message.numLoadedModels !== 0) {
+    if (message.numLoadedModels !== undefined) {
       obj.numLoadedModels = Math.round(message.numLoadedModels);
     }
-    if (message.overCommitPercentage !== 0) {
+    if (message.overCommitPercentage !== undefined) {
       obj.overCommitPercentage = Math.round(message.overCommitPercentage);
     }
     return obj;
@@ -3817,7 +3817,7 @@ export const ModelSubscriptionRequest: MessageFns<ModelSubscriptionRequest> = {
 
   toJSON(message: ModelSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -3910,13 +3910,13 @@ export const ModelStatusRequest: MessageFns<ModelStatusRequest> = {
 
   toJSON(message: ModelStatusRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     if (message.model !== undefined) {
       obj.model = ModelReference.toJSON(message.model);
     }
-    if (message.allVersions !== false) {
+    if (message.allVersions !== undefined) {
       obj.allVersions = message.allVersions;
     }
     return obj;
@@ -4006,7 +4006,7 @@ export const ServerNotifyRequest: MessageFns<ServerNotifyRequest> = {
     if (message.servers?.length) {
       obj.servers = message.servers.map((e) => ServerNotify.toJSON(e));
     }
-    if (message.isFirstSync !== false) {
+    if (message.isFirstSync !== undefined) {
       obj.isFirstSync = message.isFirstSync;
     }
     return obj;
@@ -4136,19 +4136,19 @@ export const ServerNotify: MessageFns<ServerNotify> = {
 
   toJSON(message: ServerNotify): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.expectedReplicas !== 0) {
+    if (message.expectedReplicas !== undefined) {
       obj.expectedReplicas = Math.round(message.expectedReplicas);
     }
-    if (message.minReplicas !== 0) {
+    if (message.minReplicas !== undefined) {
       obj.minReplicas = Math.round(message.minReplicas);
     }
-    if (message.maxReplicas !== 0) {
+    if (message.maxReplicas !== undefined) {
       obj.maxReplicas = Math.round(message.maxReplicas);
     }
-    if (message.shared !== false) {
+    if (message.shared !== undefined) {
       obj.shared = message.shared;
     }
     if (message.kubernetesMeta !== undefined) {
@@ -4277,7 +4277,7 @@ export const ServerSubscriptionRequest: MessageFns<ServerSubscriptionRequest> = 
 
   toJSON(message: ServerSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -4497,7 +4497,7 @@ export const Experiment: MessageFns<Experiment> = {
 
   toJSON(message: Experiment): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     if (message.default !== undefined) {
@@ -4515,7 +4515,7 @@ export const Experiment: MessageFns<Experiment> = {
     if (message.kubernetesMeta !== undefined) {
       obj.kubernetesMeta = KubernetesMeta.toJSON(message.kubernetesMeta);
     }
-    if (message.resourceType !== 0) {
+    if (message.resourceType !== undefined) {
       obj.resourceType = resourceTypeToJSON(message.resourceType);
     }
     return obj;
@@ -4594,7 +4594,7 @@ export const ExperimentConfig: MessageFns<ExperimentConfig> = {
 
   toJSON(message: ExperimentConfig): unknown {
     const obj: any = {};
-    if (message.stickySessions !== false) {
+    if (message.stickySessions !== undefined) {
       obj.stickySessions = message.stickySessions;
     }
     return obj;
@@ -4675,10 +4675,10 @@ export const ExperimentCandidate: MessageFns<ExperimentCandidate> = {
 
   toJSON(message: ExperimentCandidate): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.weight !== 0) {
+    if (message.weight !== undefined) {
       obj.weight = Math.round(message.weight);
     }
     return obj;
@@ -4760,10 +4760,10 @@ export const ExperimentMirror: MessageFns<ExperimentMirror> = {
 
   toJSON(message: ExperimentMirror): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.percent !== 0) {
+    if (message.percent !== undefined) {
       obj.percent = Math.round(message.percent);
     }
     return obj;
@@ -4883,7 +4883,7 @@ export const StopExperimentRequest: MessageFns<StopExperimentRequest> = {
 
   toJSON(message: StopExperimentRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -5002,7 +5002,7 @@ export const ExperimentSubscriptionRequest: MessageFns<ExperimentSubscriptionReq
 
   toJSON(message: ExperimentSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -5138,19 +5138,19 @@ export const ExperimentStatusResponse: MessageFns<ExperimentStatusResponse> = {
 
   toJSON(message: ExperimentStatusResponse): unknown {
     const obj: any = {};
-    if (message.experimentName !== "") {
+    if (message.experimentName !== undefined) {
       obj.experimentName = message.experimentName;
     }
-    if (message.active !== false) {
+    if (message.active !== undefined) {
       obj.active = message.active;
     }
-    if (message.candidatesReady !== false) {
+    if (message.candidatesReady !== undefined) {
       obj.candidatesReady = message.candidatesReady;
     }
-    if (message.mirrorReady !== false) {
+    if (message.mirrorReady !== undefined) {
       obj.mirrorReady = message.mirrorReady;
     }
-    if (message.statusDescription !== "") {
+    if (message.statusDescription !== undefined) {
       obj.statusDescription = message.statusDescription;
     }
     if (message.kubernetesMeta !== undefined) {
@@ -5310,7 +5310,7 @@ export const ExperimentStatusRequest: MessageFns<ExperimentStatusRequest> = {
 
   toJSON(message: ExperimentStatusRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     if (message.name !== undefined) {
@@ -5455,13 +5455,13 @@ export const Pipeline: MessageFns<Pipeline> = {
 
   toJSON(message: Pipeline): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.uid !== "") {
+    if (message.uid !== undefined) {
       obj.uid = message.uid;
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
     if (message.steps?.length) {
@@ -5663,7 +5663,7 @@ export const PipelineStep: MessageFns<PipelineStep> = {
 
   toJSON(message: PipelineStep): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     if (message.inputs?.length) {
@@ -5681,13 +5681,13 @@ export const PipelineStep: MessageFns<PipelineStep> = {
         });
       }
     }
-    if (message.inputsJoin !== 0) {
+    if (message.inputsJoin !== undefined) {
       obj.inputsJoin = pipelineStep_JoinOpToJSON(message.inputsJoin);
     }
     if (message.triggers?.length) {
       obj.triggers = message.triggers;
     }
-    if (message.triggersJoin !== 0) {
+    if (message.triggersJoin !== undefined) {
       obj.triggersJoin = pipelineStep_JoinOpToJSON(message.triggersJoin);
     }
     if (message.batch !== undefined) {
@@ -5786,10 +5786,10 @@ export const PipelineStep_TensorMapEntry: MessageFns<PipelineStep_TensorMapEntry
 
   toJSON(message: PipelineStep_TensorMapEntry): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value !== "") {
+    if (message.value !== undefined) {
       obj.value = message.value;
     }
     return obj;
@@ -6040,10 +6040,10 @@ export const PipelineInput: MessageFns<PipelineInput> = {
     if (message.joinWindowMs !== undefined) {
       obj.joinWindowMs = Math.round(message.joinWindowMs);
     }
-    if (message.joinType !== 0) {
+    if (message.joinType !== undefined) {
       obj.joinType = pipelineInput_JoinOpToJSON(message.joinType);
     }
-    if (message.triggersJoin !== 0) {
+    if (message.triggersJoin !== undefined) {
       obj.triggersJoin = pipelineInput_JoinOpToJSON(message.triggersJoin);
     }
     if (message.tensorMap) {
@@ -6146,10 +6146,10 @@ export const PipelineInput_TensorMapEntry: MessageFns<PipelineInput_TensorMapEnt
 
   toJSON(message: PipelineInput_TensorMapEntry): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value !== "") {
+    if (message.value !== undefined) {
       obj.value = message.value;
     }
     return obj;
@@ -6274,10 +6274,10 @@ export const PipelineOutput: MessageFns<PipelineOutput> = {
     if (message.steps?.length) {
       obj.steps = message.steps;
     }
-    if (message.joinWindowMs !== 0) {
+    if (message.joinWindowMs !== undefined) {
       obj.joinWindowMs = Math.round(message.joinWindowMs);
     }
-    if (message.stepsJoin !== 0) {
+    if (message.stepsJoin !== undefined) {
       obj.stepsJoin = pipelineOutput_JoinOpToJSON(message.stepsJoin);
     }
     if (message.tensorMap) {
@@ -6378,10 +6378,10 @@ export const PipelineOutput_TensorMapEntry: MessageFns<PipelineOutput_TensorMapE
 
   toJSON(message: PipelineOutput_TensorMapEntry): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value !== "") {
+    if (message.value !== undefined) {
       obj.value = message.value;
     }
     return obj;
@@ -6501,7 +6501,7 @@ export const UnloadPipelineRequest: MessageFns<UnloadPipelineRequest> = {
 
   toJSON(message: UnloadPipelineRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -6646,13 +6646,13 @@ export const PipelineStatusRequest: MessageFns<PipelineStatusRequest> = {
 
   toJSON(message: PipelineStatusRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.allVersions !== false) {
+    if (message.allVersions !== undefined) {
       obj.allVersions = message.allVersions;
     }
     return obj;
@@ -6721,7 +6721,7 @@ export const PipelineSubscriptionRequest: MessageFns<PipelineSubscriptionRequest
 
   toJSON(message: PipelineSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -6804,7 +6804,7 @@ export const PipelineStatusResponse: MessageFns<PipelineStatusResponse> = {
 
   toJSON(message: PipelineStatusResponse): unknown {
     const obj: any = {};
-    if (message.pipelineName !== "") {
+    if (message.pipelineName !== undefined) {
       obj.pipelineName = message.pipelineName;
     }
     if (message.versions?.length) {
@@ -7016,19 +7016,19 @@ export const PipelineVersionState: MessageFns<PipelineVersionState> = {
 
   toJSON(message: PipelineVersionState): unknown {
     const obj: any = {};
-    if (message.pipelineVersion !== 0) {
+    if (message.pipelineVersion !== undefined) {
       obj.pipelineVersion = Math.round(message.pipelineVersion);
     }
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = pipelineVersionState_PipelineStatusToJSON(message.status);
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
     if (message.lastChangeTimestamp !== undefined) {
       obj.lastChangeTimestamp = message.lastChangeTimestamp.toISOString();
     }
-    if (message.modelsReady !== false) {
+    if (message.modelsReady !== undefined) {
       obj.modelsReady = message.modelsReady;
     }
     return obj;
@@ -7099,7 +7099,7 @@ export const SchedulerStatusRequest: MessageFns<SchedulerStatusRequest> = {
 
   toJSON(message: SchedulerStatusRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -7166,7 +7166,7 @@ export const SchedulerStatusResponse: MessageFns<SchedulerStatusResponse> = {
 
   toJSON(message: SchedulerStatusResponse): unknown {
     const obj: any = {};
-    if (message.applicationVersion !== "") {
+    if (message.applicationVersion !== undefined) {
       obj.applicationVersion = message.applicationVersion;
     }
     return obj;
@@ -7233,7 +7233,7 @@ export const ControlPlaneSubscriptionRequest: MessageFns<ControlPlaneSubscriptio
 
   toJSON(message: ControlPlaneSubscriptionRequest): unknown {
     const obj: any = {};
-    if (message.subscriberName !== "") {
+    if (message.subscriberName !== undefined) {
       obj.subscriberName = message.subscriberName;
     }
     return obj;
@@ -7300,7 +7300,7 @@ export const ControlPlaneResponse: MessageFns<ControlPlaneResponse> = {
 
   toJSON(message: ControlPlaneResponse): unknown {
     const obj: any = {};
-    if (message.event !== 0) {
+    if (message.event !== undefined) {
       obj.event = controlPlaneResponse_EventToJSON(message.event);
     }
     return obj;
