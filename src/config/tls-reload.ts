@@ -10,37 +10,50 @@
  * it through {@link ServerCertificates.onReload}.
  */
 import { X509Certificate } from 'node:crypto';
+import { Reloading, type ReloadLog } from './reloading.js';
 import { parseServerTls, type ServerTls } from './tls.js';
-
-export interface TlsReloadLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
 
 type IdentityListener = (update: { certificate: Buffer; privateKey: Buffer } | null) => void;
 type CaListener = (update: { caCertificate: Buffer } | null) => void;
+
+const same = (a: Buffer | undefined, b: Buffer | undefined) =>
+  a === undefined || b === undefined ? a === b : a.equals(b);
 
 export class ServerCertificates {
   private readonly identityListeners = new Set<IdentityListener>();
   private readonly caListeners = new Set<CaListener>();
   private readonly reloadListeners = new Set<(tls: ServerTls) => void>();
-  private timer: NodeJS.Timeout | undefined;
-  /** The last failed reload's message, logged once until something changes. */
-  private failure: string | undefined;
+  private readonly files: Reloading<ServerTls>;
 
-  constructor(
-    private current: ServerTls,
-    private readonly log: TlsReloadLog,
-  ) {}
+  constructor(initial: ServerTls, log: ReloadLog) {
+    this.files = new Reloading(initial, {
+      read: () => parseServerTls(this.tls.files) ?? this.tls,
+      same: (a, b) => same(a.cert, b.cert) && same(a.key, b.key) && same(a.clientCa, b.clientCa),
+      changed: (next, previous) => {
+        const identity = !same(next.cert, previous.cert) || !same(next.key, previous.key);
+        const ca = !same(next.clientCa, previous.clientCa);
+        if (identity) for (const l of this.identityListeners) l(this.identity());
+        if (ca) for (const l of this.caListeners) l(this.ca());
+        for (const l of this.reloadListeners) l(next);
+        const first = new X509Certificate(next.cert);
+        log.info(
+          { subject: first.subject, validTo: first.validTo, clientCa: ca },
+          'TLS certificate reloaded',
+        );
+      },
+      log,
+      failed: 'TLS files changed but cannot be used; still serving the previous ones',
+    });
+  }
 
   /** Whether clients must present a certificate (`--tls-ca`: mutual TLS). */
   get mutual(): boolean {
-    return this.current.clientCa !== undefined;
+    return this.tls.clientCa !== undefined;
   }
 
   /** The files served now. */
   get tls(): ServerTls {
-    return this.current;
+    return this.files.value;
   }
 
   /** Calls `listener` with the new files after every reload that changed them. */
@@ -48,49 +61,13 @@ export class ServerCertificates {
     this.reloadListeners.add(listener);
   }
 
-  /** Reads the files again every `everyMs` until {@link stop}. */
+  /** Reads the files again every `everyMs` (with the start-up checks) until {@link stop}. */
   start(everyMs: number): void {
-    this.timer = setInterval(() => {
-      this.reload();
-    }, everyMs);
-    this.timer.unref();
+    this.files.start(everyMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-  }
-
-  /** Reads the files now; serves them if they changed and pass the checks. */
-  private reload(): void {
-    let next: ServerTls;
-    try {
-      next = parseServerTls(this.current.files) ?? this.current;
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      if (message !== this.failure) {
-        this.failure = message;
-        this.log.warn(
-          { err: message },
-          'TLS files changed but cannot be used; still serving the previous ones',
-        );
-      }
-      return;
-    }
-    this.failure = undefined;
-    const same = (a: Buffer | undefined, b: Buffer | undefined) =>
-      a === undefined || b === undefined ? a === b : a.equals(b);
-    const identity = !same(next.cert, this.current.cert) || !same(next.key, this.current.key);
-    const ca = !same(next.clientCa, this.current.clientCa);
-    if (!identity && !ca) return;
-    this.current = next;
-    if (identity) for (const l of this.identityListeners) l(this.identity());
-    if (ca) for (const l of this.caListeners) l(this.ca());
-    for (const l of this.reloadListeners) l(next);
-    const first = new X509Certificate(next.cert);
-    this.log.info(
-      { subject: first.subject, validTo: first.validTo, clientCa: ca },
-      'TLS certificate reloaded',
-    );
+    this.files.stop();
   }
 
   // grpc-js calls these when a port starts (and stops) using the provider. A listener hears the
@@ -115,9 +92,9 @@ export class ServerCertificates {
   }
 
   private identity() {
-    return { certificate: this.current.cert, privateKey: this.current.key };
+    return { certificate: this.tls.cert, privateKey: this.tls.key };
   }
   private ca() {
-    return this.current.clientCa ? { caCertificate: this.current.clientCa } : null;
+    return this.tls.clientCa ? { caCertificate: this.tls.clientCa } : null;
   }
 }

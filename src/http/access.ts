@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { readHttpToken } from '../config/http.js';
+import { Reloading, type ReloadLog } from '../config/reloading.js';
 
 /**
  * The host names a request may name besides IP addresses and `localhost`: exact names,
@@ -43,11 +44,6 @@ export function hostAllowed(header: string | undefined, allowed: AllowedHosts): 
 /** The cookie that carries the token after a `?token=` visit. */
 export const TOKEN_COOKIE = 'mlsched_token';
 
-export interface TokenLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
@@ -56,55 +52,33 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
  * is kept; a token is compared in constant time.
  */
 export class TokenFile {
-  private hash: Buffer;
-  private timer: NodeJS.Timeout | undefined;
-  /** The last failed reload's message, logged once until something changes. */
-  private failure: string | undefined;
+  private readonly hash: Reloading<Buffer>;
 
   /** @throws Error naming `--http-token-file` when the file is missing or holds no valid token. */
-  constructor(
-    private readonly file: string,
-    private readonly log: TokenLog,
-  ) {
-    this.hash = digest(readHttpToken(file));
+  constructor(file: string, log: ReloadLog) {
+    this.hash = new Reloading<Buffer>(digest(readHttpToken(file)), {
+      read: () => digest(readHttpToken(file)),
+      same: (a, b) => a.equals(b),
+      changed: () => {
+        log.info({ file }, 'HTTP token reloaded');
+      },
+      log,
+      failed: 'HTTP token file cannot be used; still accepting the previous token',
+    });
   }
 
   /** Whether `candidate` is the token. */
   matches(candidate: string): boolean {
-    return timingSafeEqual(digest(candidate), this.hash);
+    return timingSafeEqual(digest(candidate), this.hash.value);
   }
 
   /** Reads the file again every `everyMs` until {@link stop}. */
   start(everyMs: number): void {
-    this.timer = setInterval(() => {
-      this.reload();
-    }, everyMs);
-    this.timer.unref();
+    this.hash.start(everyMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private reload(): void {
-    let next: Buffer;
-    try {
-      next = digest(readHttpToken(this.file));
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      if (message !== this.failure) {
-        this.failure = message;
-        this.log.warn(
-          { err: message },
-          'HTTP token file cannot be used; still accepting the previous token',
-        );
-      }
-      return;
-    }
-    this.failure = undefined;
-    if (next.equals(this.hash)) return;
-    this.hash = next;
-    this.log.info({ file: this.file }, 'HTTP token reloaded');
+    this.hash.stop();
   }
 }
 

@@ -15,6 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { SecureContextOptions } from 'node:tls';
 import type { ServerCertificates } from '../config/tls-reload.js';
+import type { ReloadLog } from '../config/reloading.js';
 import type { ServerTls } from '../config/tls.js';
 import {
   authenticated,
@@ -25,7 +26,6 @@ import {
   TOKEN_COOKIE,
   TokenFile,
   type Credentials,
-  type TokenLog,
 } from './access.js';
 import { RedactingResponse } from './redact.js';
 
@@ -42,7 +42,7 @@ export interface HttpPortOptions {
   readonly allowedHosts: readonly string[];
   /** `--advertise` (`host:port`): its host is allowed too. */
   readonly advertise?: string | undefined;
-  readonly log: TokenLog;
+  readonly log: ReloadLog;
 }
 
 export interface HttpPort {

@@ -7,35 +7,20 @@
  * (dashboard.png, dashboard-loading.png, dashboard-statechart.png, dashboard-pipeline.png).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   PipelineOutput_JoinOp,
   PipelineStep_JoinOp,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { startSimulatedDataflow, type SimulatedDataflow } from '../../src/sim/dataflow.js';
+import { launchChromium } from '../support/chromium.js';
 import { call, model, startScheduler, waitFor, type Harness } from '../support/harness.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Debian's chromium, or CHROMIUM_PATH; .ci/run installs the package when it is missing. */
-function chromiumPath(): string {
-  const candidates = [
-    process.env['CHROMIUM_PATH'],
-    '/usr/bin/chromium',
-    '/usr/bin/chromium-browser',
-  ].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    throw new Error(
-      `no Chromium at ${candidates.join(', ')}: apt-get install chromium, or set CHROMIUM_PATH`,
-    );
-  }
-  return found;
-}
 
 let h: Harness;
 let browser: Browser;
@@ -148,10 +133,7 @@ before(async () => {
     name: 'dataflow-0',
     logger: silent,
   });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
   // A laptop's window: what has to read without zoom.
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's chromium, or CHROMIUM_PATH; .ci/run installs the package when it is missing. */
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const candidates = [
     process.env['CHROMIUM_PATH'],
     '/usr/bin/chromium',
