@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import {
+  createActor,
   initialTransition,
   transition,
   type AnyStateMachine,
@@ -18,6 +19,7 @@ import {
   type SnapshotFrom,
   type StateValue,
 } from 'xstate';
+import { Cell } from '../../src/actors/cell.js';
 import { machines } from '../../src/actors/index.js';
 import { MODEL_STATES, REPLICA_STATES } from '../../src/domain/model.js';
 import { PIPELINE_STATES } from '../../src/domain/pipeline.js';
@@ -170,6 +172,64 @@ function describeMachine<TM extends AnyStateMachine, S extends string, G extends
         }),
         fcParams(200),
       );
+    });
+
+    it('steps the same through a Cell as through a live actor, restored or not', () => {
+      const byType = new Map<string, Ev[]>();
+      for (const e of alphabet) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+      const event = fc.oneof(...[...byType.values()].map((group) => fc.constantFrom(...group)));
+      fc.assert(
+        fc.property(
+          fc.array(event, { maxLength: MAX_EVENTS }),
+          fc.nat(MAX_EVENTS),
+          (events, restoreAt) => {
+            const live = createActor(logic, { input: spec.input }).start();
+            let cell = Cell.of(logic, { input: spec.input });
+            const same = (where: string) => {
+              const [a, b] = [live.getSnapshot(), cell.getSnapshot()];
+              assert.deepEqual(
+                { value: b.value, context: b.context, status: b.status },
+                { value: a.value, context: a.context, status: a.status },
+                `${name}: ${where}`,
+              );
+            };
+            same('initial');
+            events.forEach((raw, i) => {
+              // The store's round trip: what a restart restores the actor from.
+              if (i === restoreAt) cell = Cell.of(logic, { snapshot: cell.getPersistedSnapshot() });
+              const e = restamp(raw, 1_000 + i);
+              live.send(e);
+              cell.send(e);
+              same(
+                `after ${events
+                  .slice(0, i + 1)
+                  .map(label)
+                  .join(', ')}`,
+              );
+            });
+            live.stop();
+          },
+        ),
+        fcParams(200),
+      );
+      // And every alphabet event from every reachable state, whatever the random runs drew.
+      for (const [from, snap] of explore()) {
+        const persisted = logic.getPersistedSnapshot(snap);
+        for (const raw of alphabet) {
+          const e = restamp(raw, 999_999);
+          const live = createActor(logic, { snapshot: persisted }).start();
+          const cell = Cell.of(logic, { snapshot: persisted });
+          live.send(e);
+          cell.send(e);
+          const [a, b] = [live.getSnapshot(), cell.getSnapshot()];
+          live.stop();
+          assert.deepEqual(
+            { value: b.value, context: b.context, status: b.status },
+            { value: a.value, context: a.context, status: a.status },
+            `${name}: ${from} --${label(e)}-->`,
+          );
+        }
+      }
     });
 
     it('reaches exactly the table’s states', () => {

@@ -1,9 +1,9 @@
-import type { Actor } from 'xstate';
+import type { Cell } from '../cell.js';
 import { reservesMemory } from '../../domain/model.js';
 import type { replicaMachine } from '../replica/replica.machine.js';
 import { replicaStateOf } from './views.js';
 
-type ReplicaActor = Actor<typeof replicaMachine>;
+type ReplicaActor = Cell<typeof replicaMachine>;
 
 /**
  * The model replicas placed on one server replica, each with the memory its model needs. Those

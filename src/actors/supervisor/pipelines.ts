@@ -1,4 +1,5 @@
-import { createActor, type Actor, type Snapshot } from 'xstate';
+import type { Snapshot } from 'xstate';
+import { Cell } from '../cell.js';
 import { failedPrecondition } from '../../domain/errors.js';
 import { checkExperiment, type ExperimentDefinition } from '../../domain/experiment.js';
 import {
@@ -55,7 +56,7 @@ interface VersionEntry {
   readonly version: number;
   readonly uid: string;
   definition: PipelineDefinition;
-  readonly actor: Actor<typeof pipelineVersionMachine>;
+  readonly actor: Cell<typeof pipelineVersionMachine>;
   iteration: Iteration | undefined;
   /** The timestamp of the last send to an engine (kept across restarts). */
   lastTimestamp: number;
@@ -72,7 +73,7 @@ interface PipelineEntry {
 
 interface ExperimentEntry {
   readonly definition: ExperimentDefinition;
-  readonly actor: Actor<typeof experimentMachine>;
+  readonly actor: Cell<typeof experimentMachine>;
   deleted: boolean;
   deletedAt: number;
 }
@@ -297,7 +298,7 @@ export class PipelineSupervisor {
     }
     checkExperiment(def);
     this.experiments.get(def.name)?.actor.stop();
-    const actor = createActor(experimentMachine, { input: { name: def.name } }).start();
+    const actor = Cell.of(experimentMachine, { input: { name: def.name } });
     this.experiments.set(def.name, { definition: def, actor, deleted: false, deletedAt: 0 });
     for (const ref of referencesOf(def)) {
       index(this.experimentsByRef, refKey(def.resourceType, ref), def.name);
@@ -438,10 +439,9 @@ export class PipelineSupervisor {
         versions: [],
       };
       for (const rv of rec.versions) {
-        const actor = createActor(pipelineVersionMachine, {
+        const actor = Cell.of(pipelineVersionMachine, {
           snapshot: rv.actor as Snapshot<unknown>,
-          input: { name: rec.name, version: rv.version, uid: rv.uid, at: 0, modelsReady: false },
-        }).start();
+        });
         p.versions.push({
           version: rv.version,
           uid: rv.uid,
@@ -458,10 +458,9 @@ export class PipelineSupervisor {
       this.graceUntil = this.opts.now() + this.opts.reconnectGraceMs;
     }
     for (const rec of experiments) {
-      const actor = createActor(experimentMachine, {
+      const actor = Cell.of(experimentMachine, {
         snapshot: rec.actor as Snapshot<unknown>,
-        input: { name: rec.definition.name },
-      }).start();
+      });
       this.experiments.set(rec.definition.name, {
         definition: rec.definition,
         actor,
@@ -518,7 +517,7 @@ export class PipelineSupervisor {
 
   private addVersion(p: PipelineEntry, version: number, def: PipelineDefinition): void {
     const uid = this.opts.newUid();
-    const actor = createActor(pipelineVersionMachine, {
+    const actor = Cell.of(pipelineVersionMachine, {
       input: {
         name: p.name,
         version,
@@ -526,7 +525,7 @@ export class PipelineSupervisor {
         at: this.opts.now(),
         modelsReady: this.modelsReady(def),
       },
-    }).start();
+    });
     const v: VersionEntry = {
       version,
       uid,

@@ -1,4 +1,5 @@
-import { createActor, type Actor, type Snapshot } from 'xstate';
+import type { Snapshot } from 'xstate';
+import { Cell } from '../cell.js';
 import { failedPrecondition, internal } from '../../domain/errors.js';
 import {
   DEFAULT_DEPLOYMENT,
@@ -36,8 +37,8 @@ import {
   type VersionView,
 } from './views.js';
 
-type ReplicaActor = Actor<typeof replicaMachine>;
-type VersionActor = Actor<typeof modelVersionMachine>;
+type ReplicaActor = Cell<typeof replicaMachine>;
+type VersionActor = Cell<typeof modelVersionMachine>;
 
 interface VersionEntry {
   readonly version: number;
@@ -82,7 +83,7 @@ export interface ServerRecord {
 }
 
 interface ServerReplicaEntry {
-  readonly actor: Actor<typeof serverReplicaMachine>;
+  readonly actor: Cell<typeof serverReplicaMachine>;
   /** Model replicas placed on this server replica (any version of any model). */
   readonly hosted: HostedReplicas;
   /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
@@ -95,7 +96,7 @@ interface ServerReplicaEntry {
 }
 
 interface ServerEntry {
-  readonly actor: Actor<typeof serverMachine>;
+  readonly actor: Cell<typeof serverMachine>;
   readonly replicas: Map<number, ServerReplicaEntry>;
 }
 
@@ -110,16 +111,6 @@ export interface SupervisorOptions {
   retryBaseMs: number;
   retryMaxMs: number;
 }
-
-/** A placeholder config for restored replicas; their persisted snapshot carries the real one. */
-const EMPTY_CONFIG = {
-  inferenceSvc: '',
-  inferenceHttpPort: 0,
-  inferenceGrpcPort: 0,
-  memoryBytes: 0,
-  capabilities: [],
-  overCommitPercentage: 0,
-};
 
 const latestOf = (m: ModelEntry): VersionEntry | undefined => m.versions[m.versions.length - 1];
 
@@ -252,7 +243,7 @@ export class Supervisor {
       ? this.dropServerReplica(join.server, join.idx, true, this.reannounced(join))
       : new Set<string>();
     const s = this.serverEntry(join.server, join.shared);
-    const actor = createActor(serverReplicaMachine, {
+    const actor = Cell.of(serverReplicaMachine, {
       input: {
         server: join.server,
         idx: join.idx,
@@ -260,7 +251,7 @@ export class Supervisor {
         availableMemoryBytes: join.availableMemoryBytes,
         at,
       },
-    }).start();
+    });
     const entry: ServerReplicaEntry = {
       actor,
       hosted: new HostedReplicas(previous?.hosted),
@@ -516,16 +507,14 @@ export class Supervisor {
    */
   restore(servers: readonly ServerRecord[], models: readonly ModelRecord[]): void {
     for (const rec of servers) {
-      const actor = createActor(serverMachine, {
+      const actor = Cell.of(serverMachine, {
         snapshot: rec.actor as Snapshot<unknown>,
-        input: { name: rec.name, shared: true, at: 0 },
-      }).start();
+      });
       const entry: ServerEntry = { actor, replicas: new Map() };
       for (const [idx, snap] of rec.replicas) {
-        const rep = createActor(serverReplicaMachine, {
+        const rep = Cell.of(serverReplicaMachine, {
           snapshot: snap as Snapshot<unknown>,
-          input: { server: rec.name, idx, config: EMPTY_CONFIG, availableMemoryBytes: 0, at: 0 },
-        }).start();
+        });
         entry.replicas.set(idx, {
           actor: rep,
           hosted: new HostedReplicas(),
@@ -549,17 +538,15 @@ export class Supervisor {
           version: rv.version,
           definition: rv.definition,
           server: rv.server,
-          actor: createActor(modelVersionMachine, {
+          actor: Cell.of(modelVersionMachine, {
             snapshot: rv.actor as Snapshot<unknown>,
-            input: { model: rec.name, version: rv.version },
-          }).start(),
+          }),
           replicas: new Map(),
         };
         for (const [idx, snap] of rv.replicas) {
-          const r = createActor(replicaMachine, {
+          const r = Cell.of(replicaMachine, {
             snapshot: snap as Snapshot<unknown>,
-            input: { model: rec.name, version: rv.version, server: rv.server, idx },
-          }).start();
+          });
           v.replicas.set(idx, r);
           this.servers
             .get(rv.server)
@@ -1061,7 +1048,7 @@ export class Supervisor {
       version,
       definition,
       server: '',
-      actor: createActor(modelVersionMachine, { input: { model: m.name, version } }).start(),
+      actor: Cell.of(modelVersionMachine, { input: { model: m.name, version } }),
       replicas: new Map(),
     };
     m.versions = [...m.versions.filter((x) => x.version !== version), v].sort(
@@ -1097,9 +1084,9 @@ export class Supervisor {
   private replicaEntry(m: ModelEntry, v: VersionEntry, idx: number): ReplicaActor {
     let r = v.replicas.get(idx);
     if (!r) {
-      r = createActor(replicaMachine, {
+      r = Cell.of(replicaMachine, {
         input: { model: m.name, version: v.version, server: v.server, idx },
-      }).start();
+      });
       v.replicas.set(idx, r);
     }
     // An entry kept from before its server replica left (Unloaded) is hosted again when it rejoins.
@@ -1119,9 +1106,9 @@ export class Supervisor {
   private serverEntry(name: string, shared: boolean): ServerEntry {
     let s = this.servers.get(name);
     if (!s) {
-      const actor = createActor(serverMachine, {
+      const actor = Cell.of(serverMachine, {
         input: { name, shared, at: this.opts.now() },
-      }).start();
+      });
       s = { actor, replicas: new Map() };
       this.servers.set(name, s);
     }
