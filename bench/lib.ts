@@ -303,27 +303,29 @@ export interface ServePorts {
   http: number;
 }
 
+/** The arguments of `node` for `mlsched serve` on loopback with free ports and `store`. */
+export const serveArgs = (store: string, bin = BIN): string[] => [
+  bin,
+  'serve',
+  '--host',
+  '127.0.0.1',
+  '--store',
+  store,
+  '--scheduler-port',
+  '0',
+  '--agent-port',
+  '0',
+  '--dataflow-port',
+  '0',
+  '--http-port',
+  '0',
+  '--log-level',
+  'warn',
+];
+
 /** `mlsched serve` on loopback with free ports and the given store (default memory). */
 export const startSchedulerProcess = (store = 'memory', extra: readonly string[] = []) =>
-  spawnJson<ServePorts>([
-    BIN,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--store',
-    store,
-    '--scheduler-port',
-    '0',
-    '--agent-port',
-    '0',
-    '--dataflow-port',
-    '0',
-    '--http-port',
-    '0',
-    '--log-level',
-    'warn',
-    ...extra,
-  ]);
+  spawnJson<ServePorts>([...serveArgs(store), ...extra]);
 
 /** Kills whatever child is still running (on the way out, even after a failure). */
 export function killChildren(): void {

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT, progress, startSchedulerProcess, type Row } from './lib.js';
+import { ROOT, progress, serveArgs, startSchedulerProcess, type Row } from './lib.js';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -144,19 +144,7 @@ export async function startupSection(o: { runs: number; bin: string }): Promise<
       () => {
         const dir = mkdtempSync(join(tmpdir(), 'mlsched-bench-store-'));
         stores.push(dir);
-        return timeNode(
-          [
-            bin,
-            'serve',
-            '--host',
-            '127.0.0.1',
-            '--store',
-            `file:${dir}`,
-            ...['--scheduler-port', '0', '--agent-port', '0', '--dataflow-port', '0'],
-            ...['--http-port', '0', '--log-level', 'warn'],
-          ],
-          true,
-        );
+        return timeNode(serveArgs(`file:${dir}`, bin), true);
       },
       () => timeNode([join(ROOT, 'bench', 'bare-grpc-server.mjs')], true),
     );

@@ -56,8 +56,9 @@ export class TokenFile {
 
   /** @throws Error naming `--http-token-file` when the file is missing or holds no valid token. */
   constructor(file: string, log: ReloadLog) {
-    this.hash = new Reloading<Buffer>(digest(readHttpToken(file)), {
-      read: () => digest(readHttpToken(file)),
+    const read = () => digest(readHttpToken(file));
+    this.hash = new Reloading<Buffer>(read(), {
+      read,
       same: (a, b) => a.equals(b),
       changed: () => {
         log.info({ file }, 'HTTP token reloaded');
