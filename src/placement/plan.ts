@@ -23,23 +23,24 @@ export function plan(req: PlacementRequest, servers: readonly ServerView[]): Pla
   );
   if (eligible.length === 0) return { ok: false, reason: NO_MATCHING_SERVERS };
 
-  const candidates = eligible.map((s) => ({
-    server: s,
-    replicas: sortReplicas(
+  // Each server's suitable replicas, computed when the server's turn comes: the first with enough
+  // ends the search (with thousands of replicas, most servers are never looked at).
+  const candidates: { server: ServerView; replicas: ReplicaView[] }[] = [];
+  for (const server of eligible) {
+    const replicas = sortReplicas(
       req,
-      s,
-      s.replicas.filter((rep: ReplicaView) => replicaFilters.every((f) => f.passes(req, rep, s))),
-    ),
-  }));
-
-  const full = candidates.find((c) => c.replicas.length >= req.replicas);
-  if (full) {
-    return {
-      ok: true,
-      server: full.server.name,
-      replicaIdxs: full.replicas.slice(0, req.replicas).map((r) => r.idx),
-      partial: false,
-    };
+      server,
+      server.replicas.filter((rep) => replicaFilters.every((f) => f.passes(req, rep, server))),
+    );
+    if (replicas.length >= req.replicas) {
+      return {
+        ok: true,
+        server: server.name,
+        replicaIdxs: replicas.slice(0, req.replicas).map((r) => r.idx),
+        partial: false,
+      };
+    }
+    candidates.push({ server, replicas });
   }
   if (req.minReplicas > 0) {
     const partial = candidates.find((c) => c.replicas.length >= req.minReplicas);

@@ -18,7 +18,11 @@ import {
 } from '../../domain/model.js';
 import type { ServerDeclaration } from '../../domain/server.js';
 import { plan } from '../../placement/plan.js';
-import type { PlacementRequest, ServerView as PlacementServer } from '../../placement/types.js';
+import type {
+  PlacementRequest,
+  ReplicaView as PlacementReplica,
+  ServerView as PlacementServer,
+} from '../../placement/types.js';
 import type { AgentGateway, Changes } from '../gateways.js';
 import { modelVersionMachine } from '../model/model.machine.js';
 import { replicaMachine } from '../replica/replica.machine.js';
@@ -82,22 +86,47 @@ export interface ServerRecord {
   replicas: [number, unknown][];
 }
 
-interface ServerReplicaEntry {
-  readonly actor: Cell<typeof serverReplicaMachine>;
+/** One server replica; what placement sees of it is read from its actor when placement asks. */
+class ServerReplicaEntry implements PlacementReplica {
   /** Model replicas placed on this server replica (any version of any model). */
   readonly hosted: HostedReplicas;
-  /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
-  awaitingAgent: boolean;
   /**
    * `model:version` copies its agent announced although the version now runs on another server (the
    * agent came back after its models had moved): they are being unloaded, outside any version.
    */
-  readonly staleCopies: Set<string>;
+  readonly staleCopies = new Set<string>();
+
+  constructor(
+    readonly actor: Cell<typeof serverReplicaMachine>,
+    /** Restored after a restart and its agent has not reconnected yet: no new models go here. */
+    readonly awaitingAgent: boolean,
+    hosted?: HostedReplicas,
+  ) {
+    this.hosted = new HostedReplicas(hosted);
+  }
+
+  get idx(): number {
+    return this.actor.getSnapshot().context.idx;
+  }
+  get capabilities(): readonly string[] {
+    return this.actor.getSnapshot().context.config.capabilities;
+  }
+  get availableMemory(): number {
+    return this.actor.getSnapshot().context.availableMemoryBytes;
+  }
+  get reservedMemory(): number {
+    return this.hosted.reservedBytes();
+  }
+  get draining(): boolean {
+    return this.actor.getSnapshot().hasTag('draining');
+  }
 }
 
 interface ServerEntry {
   readonly actor: Cell<typeof serverMachine>;
   readonly replicas: Map<number, ServerReplicaEntry>;
+  /** What placement sees of it, until a replica joins or leaves (see {@link placementView}). */
+  view?: PlacementServer | undefined;
 }
 
 export interface SupervisorOptions {
@@ -137,6 +166,8 @@ export class Supervisor {
   private readonly dues = new DueTimes<string>();
   /** Models waiting for capacity ({@link isWaiting}), so that freed capacity need not walk all. */
   private readonly waiting = new Set<string>();
+  /** What placement sees of the servers, by name, until a server or a replica comes or goes. */
+  private views: PlacementServer[] | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -252,13 +283,9 @@ export class Supervisor {
         at,
       },
     });
-    const entry: ServerReplicaEntry = {
-      actor,
-      hosted: new HostedReplicas(previous?.hosted),
-      awaitingAgent: false,
-      staleCopies: new Set(),
-    };
+    const entry = new ServerReplicaEntry(actor, false, previous?.hosted);
     s.replicas.set(join.idx, entry);
+    this.replicasChanged(s);
     s.actor.send({ type: 'agent.replicaJoined', at, shared: join.shared });
     this.changedServers.add(join.server);
 
@@ -515,15 +542,11 @@ export class Supervisor {
         const rep = Cell.of(serverReplicaMachine, {
           snapshot: snap as Snapshot<unknown>,
         });
-        entry.replicas.set(idx, {
-          actor: rep,
-          hosted: new HostedReplicas(),
-          awaitingAgent: true,
-          staleCopies: new Set(),
-        });
+        entry.replicas.set(idx, new ServerReplicaEntry(rep, true));
         this.graceUntil = this.opts.now() + this.opts.reconnectGraceMs;
       }
       this.servers.set(rec.name, entry);
+      this.replicasChanged(entry);
     }
     for (const rec of models) {
       const m: ModelEntry = {
@@ -739,12 +762,14 @@ export class Supervisor {
           this.sendReplica(m, target, r, { type: 'placement.unloadEnvoyRequested', at }) || changed;
       }
     }
+    // Its state is derived once the command has settled its replicas (see settleModel).
     if (
       changed ||
       modelStateOf(target.actor.getSnapshot()) === 'scheduleFailed' ||
       result.partial
     ) {
-      this.recompute(m, target);
+      this.dirty.add(target);
+      this.changedModels.add(m.name);
     }
   }
 
@@ -832,27 +857,22 @@ export class Supervisor {
     else this.waiting.delete(name);
   }
 
-  private placementView(): PlacementServer[] {
-    return [...this.servers.values()].map((s) => {
-      const ctx = s.actor.getSnapshot().context;
-      return {
-        name: ctx.name,
-        shared: ctx.shared,
-        expectedReplicas: ctx.expectedReplicas,
-        replicas: [...s.replicas.values()]
-          .filter((rep) => !rep.awaitingAgent)
-          .map((rep) => {
-            const rc = rep.actor.getSnapshot().context;
-            return {
-              idx: rc.idx,
-              capabilities: rc.config.capabilities,
-              availableMemory: rc.availableMemoryBytes,
-              reservedMemory: rep.hosted.reservedBytes(),
-              draining: rep.actor.getSnapshot().hasTag('draining'),
-            };
-          }),
-      };
-    });
+  /**
+   * What placement sees: the servers by name, each with the replicas whose agents are connected.
+   * Kept until a server or replica comes or goes; what changes in between (memory, reservations,
+   * draining, declarations) is read from the actors when placement asks.
+   */
+  private placementView(): readonly PlacementServer[] {
+    this.views ??= [...this.servers.values()]
+      .map((s) => (s.view ??= placementServer(s)))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    return this.views;
+  }
+
+  /** A replica of the server joined or left (or the server itself came or went). */
+  private replicasChanged(s: ServerEntry): void {
+    s.view = undefined;
+    this.views = undefined;
   }
 
   // ───────────────────────────── settling ─────────────────────────────
@@ -1021,7 +1041,10 @@ export class Supervisor {
 
   // ───────────────────────────── bookkeeping ─────────────────────────────
 
-  /** Sends a replica event if the replica accepts it; returns whether its state changed. */
+  /**
+   * Sends a replica event; returns whether its state changed. An event the replica does not take
+   * leaves its snapshot as it was (the same object), which costs one lookup of its transitions.
+   */
   private sendReplica(
     m: ModelEntry,
     v: VersionEntry,
@@ -1029,9 +1052,9 @@ export class Supervisor {
     event: ReplicaEvent,
   ): boolean {
     const before = r.getSnapshot();
-    if (!before.can(event)) return false;
     r.send(event);
     const after = r.getSnapshot();
+    if (after === before) return false;
     this.servers.get(after.context.server)?.replicas.get(after.context.idx)?.hosted.update(r);
     if (after.value === before.value) return false;
     this.changedModels.add(m.name);
@@ -1111,6 +1134,7 @@ export class Supervisor {
       });
       s = { actor, replicas: new Map() };
       this.servers.set(name, s);
+      this.replicasChanged(s);
     }
     return s;
   }
@@ -1148,6 +1172,7 @@ export class Supervisor {
     }
     rep.actor.stop();
     s.replicas.delete(idx);
+    this.replicasChanged(s);
     this.changedServers.add(server);
     // A replica that rejoins is replaced at once: its server never lost it.
     if (rejoining) return affected;
@@ -1238,6 +1263,14 @@ export class Supervisor {
           );
       }
     }
+    const shape = (views: readonly PlacementServer[]) =>
+      views.map((sv) => `${sv.name}:${sv.replicas.map((rep) => rep.idx).join('/')}`).join();
+    const fresh = [...this.servers.values()]
+      .map(placementServer)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (shape(fresh) !== shape(this.placementView())) {
+      found.push(`placement sees ${shape(this.placementView())}, should see ${shape(fresh)}`);
+    }
     let due: number | undefined = this.graceUntil > 0 ? this.graceUntil : undefined;
     for (const name of this.models.keys()) {
       const d = this.dueOf(name);
@@ -1303,6 +1336,21 @@ export class Supervisor {
       replicas,
     };
   }
+}
+
+/** Placement's view of a server: its declaration read live, its connected replicas as of now. */
+function placementServer(s: ServerEntry): PlacementServer {
+  const ctx = () => s.actor.getSnapshot().context;
+  return {
+    name: ctx().name,
+    get shared() {
+      return ctx().shared;
+    },
+    get expectedReplicas() {
+      return ctx().expectedReplicas;
+    },
+    replicas: [...s.replicas.values()].filter((rep) => !rep.awaitingAgent),
+  };
 }
 
 /** Seldon's Go names of replica states, used in its error texts. */
