@@ -5,13 +5,39 @@ import type { ExperimentDefinition } from '../domain/experiment.js';
 import type { PipelineDefinition } from '../domain/pipeline.js';
 import type { AgentGateway, Changes, DataflowGateway, DataflowReport } from './gateways.js';
 import { createActor } from 'xstate';
-import type {
-  ExperimentRecord,
-  PipelineRecord,
-  PipelineSupervisor,
-} from './supervisor/pipelines.js';
-import { supervisorLogic, type SupervisorEvent } from './supervisor/supervisor.actor.js';
-import type { ModelRecord, ServerRecord, Supervisor } from './supervisor/supervisor.js';
+import type { Command, CommandOf, CommandType, ResultOf } from './supervisor/commands.js';
+import { audit } from './supervisor/models/audit.js';
+import {
+  exportModel,
+  exportServer,
+  restoreModels,
+  type ModelRecord,
+  type ServerRecord,
+} from './supervisor/models/records.js';
+import {
+  availableElsewhere,
+  latestStateOf,
+  listModels,
+  listServers,
+  model,
+  server,
+} from './supervisor/models/views.js';
+import {
+  exportExperiment,
+  exportPipeline,
+  restorePipelines,
+  type ExperimentRecord,
+  type PipelineRecord,
+} from './supervisor/pipelines/records.js';
+import {
+  experiment,
+  listEngines,
+  listExperiments,
+  listPipelines,
+  pipeline,
+  pipelineVersion,
+} from './supervisor/pipelines/views.js';
+import { nextDueAt, supervisorLogic, type Core } from './supervisor/supervisor.actor.js';
 import type {
   AgentReport,
   ExperimentView,
@@ -183,9 +209,9 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     },
   }).start();
   /** Reads go straight to the supervisor's state; only commands go through the mailbox. */
-  const { placement: supervisor, pipelines } = actor.getSnapshot().context;
-  if (deps.restore && deps.restore.length > 0) restore(supervisor, pipelines, deps.restore);
-  const same = (c: Changes) => c;
+  const { core } = actor.getSnapshot().context;
+  const { models, pipelines } = core;
+  if (deps.restore && deps.restore.length > 0) restore(core, deps.restore);
   const listeners = new Set<(c: Changes) => void>();
   let cancelTick: (() => void) | undefined;
   let tickAt: number | undefined;
@@ -202,31 +228,24 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     for (const l of [...listeners]) l(changes);
   };
 
-  /** Sends one command to the supervisor actor and returns its outcome (or throws its error). */
-  const send = <T>(event: SupervisorEvent, changesOf: (t: T) => Changes): T => {
+  /** Sends one command to the supervisor actor and returns its result (or throws its error). */
+  const run = <K extends CommandType>(command: CommandOf<K> & Command): ResultOf<K> => {
     if (stopped) throw unavailable('the scheduler is shutting down');
-    actor.send(event);
-    const { outcome } = event.reply;
-    if (!outcome)
-      throw new Error(`supervisor command ${event.type} issued while another was running`);
-    if (!outcome.ok) {
-      publish(outcome.changes);
-      armTick();
-      throw outcome.error;
-    }
-    const result = outcome.value as T;
-    publish(changesOf(result));
+    const before = actor.getSnapshot().context.last;
+    actor.send(command);
+    // Each command leaves a new outcome; none means the actor was still busy with another.
+    const outcome = actor.getSnapshot().context.last;
+    if (!outcome || outcome === before)
+      throw new Error(`supervisor command ${command.type} issued while another was running`);
+    publish(outcome.changes);
     armTick();
-    return result;
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as ResultOf<K>;
   };
-  const reply = () => ({});
 
   const armTick = () => {
     if (stopped) return;
-    const dues = [supervisor.nextDueAt(), pipelines.nextDueAt()].filter(
-      (d): d is number => d !== undefined,
-    );
-    const next = dues.length === 0 ? undefined : Math.min(...dues);
+    const next = nextDueAt(core);
     if (next === tickAt) return;
     cancelTick?.();
     tickAt = next;
@@ -236,47 +255,32 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         : timers.after(Math.max(0, next - timers.now()), () => {
             tickAt = undefined;
             cancelTick = undefined;
-            send({ type: 'clock.tick', reply: reply() }, same);
+            run({ type: 'clock.tick' });
           });
   };
   // Restored state may already have something due (the reconnect grace, TTLs, retries).
   armTick();
 
   return {
-    loadModel: (definition) => {
-      send({ type: 'model.load', definition, reply: reply() }, same);
-    },
-    unloadModel: (name, kubernetesMeta) => {
-      send({ type: 'model.unload', name, kubernetesMeta, reply: reply() }, same);
-    },
-    serverNotify: (declarations) => {
-      send({ type: 'server.notify', declarations, reply: reply() }, same);
-    },
-    replicaJoined: (join) => {
-      send({ type: 'agent.replicaJoined', ...join, reply: reply() }, same);
-    },
-    replicaLeft: (server, idx) => {
-      send({ type: 'agent.replicaLeft', server, idx, reply: reply() }, same);
-    },
-    agentEvent: (report) => {
-      send({ type: 'agent.event', report, reply: reply() }, same);
-    },
+    loadModel: (definition) => run({ type: 'model.load', definition }),
+    unloadModel: (name, kubernetesMeta) => run({ type: 'model.unload', name, kubernetesMeta }),
+    serverNotify: (declarations) => run({ type: 'server.notify', declarations }),
+    replicaJoined: (join) => run({ type: 'agent.replicaJoined', join }),
+    replicaLeft: (server, idx) => run({ type: 'agent.replicaLeft', server, idx }),
+    agentEvent: (report) => run({ type: 'agent.event', report }),
     drain: (server, idx) => {
-      const { models } = send<{ changes: Changes; models: string[] }>(
-        { type: 'agent.drain', server, idx, reply: reply() },
-        (r) => r.changes,
-      );
+      const moving = run({ type: 'agent.drain', server, idx });
       const unmoved = () =>
-        models.filter((m) => {
-          const st = supervisor.latestStateOf(m);
-          return st !== undefined && !supervisor.availableElsewhere(m, server, idx);
+        moving.filter((m) => {
+          const st = latestStateOf(models, m);
+          return st !== undefined && !availableElsewhere(models, m, server, idx);
         });
       const settled = () =>
-        models.every((m) => {
-          const st = supervisor.latestStateOf(m);
+        moving.every((m) => {
+          const st = latestStateOf(models, m);
           return (
             st === undefined ||
-            supervisor.availableElsewhere(m, server, idx) ||
+            availableElsewhere(models, m, server, idx) ||
             st === 'scheduleFailed' ||
             st === 'failed'
           );
@@ -297,64 +301,50 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         check();
       });
     },
-    loadPipeline: (definition) => {
-      send({ type: 'pipeline.load', definition, reply: reply() }, same);
-    },
-    unloadPipeline: (name) => {
-      send({ type: 'pipeline.unload', name, reply: reply() }, same);
-    },
-    pipeline: (name, all) => pipelines.pipeline(name, all),
-    pipelineVersion: (name, version) => pipelines.pipelineVersion(name, version),
-    listPipelines: (all) => pipelines.listPipelines(all),
-    startExperiment: (definition) => {
-      send({ type: 'experiment.start', definition, reply: reply() }, same);
-    },
-    stopExperiment: (name) => {
-      send({ type: 'experiment.stop', name, reply: reply() }, same);
-    },
-    experiment: (name) => pipelines.experiment(name),
-    listExperiments: () => pipelines.listExperiments(),
-    engineJoined: (engine) => {
-      send({ type: 'dataflow.engineJoined', engine, reply: reply() }, same);
-    },
-    engineLeft: (engine) => {
-      send({ type: 'dataflow.engineLeft', engine, reply: reply() }, same);
-    },
-    listEngines: () => pipelines.listEngines(),
-    dataflowEvent: (report) => {
-      send({ type: 'dataflow.event', report, reply: reply() }, same);
-    },
+    loadPipeline: (definition) => run({ type: 'pipeline.load', definition }),
+    unloadPipeline: (name) => run({ type: 'pipeline.unload', name }),
+    pipeline: (name, all) => pipeline(pipelines, name, all),
+    pipelineVersion: (name, version) => pipelineVersion(pipelines, name, version),
+    listPipelines: (all) => listPipelines(pipelines, all),
+    startExperiment: (definition) => run({ type: 'experiment.start', definition }),
+    stopExperiment: (name) => run({ type: 'experiment.stop', name }),
+    experiment: (name) => experiment(pipelines, name),
+    listExperiments: () => listExperiments(pipelines),
+    engineJoined: (engine) => run({ type: 'dataflow.engineJoined', engine }),
+    engineLeft: (engine) => run({ type: 'dataflow.engineLeft', engine }),
+    listEngines: () => listEngines(pipelines),
+    dataflowEvent: (report) => run({ type: 'dataflow.event', report }),
     exportRecord: (key) => {
       const colon = key.indexOf(':');
       const name = key.slice(colon + 1);
       switch (key.slice(0, colon)) {
         case 'model':
-          return supervisor.exportModel(name);
+          return exportModel(models, name);
         case 'server':
-          return supervisor.exportServer(name);
+          return exportServer(models, name);
         case 'pipeline':
-          return pipelines.exportPipeline(name);
+          return exportPipeline(pipelines, name);
         case 'experiment':
-          return pipelines.exportExperiment(name);
+          return exportExperiment(pipelines, name);
         default:
           return undefined;
       }
     },
     recordKeys: () => [
-      ...supervisor.listModels(false).map((m) => `model:${m.name}`),
-      ...supervisor.listServers().map((sv) => `server:${sv.name}`),
-      ...pipelines.listPipelines(false).map((p) => `pipeline:${p.name}`),
-      ...pipelines.listExperiments().map((e) => `experiment:${e.definition.name}`),
+      ...listModels(models, false).map((m) => `model:${m.name}`),
+      ...listServers(models).map((sv) => `server:${sv.name}`),
+      ...listPipelines(pipelines, false).map((p) => `pipeline:${p.name}`),
+      ...listExperiments(pipelines).map((e) => `experiment:${e.definition.name}`),
     ],
-    model: (name, all) => supervisor.model(name, all),
-    listModels: (all) => supervisor.listModels(all),
-    server: (name) => supervisor.server(name),
-    listServers: () => supervisor.listServers(),
+    model: (name, all) => model(models, name, all),
+    listModels: (all) => listModels(models, all),
+    server: (name) => server(models, name),
+    listServers: () => listServers(models),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    audit: () => supervisor.audit(),
+    audit: () => audit(models),
     stop: () => {
       stopped = true;
       actor.stop();
@@ -368,13 +358,13 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
  * Restores records by kind: servers and models first, then pipelines and experiments (which follow
  * the models). Unknown kinds are ignored; records are trusted (they were written by exportRecord).
  */
-function restore(
-  supervisor: Supervisor,
-  pipelines: PipelineSupervisor,
-  records: readonly PersistedResource[],
-): void {
+function restore(core: Core, records: readonly PersistedResource[]): void {
   const of = <T>(kind: string) =>
     records.filter((r) => r.key.startsWith(`${kind}:`)).map((r) => r.value as T);
-  supervisor.restore(of<ServerRecord>('server'), of<ModelRecord>('model'));
-  pipelines.restore(of<PipelineRecord>('pipeline'), of<ExperimentRecord>('experiment'));
+  restoreModels(core.models, of<ServerRecord>('server'), of<ModelRecord>('model'));
+  restorePipelines(
+    core.pipelines,
+    of<PipelineRecord>('pipeline'),
+    of<ExperimentRecord>('experiment'),
+  );
 }

@@ -35,3 +35,36 @@ export class DueTimes<K> {
     return this.earliest;
   }
 }
+
+/** The earlier of two due times, either of which may be undefined (nothing due). */
+export function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
+}
+
+/** After a restart, until when restored resources wait for their peers (agents, engines). */
+export class Grace {
+  /** Ms since epoch; 0 when nothing waits. */
+  private until = 0;
+
+  start(now: number, ms: number): void {
+    this.until = now + ms;
+  }
+
+  /** A peer came back: nothing waits any more. */
+  end(): void {
+    this.until = 0;
+  }
+
+  /** When the wait ends, or undefined when nothing waits. */
+  get dueAt(): number | undefined {
+    return this.until > 0 ? this.until : undefined;
+  }
+
+  /** True once, when the wait has run out by `now` (it is then over). */
+  expired(now: number): boolean {
+    if (this.until <= 0 || now < this.until) return false;
+    this.until = 0;
+    return true;
+  }
+}

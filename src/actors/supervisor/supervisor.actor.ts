@@ -1,137 +1,131 @@
 import { fromTransition } from 'xstate';
-import type { ExperimentDefinition } from '../../domain/experiment.js';
-import type { ModelDefinition } from '../../domain/model.js';
-import type { PipelineDefinition } from '../../domain/pipeline.js';
-import type { ServerDeclaration } from '../../domain/server.js';
-import type { Changes, DataflowReport } from '../gateways.js';
-import { PipelineSupervisor, type PipelineSupervisorOptions } from './pipelines.js';
-import { Supervisor, type SupervisorOptions } from './supervisor.js';
-import type { AgentReport, ReplicaJoin } from './views.js';
-
-/** Where the supervisor leaves a command's outcome for the caller that sent it. */
-export interface Reply {
-  outcome?: { ok: true; value: unknown } | { ok: false; error: unknown; changes: Changes };
-}
-
-/** Everything the supervisor is asked to do; each event carries its reply slot. */
-export type SupervisorEvent = { reply: Reply } & (
-  | { type: 'model.load'; definition: ModelDefinition }
-  | {
-      type: 'model.unload';
-      name: string;
-      kubernetesMeta?: { namespace: string; generation: number } | undefined;
-    }
-  | { type: 'server.notify'; declarations: readonly ServerDeclaration[] }
-  | ({ type: 'agent.replicaJoined' } & ReplicaJoin)
-  | { type: 'agent.replicaLeft'; server: string; idx: number }
-  | { type: 'agent.event'; report: AgentReport }
-  | { type: 'agent.drain'; server: string; idx: number }
-  | { type: 'pipeline.load'; definition: PipelineDefinition }
-  | { type: 'pipeline.unload'; name: string }
-  | { type: 'experiment.start'; definition: ExperimentDefinition }
-  | { type: 'experiment.stop'; name: string }
-  | { type: 'dataflow.engineJoined'; engine: string }
-  | { type: 'dataflow.engineLeft'; engine: string }
-  | { type: 'dataflow.event'; report: DataflowReport }
-  | { type: 'clock.tick' }
-);
+import type { Changes } from '../gateways.js';
+import { mergeChanges, NO_CHANGES } from './changes.js';
+import type { Command, CommandOf, CommandType, Done, Outcome, ResultOf } from './commands.js';
+import { earlier } from './due-times.js';
+import { agentEvent, drain, replicaJoined, replicaLeft } from './models/agents.js';
+import { loadModel, serverNotify, tick as tickModels, unloadModel } from './models/lifecycle.js';
+import { nextDueAt as modelsDueAt } from './models/scheduling.js';
+import { finish as finishModels } from './models/settling.js';
+import { Models, type ModelsOptions } from './models/state.js';
+import { anyAvailable, latestAvailable, routable } from './models/views.js';
+import { dataflowEvent, engineJoined, engineLeft } from './pipelines/dataflow.js';
+import {
+  finish as finishPipelines,
+  startExperiment,
+  stopExperiment,
+} from './pipelines/experiments.js';
+import {
+  loadPipeline,
+  modelsChanged,
+  nextDueAt as pipelinesDueAt,
+  tick as tickPipelines,
+  unloadPipeline,
+} from './pipelines/pipelines.js';
+import { Pipelines, type ModelReadiness, type PipelinesOptions } from './pipelines/state.js';
 
 /** The supervisor's state: placement of models, and the pipelines and experiments built on them. */
 export interface Core {
-  readonly placement: Supervisor;
-  readonly pipelines: PipelineSupervisor;
+  readonly models: Models;
+  readonly pipelines: Pipelines;
 }
 
-export type CoreOptions = SupervisorOptions & Omit<PipelineSupervisorOptions, 'models'>;
+export type CoreOptions = ModelsOptions & Omit<PipelinesOptions, 'models'>;
 
-/** Merges two commands' changes (models first, then what pipelines and experiments made of them). */
-export function mergeChanges(a: Changes, b: Changes): Changes {
-  return {
-    models: [...a.models, ...b.models],
-    servers: [...a.servers, ...b.servers],
-    scaling: [...a.scaling, ...b.scaling],
-    pipelines: [...a.pipelines, ...b.pipelines],
-    experiments: [...a.experiments, ...b.experiments],
-  };
+/** The actor's snapshot: the core, and the last command's outcome for the caller that sent it. */
+export interface SupervisorState {
+  readonly core: Core;
+  readonly last: Outcome | undefined;
 }
 
-/** Runs a placement command, then lets pipelines and experiments follow the models it changed. */
+/** When the next retry, purge or end of a reconnect grace is due (ms since epoch), or undefined. */
+export const nextDueAt = (core: Core): number | undefined =>
+  earlier(modelsDueAt(core.models), pipelinesDueAt(core.pipelines));
+
+/** Lets pipelines and experiments follow the models a placement step changed. */
 const followModels = (core: Core, changes: Changes): Changes =>
-  mergeChanges(changes, core.pipelines.modelsChanged(changes.models));
+  mergeChanges(changes, modelsChanged(core.pipelines, changes.models));
 
-function apply(core: Core, e: SupervisorEvent): Changes | { changes: Changes; models: string[] } {
-  const { placement: s, pipelines: p } = core;
-  switch (e.type) {
-    case 'model.load':
-      return followModels(core, s.loadModel(e.definition));
-    case 'model.unload':
-      return followModels(core, s.unloadModel(e.name, e.kubernetesMeta));
-    case 'server.notify':
-      return followModels(core, s.serverNotify(e.declarations));
-    case 'agent.replicaJoined':
-      return followModels(core, s.replicaJoined(e));
-    case 'agent.replicaLeft':
-      return followModels(core, s.replicaLeft(e.server, e.idx));
-    case 'agent.event':
-      return followModels(core, s.agentEvent(e.report));
-    case 'agent.drain': {
-      const { changes, models } = s.drain(e.server, e.idx);
-      return { changes: followModels(core, changes), models };
-    }
-    case 'pipeline.load':
-      return p.loadPipeline(e.definition);
-    case 'pipeline.unload':
-      return p.unloadPipeline(e.name);
-    case 'experiment.start':
-      return p.startExperiment(e.definition);
-    case 'experiment.stop':
-      return p.stopExperiment(e.name);
-    case 'dataflow.engineJoined':
-      return p.engineJoined(e.engine);
-    case 'dataflow.engineLeft':
-      return p.engineLeft(e.engine);
-    case 'dataflow.event':
-      return p.dataflowEvent(e.report);
-    case 'clock.tick':
-      return mergeChanges(followModels(core, s.tick().changes), p.tick());
-  }
-}
+const done = <R>(changes: Changes, value: R): Done<R> => ({ ok: true, changes, value });
+/** A command that answers what it changed. */
+const changed = (changes: Changes): Done<Changes> => done(changes, changes);
 
-const NO_CHANGES: Changes = {
-  models: [],
-  servers: [],
-  scaling: [],
-  pipelines: [],
-  experiments: [],
+type Handler<K extends CommandType> = (core: Core, command: CommandOf<K>) => Done<ResultOf<K>>;
+
+/** One handler per command. */
+const handlers: { [K in CommandType]: Handler<K> } = {
+  'model.load': (core, c) => changed(followModels(core, loadModel(core.models, c.definition))),
+  'model.unload': (core, c) =>
+    changed(followModels(core, unloadModel(core.models, c.name, c.kubernetesMeta))),
+  'server.notify': (core, c) =>
+    changed(followModels(core, serverNotify(core.models, c.declarations))),
+  'agent.replicaJoined': (core, c) =>
+    changed(followModels(core, replicaJoined(core.models, c.join))),
+  'agent.replicaLeft': (core, c) =>
+    changed(followModels(core, replicaLeft(core.models, c.server, c.idx))),
+  'agent.event': (core, c) => changed(followModels(core, agentEvent(core.models, c.report))),
+  'agent.drain': (core, c) => {
+    const { changes, models } = drain(core.models, c.server, c.idx);
+    return done(followModels(core, changes), models);
+  },
+  'pipeline.load': (core, c) => changed(loadPipeline(core.pipelines, c.definition)),
+  'pipeline.unload': (core, c) => changed(unloadPipeline(core.pipelines, c.name)),
+  'experiment.start': (core, c) => changed(startExperiment(core.pipelines, c.definition)),
+  'experiment.stop': (core, c) => changed(stopExperiment(core.pipelines, c.name)),
+  'dataflow.engineJoined': (core, c) => changed(engineJoined(core.pipelines, c.engine)),
+  'dataflow.engineLeft': (core, c) => changed(engineLeft(core.pipelines, c.engine)),
+  'dataflow.event': (core, c) => changed(dataflowEvent(core.pipelines, c.report)),
+  'clock.tick': (core) =>
+    changed(
+      mergeChanges(followModels(core, tickModels(core.models)), tickPipelines(core.pipelines)),
+    ),
 };
+
+function run<K extends CommandType>(core: Core, command: CommandOf<K>): Done<ResultOf<K>> {
+  const handler: Handler<K> = handlers[command.type];
+  return handler(core, command);
+}
 
 /** What a refused command changed before it was refused (an agent's free memory, say). */
 function flush(core: Core): Changes {
   try {
-    return mergeChanges(followModels(core, core.placement.flush()), core.pipelines.flush());
+    return mergeChanges(
+      followModels(core, finishModels(core.models)),
+      finishPipelines(core.pipelines),
+    );
   } catch {
     return NO_CHANGES;
   }
 }
 
+/** What pipelines and experiments read of the models. */
+function readiness(models: Models): ModelReadiness {
+  return {
+    anyAvailable: (name) => anyAvailable(models, name),
+    latestAvailable: (name) => latestAvailable(models, name),
+    routable: (name) => routable(models, name),
+  };
+}
+
 /**
  * The supervisor actor: its mailbox takes one command at a time, so placement, pipelines and
- * experiments have a single writer. A failing command (bad input, a mismatched agent report) answers
- * with its error and leaves the actor running.
+ * experiments have a single writer. A failing command (bad input, a mismatched agent report) leaves
+ * its error as the outcome and the actor running.
  */
 export const supervisorLogic = fromTransition(
-  (core: Core, event: SupervisorEvent) => {
-    // XState's own events (such as the stop signal) carry no reply and change nothing.
-    if (!('reply' in event)) return core;
+  (state: SupervisorState, command: Command): SupervisorState => {
+    // XState's own events (such as the stop signal) are no commands and change nothing.
+    if (!Object.hasOwn(handlers, command.type)) return state;
+    const { core } = state;
     try {
-      event.reply.outcome = { ok: true, value: apply(core, event) };
+      return { core, last: run(core, command) };
     } catch (error) {
-      event.reply.outcome = { ok: false, error, changes: flush(core) };
+      return { core, last: { ok: false, error, changes: flush(core) } };
     }
-    return core;
   },
-  ({ input }: { input: CoreOptions }): Core => {
-    const placement = new Supervisor(input);
-    return { placement, pipelines: new PipelineSupervisor({ ...input, models: placement }) };
+  ({ input }: { input: CoreOptions }): SupervisorState => {
+    const models = new Models(input);
+    const pipelines = new Pipelines({ ...input, models: readiness(models) });
+    return { core: { models, pipelines }, last: undefined };
   },
 );

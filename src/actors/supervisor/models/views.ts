@@ -1,0 +1,141 @@
+// Read-only views of models and servers, for the API and for pipelines and experiments.
+import type { ModelState } from '../../../domain/model.js';
+import {
+  modelStateOf,
+  replicaStateOf,
+  type ModelView,
+  type ServerStatusView,
+  type VersionView,
+} from '../views.js';
+import {
+  latestOf,
+  type ModelEntry,
+  type Models,
+  type ServerEntry,
+  type VersionEntry,
+} from './state.js';
+import { latestState } from './steps.js';
+
+/** The named model, or undefined. */
+export function model(s: Models, name: string, allVersions: boolean): ModelView | undefined {
+  const m = s.models.get(name);
+  return m ? viewModel(m, allVersions) : undefined;
+}
+
+/** Every model (deleted ones included), by name. */
+export function listModels(s: Models, allVersions: boolean): ModelView[] {
+  return [...s.models.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((m) => viewModel(m, allVersions));
+}
+
+/** The named server, or undefined. */
+export function server(s: Models, name: string): ServerStatusView | undefined {
+  const entry = s.servers.get(name);
+  return entry ? viewServer(entry) : undefined;
+}
+
+/** Every server, by name. */
+export function listServers(s: Models): ServerStatusView[] {
+  return [...s.servers.values()]
+    .sort((a, b) =>
+      a.actor.getSnapshot().context.name < b.actor.getSnapshot().context.name ? -1 : 1,
+    )
+    .map(viewServer);
+}
+
+/** True when the model's latest version has a replica Available on another server replica. */
+export function availableElsewhere(s: Models, name: string, server: string, idx: number): boolean {
+  const m = s.models.get(name);
+  const latest = m && latestOf(m);
+  if (!latest) return false;
+  for (const [i, r] of latest.replicas) {
+    if (
+      replicaStateOf(r.getSnapshot()) === 'available' &&
+      (latest.server !== server || i !== idx)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Some version of the model is ModelAvailable (a pipeline step can run). */
+export function anyAvailable(s: Models, name: string): boolean {
+  const m = s.models.get(name);
+  return m?.versions.some((v) => modelStateOf(v.actor.getSnapshot()) === 'available') ?? false;
+}
+
+/** The model's latest version is ModelAvailable (an experiment candidate is ready). */
+export function latestAvailable(s: Models, name: string): boolean {
+  return latestStateOf(s, name) === 'available';
+}
+
+/** Traffic can reach the model: a version is Available or the latest has an Available replica. */
+export function routable(s: Models, name: string): boolean {
+  const m = s.models.get(name);
+  const latest = m && latestOf(m);
+  return (
+    anyAvailable(s, name) ||
+    (latest !== undefined && latest.actor.getSnapshot().context.availableReplicas > 0)
+  );
+}
+
+/** The latest version's state, for waiters. */
+export function latestStateOf(s: Models, name: string): ModelState | undefined {
+  const m = s.models.get(name);
+  return m ? latestState(m) : undefined;
+}
+
+function viewModel(m: ModelEntry, allVersions: boolean): ModelView {
+  const versions = allVersions ? m.versions : m.versions.slice(-1);
+  return { name: m.name, deleted: m.deleted, versions: versions.map(viewVersion) };
+}
+
+function viewVersion(v: VersionEntry): VersionView {
+  const snap = v.actor.getSnapshot();
+  return {
+    version: v.version,
+    server: v.server,
+    definition: v.definition,
+    state: modelStateOf(snap),
+    reason: snap.context.reason,
+    availableReplicas: snap.context.availableReplicas,
+    unavailableReplicas: snap.context.unavailableReplicas,
+    at: snap.context.at,
+    replicas: [...v.replicas.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([idx, r]) => {
+        const rs = r.getSnapshot();
+        return { idx, state: replicaStateOf(rs), reason: rs.context.reason, at: rs.context.at };
+      }),
+  };
+}
+
+function viewServer(s: ServerEntry): ServerStatusView {
+  const ctx = s.actor.getSnapshot().context;
+  const replicas = [...s.replicas.values()]
+    .map((rep) => {
+      const snap = rep.actor.getSnapshot();
+      return {
+        idx: snap.context.idx,
+        totalMemoryBytes: snap.context.config.memoryBytes,
+        availableMemoryBytes: snap.context.availableMemoryBytes,
+        reservedMemoryBytes: rep.hosted.reservedBytes(),
+        numLoadedModels: rep.hosted.heldModelCount(),
+        overCommitPercentage: snap.context.config.overCommitPercentage,
+        draining: snap.hasTag('draining'),
+      };
+    })
+    .sort((a, b) => a.idx - b.idx);
+  return {
+    name: ctx.name,
+    state: s.actor.getSnapshot().value,
+    expectedReplicas: ctx.expectedReplicas,
+    minReplicas: ctx.minReplicas,
+    maxReplicas: ctx.maxReplicas,
+    shared: ctx.shared,
+    ...(ctx.kubernetesMeta ? { kubernetesMeta: ctx.kubernetesMeta } : {}),
+    replicas,
+  };
+}
