@@ -72,6 +72,13 @@ function describeMachine<TM extends AnyStateMachine, S extends string, G extends
   const logic: AnyStateMachine = spec.machine;
   const alphabet = table.alphabet as readonly Ev[];
   const tableStates = new Set<string>(Object.keys(table.states));
+  /** Every tag some state of the machine has. */
+  const allTags = new Set<string>();
+  const collectTags = (node: AnyStateMachine['root']): void => {
+    for (const t of node.tags) allTags.add(t);
+    for (const child of Object.values(node.states)) collectTags(child);
+  };
+  collectTags(logic.root);
   const terminal = new Set<string>(table.terminal);
   const start = (): Snap => initialTransition(logic, spec.input)[0];
   const step = (s: Snap, e: Ev): Snap => transition(logic, s, e)[0];
@@ -174,7 +181,7 @@ function describeMachine<TM extends AnyStateMachine, S extends string, G extends
       );
     });
 
-    it('steps the same through a Cell as through a live actor, restored or not', () => {
+    it('steps the same through a Cell as through a live actor, restored, passivated or not', () => {
       const byType = new Map<string, Ev[]>();
       for (const e of alphabet) byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
       const event = fc.oneof(...[...byType.values()].map((group) => fc.constantFrom(...group)));
@@ -182,11 +189,25 @@ function describeMachine<TM extends AnyStateMachine, S extends string, G extends
         fc.property(
           fc.array(event, { maxLength: MAX_EVENTS }),
           fc.nat(MAX_EVENTS),
-          (events, restoreAt) => {
+          fc.array(fc.boolean(), { minLength: MAX_EVENTS, maxLength: MAX_EVENTS }),
+          (events, restoreAt, passivateAt) => {
             const live = createActor(logic, { input: spec.input }).start();
             let cell = Cell.of(logic, { input: spec.input });
             const same = (where: string) => {
-              const [a, b] = [live.getSnapshot(), cell.getSnapshot()];
+              const a = live.getSnapshot();
+              // Read as a passive cell answers (no resolving), then as a full snapshot.
+              const tags = [...allTags].filter((t) => cell.hasTag(t));
+              assert.deepEqual(
+                { value: cell.value, context: cell.context, status: cell.status, tags },
+                {
+                  value: a.value,
+                  context: a.context,
+                  status: a.status,
+                  tags: [...allTags].filter((t) => a.hasTag(t)),
+                },
+                `${name}: ${where} (read passively)`,
+              );
+              const b = cell.getSnapshot();
               assert.deepEqual(
                 { value: b.value, context: b.context, status: b.status },
                 { value: a.value, context: a.context, status: a.status },
@@ -200,12 +221,16 @@ function describeMachine<TM extends AnyStateMachine, S extends string, G extends
               const e = restamp(raw, 1_000 + i);
               live.send(e);
               cell.send(e);
+              // An idle actor passivated (as the least recently used are): read passively, then
+              // resolved by `same`, and passivated again to be stepped from its value and context.
+              if (passivateAt[i]) cell.passivate();
               same(
                 `after ${events
                   .slice(0, i + 1)
                   .map(label)
                   .join(', ')}`,
               );
+              if (passivateAt[i]) cell.passivate();
             });
             live.stop();
           },

@@ -119,7 +119,9 @@ export const pipelineVersionMachine = setup({
 });
 
 /** The version's state as the proto enum names it (the leaf of the statechart). */
-export function pipelineStateOf(snap: SnapshotFrom<typeof pipelineVersionMachine>): PipelineState {
+export function pipelineStateOf(
+  snap: Pick<SnapshotFrom<typeof pipelineVersionMachine>, 'value'>,
+): PipelineState {
   const v = snap.value;
   return 'live' in v ? v.live : v.retiring;
 }

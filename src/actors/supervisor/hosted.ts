@@ -53,11 +53,10 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
   /** Re-reads a replica's state after it changed (a replica not hosted here is ignored). */
   update(r: ReplicaActor): void {
     if (!this.all.has(r)) return;
-    const snap = r.getSnapshot();
-    const reserves = reservesMemory(replicaStateOf(snap));
-    this.setReserving(r, reserves || snap.context.loadInFlight);
-    toggle(this.busy, r, reserves || snap.context.holdsModel);
-    this.setHolding(r, snap.context.holdsModel);
+    const reserves = reservesMemory(replicaStateOf(r));
+    this.setReserving(r, reserves || r.context.loadInFlight);
+    toggle(this.busy, r, reserves || r.context.holdsModel);
+    this.setHolding(r, r.context.holdsModel);
   }
 
   /** How many distinct models some replica here holds. */
@@ -75,7 +74,7 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
 
   private setHolding(r: ReplicaActor, holds: boolean): void {
     if (holds === this.holding.has(r)) return;
-    const model = r.getSnapshot().context.model;
+    const model = r.context.model;
     const n = (this.heldModels.get(model) ?? 0) + (holds ? 1 : -1);
     if (holds) this.holding.add(r);
     else this.holding.delete(r);

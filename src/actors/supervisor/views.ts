@@ -82,14 +82,18 @@ export interface ServerStatusView {
   replicas: ServerReplicaStatusView[];
 }
 
-/** The ModelState of a model-version snapshot (its leaf state). */
-export function modelStateOf(s: SnapshotFrom<typeof modelVersionMachine>): ModelState {
+/** The ModelState of a model version (its leaf state), from its cell or a snapshot. */
+export function modelStateOf(
+  s: Pick<SnapshotFrom<typeof modelVersionMachine>, 'value'>,
+): ModelState {
   const v = s.value;
   return typeof v === 'string' ? v : (Object.values(v)[0] ?? 'unknown');
 }
 
-/** The ModelReplicaState of a replica snapshot. */
-export function replicaStateOf(s: SnapshotFrom<typeof replicaMachine>): ReplicaState {
+/** The ModelReplicaState of a replica, from its cell or a snapshot. */
+export function replicaStateOf(
+  s: Pick<SnapshotFrom<typeof replicaMachine>, 'value'>,
+): ReplicaState {
   return s.value;
 }
 

@@ -131,7 +131,7 @@ export function drain(
   s.changes.servers.add(server);
   const models = new Set<string>();
   for (const r of [...rep.hosted]) {
-    const { model, version } = r.getSnapshot().context;
+    const { model, version } = r.context;
     const m = s.models.get(model);
     const v = m?.versions.find((x) => x.version === version);
     if (m && v && sendReplica(s, m, v, r, { type: 'server.drain', at })) models.add(model);
@@ -178,7 +178,7 @@ export function agentEvent(s: Models, report: AgentReport): Changes {
     return finish(s);
   }
   const r = v.server === report.server ? v.replicas.get(report.idx) : undefined;
-  const current: ReplicaState = r ? replicaStateOf(r.getSnapshot()) : 'unknown';
+  const current: ReplicaState = r ? replicaStateOf(r) : 'unknown';
   const mismatch = (expected: ReplicaState, desired: ReplicaState) =>
     failedPrecondition(
       `event: State mismatch for ${report.model}:${report.version} expected state ${goName(expected)} but was ${goName(current)} when trying to move to state ${goName(desired)}`,
@@ -249,7 +249,7 @@ export function dropServerReplica(
   if (!entry || !rep) return affected;
   for (const r of [...rep.hosted]) {
     if (keep.has(r)) continue;
-    const { model, version } = r.getSnapshot().context;
+    const { model, version } = r.context;
     const m = s.models.get(model);
     const v = m?.versions.find((x) => x.version === version);
     if (!m || !v) continue;

@@ -17,14 +17,13 @@ export function audit(s: Models): string[] {
       let busy = false;
       const held = new Set<string>();
       for (const r of rep.hosted) {
-        const snap = r.getSnapshot();
-        if (snap.context.holdsModel) held.add(snap.context.model);
-        const reserves = reservesMemory(replicaStateOf(snap));
-        busy ||= reserves || snap.context.holdsModel;
-        if (!reserves && !snap.context.loadInFlight) continue;
+        if (r.context.holdsModel) held.add(r.context.model);
+        const reserves = reservesMemory(replicaStateOf(r));
+        busy ||= reserves || r.context.holdsModel;
+        if (!reserves && !r.context.loadInFlight) continue;
         const v = s.models
-          .get(snap.context.model)
-          ?.versions.find((x) => x.version === snap.context.version);
+          .get(r.context.model)
+          ?.versions.find((x) => x.version === r.context.version);
         if (v) reserved += requiredMemory(v.definition.spec);
       }
       if (reserved !== rep.hosted.reservedBytes())

@@ -111,7 +111,7 @@ export function serverNotify(s: Models, declarations: readonly ServerDeclaration
 function modelsOnServer(s: Models, server: string): string[] {
   const names = new Set<string>();
   for (const rep of s.servers.get(server)?.replicas.values() ?? []) {
-    for (const r of rep.hosted) names.add(r.getSnapshot().context.model);
+    for (const r of rep.hosted) names.add(r.context.model);
   }
   return [...names];
 }

@@ -7,7 +7,7 @@ import { latestOf, type Models } from './state.js';
  * capped by its maxReplicas. Only servers declared by ServerNotify are scaled.
  */
 export function considerScaleUp(s: Models, server: string): void {
-  const ctx = s.servers.get(server)?.actor.getSnapshot().context;
+  const ctx = s.servers.get(server)?.actor.context;
   if (!ctx || ctx.expectedReplicas < 0 || ctx.maxReplicas < 1) return;
   let wanted = 0;
   for (const m of s.models.values()) {
@@ -26,7 +26,7 @@ export function considerScaleUp(s: Models, server: string): void {
  */
 export function considerScaleDown(s: Models, server: string): void {
   const entry = s.servers.get(server);
-  const ctx = entry?.actor.getSnapshot().context;
+  const ctx = entry?.actor.context;
   if (!entry || !ctx || ctx.expectedReplicas <= 1) return;
   let empty = 0;
   for (const rep of entry.replicas.values()) if (!rep.hosted.isBusy()) empty++;

@@ -38,7 +38,7 @@ export function schedule(s: Models, name: string): void {
   if (m.deleted) {
     for (const v of m.versions) {
       for (const r of v.replicas.values()) {
-        const st = replicaStateOf(r.getSnapshot());
+        const st = replicaStateOf(r);
         if (isUnloadingOrUnloaded(st)) continue;
         const draining = st === 'draining';
         sendReplica(s, m, v, r, {
@@ -59,7 +59,7 @@ export function schedule(s: Models, name: string): void {
   // it is until they return or the grace ends (both place it again), unless it has too many.
   const rep = s.servers.get(latest.server)?.replicas;
   const placed = [...latest.replicas.values()].filter((r) => {
-    const st = replicaStateOf(r.getSnapshot());
+    const st = replicaStateOf(r);
     return !isInactive(st) && !isUnloadingOrUnloaded(st);
   });
   if (
@@ -70,7 +70,7 @@ export function schedule(s: Models, name: string): void {
     return;
   }
   const current: Record<number, ReplicaState> = {};
-  for (const [idx, r] of latest.replicas) current[idx] = replicaStateOf(r.getSnapshot());
+  for (const [idx, r] of latest.replicas) current[idx] = replicaStateOf(r);
   const req: PlacementRequest = {
     requirements: latest.definition.spec.requirements,
     requiredMemory: requiredMemory(latest.definition.spec),
@@ -88,7 +88,7 @@ export function schedule(s: Models, name: string): void {
     // Whatever cannot be placed, no more replicas serve than wanted (a drained replica whose agent
     // came back announcing its copy would otherwise serve beside its replacement).
     unloadSurplus(s, m, latest, replicas, at);
-    const states = [...latest.replicas.values()].map((r) => replicaStateOf(r.getSnapshot()));
+    const states = [...latest.replicas.values()].map((r) => replicaStateOf(r));
     let assigned = states.filter(
       (st) => st === 'loaded' || st === 'available' || st === 'loadedUnavailable',
     ).length;
@@ -118,21 +118,21 @@ export function schedule(s: Models, name: string): void {
   let changed = false;
   for (const idx of result.replicaIdxs) {
     const r = replicaEntry(s, m, target, idx);
-    const st = replicaStateOf(r.getSnapshot());
+    const st = replicaStateOf(r);
     if (!isLoadedish(st) && st !== 'draining') {
       changed = sendReplica(s, m, target, r, { type: 'placement.loadRequested', at }) || changed;
     }
   }
   for (const [idx, r] of target.replicas) {
     if (chosen.has(idx)) continue;
-    const st = replicaStateOf(r.getSnapshot());
+    const st = replicaStateOf(r);
     if (!isUnloadingOrUnloaded(st) && st !== 'draining') {
       changed =
         sendReplica(s, m, target, r, { type: 'placement.unloadEnvoyRequested', at }) || changed;
     }
   }
   // Its state is derived once the command has settled its replicas (see settleModel).
-  if (changed || modelStateOf(target.actor.getSnapshot()) === 'scheduleFailed' || result.partial) {
+  if (changed || modelStateOf(target.actor) === 'scheduleFailed' || result.partial) {
     s.dirty.add(target);
     s.changes.models.add(m.name);
   }
@@ -150,10 +150,10 @@ function unloadSurplus(
   at: number,
 ): void {
   const draining = (idx: number) =>
-    s.servers.get(v.server)?.replicas.get(idx)?.actor.getSnapshot().hasTag('draining') ?? false;
+    s.servers.get(v.server)?.replicas.get(idx)?.actor.hasTag('draining') ?? false;
   const loaded = [...v.replicas]
     .filter(([, r]) => {
-      const st = replicaStateOf(r.getSnapshot());
+      const st = replicaStateOf(r);
       return st === 'loaded' || st === 'available' || st === 'loadedUnavailable';
     })
     .sort(([a], [b]) => Number(draining(a)) - Number(draining(b)) || a - b);
@@ -178,13 +178,12 @@ export function isWaiting(s: Models, name: string): boolean {
   const m = s.models.get(name);
   const latest = m && !m.deleted ? latestOf(m) : undefined;
   if (!latest) return false;
-  const snap = latest.actor.getSnapshot();
-  const st = modelStateOf(snap);
+  const st = modelStateOf(latest.actor);
   const want = latest.definition.deployment?.replicas ?? 0;
   return (
     st === 'scheduleFailed' ||
     ((st === 'available' || st === 'progressing') &&
-      snap.context.availableReplicas + snap.context.unavailableReplicas < want)
+      latest.actor.context.availableReplicas + latest.actor.context.unavailableReplicas < want)
   );
 }
 
@@ -222,7 +221,7 @@ export function placementView(s: Models): readonly PlacementServer[] {
 
 /** Placement's view of a server: its declaration read live, its connected replicas as of now. */
 export function placementServer(s: ServerEntry): PlacementServer {
-  const ctx = () => s.actor.getSnapshot().context;
+  const ctx = () => s.actor.context;
   return {
     name: ctx().name,
     get shared() {

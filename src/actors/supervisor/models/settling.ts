@@ -45,7 +45,7 @@ function settleModel(s: Models, m: ModelEntry, seen: Set<string>): void {
     const latest = latestOf(m);
     for (const v of m.versions) {
       for (const [idx, r] of v.replicas) {
-        const st = replicaStateOf(r.getSnapshot());
+        const st = replicaStateOf(r);
         let event: ReplicaEvent | undefined;
         if ((st === 'loaded' || st === 'loadedUnavailable') && v === latest && !m.deleted) {
           event = { type: 'routing.ready', at };
@@ -80,15 +80,13 @@ function settleModel(s: Models, m: ModelEntry, seen: Set<string>): void {
     // the latest, which never served, are unloaded at once: at most two versions hold replicas.
     if (latest && !m.deleted) {
       const serving =
-        modelStateOf(latest.actor.getSnapshot()) === 'available'
+        modelStateOf(latest.actor) === 'available'
           ? undefined
-          : m.versions.findLast(
-              (v) => v !== latest && modelStateOf(v.actor.getSnapshot()) === 'available',
-            );
+          : m.versions.findLast((v) => v !== latest && modelStateOf(v.actor) === 'available');
       for (const v of m.versions) {
         if (v === latest || v === serving) continue;
         for (const r of v.replicas.values()) {
-          const st = replicaStateOf(r.getSnapshot());
+          const st = replicaStateOf(r);
           if (!isUnloadingOrUnloaded(st) && st !== 'unloadFailed' && st !== 'loadFailed') {
             moved = sendReplica(s, m, v, r, { type: 'placement.unloadRequested', at }) || moved;
           }
@@ -101,7 +99,5 @@ function settleModel(s: Models, m: ModelEntry, seen: Set<string>): void {
 
 function canTakeLoad(s: Models, server: string, idx: number): boolean {
   const rep = s.servers.get(server)?.replicas.get(idx);
-  return (
-    !!rep && !rep.actor.getSnapshot().hasTag('draining') && s.opts.agents.isConnected(server, idx)
-  );
+  return !!rep && !rep.actor.hasTag('draining') && s.opts.agents.isConnected(server, idx);
 }

@@ -56,19 +56,19 @@ export class ServerReplicaEntry implements PlacementReplica {
   }
 
   get idx(): number {
-    return this.actor.getSnapshot().context.idx;
+    return this.actor.context.idx;
   }
   get capabilities(): readonly string[] {
-    return this.actor.getSnapshot().context.config.capabilities;
+    return this.actor.context.config.capabilities;
   }
   get availableMemory(): number {
-    return this.actor.getSnapshot().context.availableMemoryBytes;
+    return this.actor.context.availableMemoryBytes;
   }
   get reservedMemory(): number {
     return this.hosted.reservedBytes();
   }
   get draining(): boolean {
-    return this.actor.getSnapshot().hasTag('draining');
+    return this.actor.hasTag('draining');
   }
 }
 

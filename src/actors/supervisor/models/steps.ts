@@ -35,18 +35,15 @@ export function sendReplica(
   r: ReplicaActor,
   event: ReplicaEvent,
 ): boolean {
-  const before = r.getSnapshot();
-  r.send(event);
-  const after = r.getSnapshot();
-  if (after === before) return false;
-  s.servers.get(after.context.server)?.replicas.get(after.context.idx)?.hosted.update(r);
-  if (after.value === before.value) return false;
+  const before = r.value;
+  if (!r.send(event)) return false;
+  const { server, idx } = r.context;
+  s.servers.get(server)?.replicas.get(idx)?.hosted.update(r);
+  if (r.value === before) return false;
   s.changes.models.add(m.name);
-  s.changes.servers.add(after.context.server);
+  s.changes.servers.add(server);
   s.dirty.add(v);
-  if (after.value === 'unloaded' || after.value === 'loadFailed') {
-    considerScaleDown(s, after.context.server);
-  }
+  if (r.value === 'unloaded' || r.value === 'loadFailed') considerScaleDown(s, server);
   return true;
 }
 
@@ -69,30 +66,26 @@ export function sendOp(
 export function recompute(s: Models, m: ModelEntry, v: VersionEntry): void {
   s.dirty.delete(v);
   const latest = latestOf(m);
-  const before = v.actor.getSnapshot();
-  if (before.status !== 'active') return;
-  const facts = [...v.replicas.values()].map((r) => {
-    const snap = r.getSnapshot();
-    return { state: replicaStateOf(snap), reason: snap.context.reason, at: snap.context.at };
-  });
-  if (facts.length === 0 && modelStateOf(before) === 'unknown' && !m.deleted && v === latest)
-    return;
-  if (facts.length === 0 && modelStateOf(before) === 'scheduleFailed' && !m.deleted && v === latest)
-    return;
-  v.actor.send({
+  if (v.actor.status !== 'active') return;
+  const facts = [...v.replicas.values()].map((r) => ({
+    state: replicaStateOf(r),
+    reason: r.context.reason,
+    at: r.context.at,
+  }));
+  const state = modelStateOf(v.actor);
+  if (facts.length === 0 && (state === 'unknown' || state === 'scheduleFailed')) {
+    if (!m.deleted && v === latest) return;
+  }
+  const changed = v.actor.send({
     type: 'replicas.changed',
     at: s.opts.now(),
     summary: summarizeReplicas(facts),
     retiring: m.deleted || v !== latest,
     replicas: v.definition.deployment?.replicas,
     minReplicas: v.definition.deployment?.minReplicas ?? 0,
-    otherVersionAvailable: m.versions.some(
-      (o) => o !== v && modelStateOf(o.actor.getSnapshot()) === 'available',
-    ),
+    otherVersionAvailable: m.versions.some((o) => o !== v && modelStateOf(o.actor) === 'available'),
   });
-  const after = v.actor.getSnapshot();
-  if (after.value !== before.value || after.context !== before.context)
-    s.changes.models.add(m.name);
+  if (changed) s.changes.models.add(m.name);
 }
 
 export function addVersion(
@@ -127,10 +120,9 @@ export function moveVersion(s: Models, m: ModelEntry, v: VersionEntry, server: s
 
 /** Some replica of the version on its own server holds the model or is about to. */
 export function placedOnItsServer(v: VersionEntry): boolean {
-  return [...v.replicas.values()].some((r) => {
-    const snap = r.getSnapshot();
-    return snap.context.holdsModel || snap.context.loadInFlight || !isInactive(snap.value);
-  });
+  return [...v.replicas.values()].some(
+    (r) => r.context.holdsModel || r.context.loadInFlight || !isInactive(r.value),
+  );
 }
 
 export function resetServer(s: Models, m: ModelEntry, v: VersionEntry): void {
@@ -179,7 +171,7 @@ export function serverEntry(s: Models, name: string, shared: boolean): ServerEnt
  */
 export function isActive(m: ModelEntry): boolean {
   return m.versions.some((v) =>
-    [...v.replicas.values()].some((r) => !isInactive(replicaStateOf(r.getSnapshot()))),
+    [...v.replicas.values()].some((r) => !isInactive(replicaStateOf(r))),
   );
 }
 
@@ -192,5 +184,5 @@ export function forget(s: Models, m: ModelEntry): void {
 
 export function latestState(m: ModelEntry): ModelState | undefined {
   const latest = latestOf(m);
-  return latest && modelStateOf(latest.actor.getSnapshot());
+  return latest && modelStateOf(latest.actor);
 }

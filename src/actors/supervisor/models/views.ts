@@ -38,9 +38,7 @@ export function server(s: Models, name: string): ServerStatusView | undefined {
 /** Every server, by name. */
 export function listServers(s: Models): ServerStatusView[] {
   return [...s.servers.values()]
-    .sort((a, b) =>
-      a.actor.getSnapshot().context.name < b.actor.getSnapshot().context.name ? -1 : 1,
-    )
+    .sort((a, b) => (a.actor.context.name < b.actor.context.name ? -1 : 1))
     .map(viewServer);
 }
 
@@ -50,10 +48,7 @@ export function availableElsewhere(s: Models, name: string, server: string, idx:
   const latest = m && latestOf(m);
   if (!latest) return false;
   for (const [i, r] of latest.replicas) {
-    if (
-      replicaStateOf(r.getSnapshot()) === 'available' &&
-      (latest.server !== server || i !== idx)
-    ) {
+    if (replicaStateOf(r) === 'available' && (latest.server !== server || i !== idx)) {
       return true;
     }
   }
@@ -63,7 +58,7 @@ export function availableElsewhere(s: Models, name: string, server: string, idx:
 /** Some version of the model is ModelAvailable (a pipeline step can run). */
 export function anyAvailable(s: Models, name: string): boolean {
   const m = s.models.get(name);
-  return m?.versions.some((v) => modelStateOf(v.actor.getSnapshot()) === 'available') ?? false;
+  return m?.versions.some((v) => modelStateOf(v.actor) === 'available') ?? false;
 }
 
 /** The model's latest version is ModelAvailable (an experiment candidate is ready). */
@@ -76,8 +71,7 @@ export function routable(s: Models, name: string): boolean {
   const m = s.models.get(name);
   const latest = m && latestOf(m);
   return (
-    anyAvailable(s, name) ||
-    (latest !== undefined && latest.actor.getSnapshot().context.availableReplicas > 0)
+    anyAvailable(s, name) || (latest !== undefined && latest.actor.context.availableReplicas > 0)
   );
 }
 
@@ -93,44 +87,41 @@ function viewModel(m: ModelEntry, allVersions: boolean): ModelView {
 }
 
 function viewVersion(v: VersionEntry): VersionView {
-  const snap = v.actor.getSnapshot();
   return {
     version: v.version,
     server: v.server,
     definition: v.definition,
-    state: modelStateOf(snap),
-    reason: snap.context.reason,
-    availableReplicas: snap.context.availableReplicas,
-    unavailableReplicas: snap.context.unavailableReplicas,
-    at: snap.context.at,
+    state: modelStateOf(v.actor),
+    reason: v.actor.context.reason,
+    availableReplicas: v.actor.context.availableReplicas,
+    unavailableReplicas: v.actor.context.unavailableReplicas,
+    at: v.actor.context.at,
     replicas: [...v.replicas.entries()]
       .sort(([a], [b]) => a - b)
       .map(([idx, r]) => {
-        const rs = r.getSnapshot();
-        return { idx, state: replicaStateOf(rs), reason: rs.context.reason, at: rs.context.at };
+        return { idx, state: replicaStateOf(r), reason: r.context.reason, at: r.context.at };
       }),
   };
 }
 
 function viewServer(s: ServerEntry): ServerStatusView {
-  const ctx = s.actor.getSnapshot().context;
+  const ctx = s.actor.context;
   const replicas = [...s.replicas.values()]
     .map((rep) => {
-      const snap = rep.actor.getSnapshot();
       return {
-        idx: snap.context.idx,
-        totalMemoryBytes: snap.context.config.memoryBytes,
-        availableMemoryBytes: snap.context.availableMemoryBytes,
+        idx: rep.actor.context.idx,
+        totalMemoryBytes: rep.actor.context.config.memoryBytes,
+        availableMemoryBytes: rep.actor.context.availableMemoryBytes,
         reservedMemoryBytes: rep.hosted.reservedBytes(),
         numLoadedModels: rep.hosted.heldModelCount(),
-        overCommitPercentage: snap.context.config.overCommitPercentage,
-        draining: snap.hasTag('draining'),
+        overCommitPercentage: rep.actor.context.config.overCommitPercentage,
+        draining: rep.actor.hasTag('draining'),
       };
     })
     .sort((a, b) => a.idx - b.idx);
   return {
     name: ctx.name,
-    state: s.actor.getSnapshot().value,
+    state: s.actor.value,
     expectedReplicas: ctx.expectedReplicas,
     minReplicas: ctx.minReplicas,
     maxReplicas: ctx.maxReplicas,

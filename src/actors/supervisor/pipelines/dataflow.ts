@@ -212,7 +212,7 @@ export function rebalance(s: Pipelines): void {
         if (asked.some((e) => s.engines.has(e)) && state === 'terminating') continue;
         sendDelete(s, v, true);
       } else if (target === undefined) {
-        if (state === 'create' && v.actor.getSnapshot().context.reason === NO_ENGINES) continue;
+        if (state === 'create' && v.actor.context.reason === NO_ENGINES) continue;
         sendCreate(s, v, REBALANCE);
       } else if (state === 'create' || !asked.includes(target)) {
         const previous = asked.filter((e) => e !== target && s.engines.has(e));

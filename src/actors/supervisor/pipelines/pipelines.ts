@@ -83,7 +83,7 @@ export function modelsChanged(s: Pipelines, models: readonly string[]): Changes 
       for (const v of p.versions) {
         if (!stepModels(v.definition).includes(model) || stateOf(v) === 'terminated') continue;
         const ready = modelsReady(s, v.definition);
-        if (ready === v.actor.getSnapshot().context.modelsReady) continue;
+        if (ready === v.actor.context.modelsReady) continue;
         v.actor.send({ type: 'models.changed', ready });
         touch(s, name, v);
       }

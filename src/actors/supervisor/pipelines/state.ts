@@ -96,7 +96,7 @@ export class Pipelines {
   constructor(readonly opts: PipelinesOptions) {}
 }
 
-export const stateOf = (v: VersionEntry): PipelineState => pipelineStateOf(v.actor.getSnapshot());
+export const stateOf = (v: VersionEntry): PipelineState => pipelineStateOf(v.actor);
 export const isRetiring = (st: PipelineState) =>
   st === 'terminate' || st === 'terminating' || st === 'terminated';
 export const latestOf = (p: PipelineEntry): VersionEntry | undefined =>

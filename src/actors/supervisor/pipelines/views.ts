@@ -47,15 +47,14 @@ export function listExperiments(s: Pipelines): ExperimentView[] {
 }
 
 function viewVersion(v: VersionEntry): PipelineVersionView {
-  const snap = v.actor.getSnapshot();
   return {
     version: v.version,
     uid: v.uid,
     definition: v.definition,
-    state: pipelineStateOf(snap),
-    reason: snap.context.reason,
-    lastChangeAt: snap.context.at,
-    modelsReady: snap.context.modelsReady,
+    state: pipelineStateOf(v.actor),
+    reason: v.actor.context.reason,
+    lastChangeAt: v.actor.context.at,
+    modelsReady: v.actor.context.modelsReady,
   };
 }
 
@@ -65,14 +64,13 @@ function viewPipeline(p: PipelineEntry, allVersions: boolean): PipelineView {
 }
 
 export function viewExperiment(e: ExperimentEntry): ExperimentView {
-  const snap = e.actor.getSnapshot();
   return {
     definition: e.definition,
-    state: typeof snap.value === 'string' ? snap.value : snap.value.running,
-    active: snap.hasTag('active'),
-    candidatesReady: snap.context.candidatesReady,
-    mirrorReady: snap.context.mirrorReady,
-    statusDescription: snap.context.statusDescription,
+    state: typeof e.actor.value === 'string' ? e.actor.value : e.actor.value.running,
+    active: e.actor.hasTag('active'),
+    candidatesReady: e.actor.context.candidatesReady,
+    mirrorReady: e.actor.context.mirrorReady,
+    statusDescription: e.actor.context.statusDescription,
     deleted: e.deleted,
   };
 }
