@@ -40,6 +40,8 @@ interface Rate {
   calls: number;
   /** CPU of the server process per call, µs. */
   serverCpuUs: number;
+  /** CPU of this process per call (the client, and the simulated agents of the scheduler), µs. */
+  clientCpuUs: number;
 }
 
 /**
@@ -56,11 +58,18 @@ async function rate(
   const fresh = () => call(next++);
   await inFlight(calls, fresh, { untilMs: WARM_UP_MS });
   const cpu0 = processCpuMs(target.pid);
+  const own0 = process.cpuUsage();
   const t0 = performance.now();
   const done = await inFlight(calls, fresh, { untilMs: seconds * 1000 });
   const ms = performance.now() - t0;
   const cpuMs = processCpuMs(target.pid) - cpu0;
-  return { perSecond: (done / ms) * 1000, calls: done, serverCpuUs: (cpuMs * 1000) / done };
+  const own = process.cpuUsage(own0);
+  return {
+    perSecond: (done / ms) * 1000,
+    calls: done,
+    serverCpuUs: (cpuMs * 1000) / done,
+    clientCpuUs: (own.user + own.system) / done,
+  };
 }
 
 export async function apiSection(o: ApiOptions): Promise<Row[]> {
@@ -93,6 +102,14 @@ export async function apiSection(o: ApiOptions): Promise<Row[]> {
           unit: 'µs',
           baseline: base.serverCpuUs,
           baselineName: 'no-op server',
+        });
+        rows.push({
+          section,
+          figure: `${method}, ${calls} in flight: client and simulated agents' CPU per call`,
+          value: sched.clientCpuUs,
+          unit: 'µs',
+          baseline: base.clientCpuUs,
+          baselineName: 'the same client against the no-op server',
         });
       }
     };

@@ -291,9 +291,12 @@ async function spawnJson<T>(args: readonly string[]): Promise<Child<T>> {
   };
 }
 
-/** Runs a bench/ script with tsx (e.g. `noop-server.ts`). */
-export const spawnBenchScript = <T>(script: string, args: readonly string[] = []) =>
-  spawnJson<T>(['--import', 'tsx', join(ROOT, 'bench', script), ...args]);
+/** Runs a bench/ script with tsx (e.g. `noop-server.ts`), node's own flags first. */
+export const spawnBenchScript = <T>(
+  script: string,
+  args: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
+) => spawnJson<T>([...nodeFlags, '--import', 'tsx', join(ROOT, 'bench', script), ...args]);
 
 /** The ports `mlsched serve` prints when it listens. */
 export interface ServePorts {

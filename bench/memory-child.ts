@@ -9,7 +9,12 @@
  * and their records copied under new names up to N. A restored model holds the same actors as a
  * loaded one; bench/run.ts prints the heap per model of loading for comparison (placement rows).
  *
- *   node --import tsx bench/memory-child.ts --models N --mode scheduler|records [--source 1000]
+ * `--mode loaded` instead loads all N models through the scheduler (LoadModel, each answered by
+ * its agents at once) and reports the heap then, with the CPU per model: the row of a million
+ * models on 1,000 replicas.
+ *
+ *   node --import tsx bench/memory-child.ts --models N --mode scheduler|records|loaded
+ *     [--source 1000] [--replicas 100]
  */
 import { parseArgs } from 'node:util';
 import { createSchedulerSystem, type PersistedResource } from '../src/actors/index.js';
@@ -52,10 +57,25 @@ function records(): PersistedResource[] {
   return out;
 }
 
-let held: PersistedResource[] | undefined = records();
-const heap0 = await heapAfterGc();
 const result: Record<string, unknown> = { models: MODELS, mode: values.mode };
-if (values.mode === 'scheduler') {
+let held: PersistedResource[] | undefined = values.mode === 'loaded' ? [] : records();
+const heap0 = await heapAfterGc();
+if (values.mode === 'loaded') {
+  const { system, agents } = schedulerWithFleet(fleet(Number(values.replicas), MODELS));
+  const heapFleet = await heapAfterGc();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  loadAll(system, agents, MODELS);
+  result['loadMs'] = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  result['cpuPerModelUs'] = (cpu.user + cpu.system) / MODELS;
+  result['available'] = availableCount(system);
+  result['heapUsed'] = await heapAfterGc();
+  result['heapPerModel'] = (Number(result['heapUsed']) - heapFleet) / MODELS;
+  // Also keeps the system alive until its heap is measured.
+  const faults = system.audit();
+  if (faults.length > 0) throw new Error(`indexes disagree: ${faults.slice(0, 3).join('; ')}`);
+} else if (values.mode === 'scheduler') {
   const t0 = performance.now();
   const system = createSchedulerSystem({
     agents: { isConnected: () => true, send: () => undefined },

@@ -5,7 +5,10 @@
  * baselines) as a child process and takes its table rows over; Redis rows are missing when no
  * Redis answers (restart.ts uses REDIS_URL or redis://127.0.0.1:6379).
  *
- * Flags (via bench/run.ts): `--restart-models N` (default 10000).
+ * Targets: a restore in process at most 3x the read and parse of its records; with 100,000 models
+ * or more, process start to serving under 3 s.
+ *
+ * Flags (via bench/run.ts): `--restart-models 10000,100000` (one run of restart.ts per size).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +22,7 @@ function quantity(text: string): [number, string] {
 }
 
 /** Parses restart.ts's `| figure | value unit | baseline name: value unit | ratio |` rows. */
-function parseRestartRows(stdout: string): Row[] {
+function parseRestartRows(stdout: string, models: number): Row[] {
   const rows: Row[] = [];
   for (const line of stdout.split('\n')) {
     const cells = line.split(' | ');
@@ -28,23 +31,35 @@ function parseRestartRows(stdout: string): Row[] {
     const colon = base.lastIndexOf(': ');
     const [v, unit] = quantity(value);
     const [b] = quantity(base.slice(colon + 2));
+    const name = figure.slice(2);
     rows.push({
       section: 'restart',
-      figure: figure.slice(2),
+      figure: `${models} models: ${name}`,
       value: v,
       unit,
       baseline: b,
       baselineName: base.slice(0, colon),
+      ...(name.startsWith('restore in process')
+        ? { target: { text: 'at most 3x read + parse', met: v <= 3 * b } }
+        : name.startsWith('process start to serving') && models >= 100_000
+          ? { target: { text: '100,000 models: serving under 3 s', met: v < 3000 } }
+          : {}),
     });
   }
   return rows;
 }
 
-export async function restartSection(o: { models: number }): Promise<Row[]> {
-  progress(`restart: bench/restart.ts --models ${o.models} (about 2 minutes at 10,000)`);
+export async function restartSection(o: { models: readonly number[] }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const models of o.models) rows.push(...(await restartRows(models)));
+  return rows;
+}
+
+async function restartRows(models: number): Promise<Row[]> {
+  progress(`restart: bench/restart.ts --models ${models} (about a minute at 10,000)`);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench', 'restart.ts'), '--models', String(o.models)],
+    ['--import', 'tsx', join(ROOT, 'bench', 'restart.ts'), '--models', String(models)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -52,7 +67,7 @@ export async function restartSection(o: { models: number }): Promise<Row[]> {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
-  const rows = parseRestartRows(stdout);
+  const rows = parseRestartRows(stdout, models);
   if (code !== 0) {
     const reason =
       stderr
@@ -62,7 +77,7 @@ export async function restartSection(o: { models: number }): Promise<Row[]> {
     progress(`restart: bench/restart.ts failed after ${rows.length} rows: ${reason}`);
     rows.push({
       section: 'restart',
-      figure: `bench/restart.ts stopped early: ${reason.slice(0, 120)}`,
+      figure: `${models} models: bench/restart.ts stopped early: ${reason.slice(0, 120)}`,
       value: Number.NaN,
       unit: '',
       baseline: Number.NaN,

@@ -8,8 +8,8 @@
  *   placement  bench/placement.ts      models x replicas in process: wall, CPU and heap per model
  *   api        bench/api.ts            LoadModel / ModelStatus calls per second over gRPC
  *   fanout     bench/fanout.ts         10k models over gRPC to all Available; status stream fan-out
- *   restart    bench/restart-section.ts  process start to serving with 10k models, per store
- *   memory     bench/memory.ts         heap and RSS at 10k and 100k models
+ *   restart    bench/restart-section.ts  process start to serving with 10k and 100k models, per store
+ *   memory     bench/memory.ts         heap and RSS at 10k and 100k models; a million loaded
  *   dashboard  bench/dashboard.ts      dashboard requests with 10k models; its tracking's CPU
  *   failover   bench/failover.ts       --ha: leader SIGKILLed 20 times, time to a standby serving
  *
@@ -22,7 +22,8 @@
  *   --max-work N               skip placement sizes with models x replicas above N
  *   --seconds 3                API: seconds per measurement   --in-flight 1,16,128
  *   --fanout-models 10000      --subscribers 1,100
- *   --restart-models 10000     --memory-models 10000,100000   --dashboard-models 10000
+ *   --restart-models 10000,100000   --memory-models 10000,100000   --dashboard-models 10000
+ *   --memory-loaded 1000000    (0 skips the million-model row)
  *   --failover-kills 20        --failover-models 1000
  *   --startup-runs 15          --startup-bin bin/mlsched.js (another checkout's, to compare)
  */
@@ -74,6 +75,7 @@ const { values } = parseArgs({
     subscribers: { type: 'string' },
     'restart-models': { type: 'string' },
     'memory-models': { type: 'string' },
+    'memory-loaded': { type: 'string' },
     'dashboard-models': { type: 'string' },
     'failover-kills': { type: 'string' },
     'failover-models': { type: 'string' },
@@ -120,8 +122,11 @@ const options = {
     replicas: 100,
     inFlight: 16,
   },
-  restart: { models: one(values['restart-models'], 10_000, 1000) },
-  memory: { models: list(values['memory-models'], '10000,100000', '1000,10000') },
+  restart: { models: list(values['restart-models'], '10000,100000', '1000') },
+  memory: {
+    models: list(values['memory-models'], '10000,100000', '1000,10000'),
+    loaded: one(values['memory-loaded'], 1_000_000, 10_000),
+  },
   dashboard: { models: one(values['dashboard-models'], 10_000, 1000) },
   failover: {
     kills: one(values['failover-kills'], 20, 5),
