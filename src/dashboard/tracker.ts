@@ -47,6 +47,9 @@ export interface TrackerOptions {
   now?: () => number;
 }
 
+/** Models the tracker reads at a time when it starts. */
+const SCAN_CHUNK = 2000;
+
 /**
  * Follows every actor's state from the system's change notifications: how many actors of each
  * machine are in each state, each resource's last transitions, and the models by name and latest
@@ -70,6 +73,8 @@ export class LifecycleTracker {
   private readonly recentSize: number;
   private readonly now: () => number;
   private readonly unsubscribe: () => void;
+  /** The next chunk of the first read of every model, while it lasts. */
+  private scanning: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly system: SchedulerSystem,
@@ -78,8 +83,12 @@ export class LifecycleTracker {
     this.historySize = opts.historySize ?? 50;
     this.recentSize = opts.recentSize ?? 200;
     this.now = opts.now ?? Date.now;
+    this.scan(
+      system.listModels(false).map((m) => m.name),
+      0,
+    );
     this.refresh({
-      models: system.listModels(false).map((m) => m.name),
+      models: [],
       servers: system.listServers().map((s) => s.name),
       scaling: [],
       pipelines: system.listPipelines(false).map((p) => ({ name: p.name, version: 0 })),
@@ -92,6 +101,23 @@ export class LifecycleTracker {
 
   close(): void {
     this.unsubscribe();
+    clearImmediate(this.scanning);
+  }
+
+  /**
+   * Reads models `from` on, a chunk now and the rest after whatever else is waiting: a scheduler
+   * restored with 100,000 models serves before its dashboard has seen them all. A model a change
+   * refreshed meanwhile reads the same again, which records nothing.
+   */
+  private scan(models: readonly string[], from: number): void {
+    const to = Math.min(models.length, from + SCAN_CHUNK);
+    for (const name of models.slice(from, to)) this.refreshModel(name);
+    this.scanning =
+      to < models.length
+        ? setImmediate(() => {
+            this.scan(models, to);
+          })
+        : undefined;
   }
 
   /** Re-reads the resources `changes` names. */

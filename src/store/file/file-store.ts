@@ -118,6 +118,11 @@ export function openFileStore(dir: string, options: FileStoreOptions = {}): Prom
 export class FileStore implements SnapshotStore {
   /** key → the record's JSON text (copies go in and out through JSON). */
   private readonly records = new Map<string, string>();
+  /**
+   * The records as parsed while opening, handed out by the first `load` (a restore) instead of
+   * parsing them all again; dropped then, or at the first write.
+   */
+  private opened: Map<string, StoredRecord> | undefined = new Map();
   /** Byte size of each log from the snapshot's generation to the active one. */
   private readonly logSizes = new Map<number, number>();
   private queue: QueuedWrite[] = [];
@@ -181,6 +186,9 @@ export class FileStore implements SnapshotStore {
 
   /** Every record (fresh copies), as of the writes resolved so far. Works after `close` too. */
   load(): Promise<StoredRecord[]> {
+    const opened = this.opened;
+    this.opened = undefined;
+    if (opened) return Promise.resolve([...opened.values()]);
     return Promise.resolve(Array.from(this.records.values(), (json) => parseRecord(json)));
   }
 
@@ -278,6 +286,7 @@ export class FileStore implements SnapshotStore {
         for (const w of group) w.reject(error);
         continue;
       }
+      this.opened = undefined;
       for (const w of group) this.apply(w.batch);
       this.lastWriteError = undefined;
       for (const w of group) w.resolve();
@@ -476,9 +485,11 @@ export class FileStore implements SnapshotStore {
       throw corrupt(`header says ${String(header['records'])} records, found ${frames.length - 1}`);
     }
     for (const frame of frames.slice(1)) {
-      const key = recordKey(parseJson(frame.json));
+      const record = parseJson(frame.json);
+      const key = recordKey(record);
       if (key === undefined) throw corrupt(`not a record at byte ${frame.start}`);
       this.records.set(key, frame.json);
+      this.opened?.set(key, record as StoredRecord);
     }
     return buf.length;
   }
@@ -498,9 +509,11 @@ export class FileStore implements SnapshotStore {
     const { frames } = scanFrames(buf);
     let validEnd = 0;
     for (const frame of frames) {
-      const batch = parseBatch(frame.json);
-      if (batch === undefined) break;
-      this.apply(batch);
+      const parsed = parseBatch(frame.json);
+      if (parsed === undefined) break;
+      this.apply(parsed.batch);
+      for (const [key, record] of parsed.records) this.opened?.set(key, record);
+      for (const key of parsed.batch.del) this.opened?.delete(key);
       validEnd = frame.end;
     }
     if (validEnd < buf.length) {
@@ -582,22 +595,26 @@ function recordKey(v: unknown): string | undefined {
   return typeof key === 'string' && key.length > 0 ? key : undefined;
 }
 
-/** A log line as a batch, or undefined when it is not one. */
-function parseBatch(json: string): PreparedBatch | undefined {
+/** A log line as a batch (with its records as parsed), or undefined when it is not one. */
+function parseBatch(
+  json: string,
+): { batch: PreparedBatch; records: [string, StoredRecord][] } | undefined {
   const v = parseJson(json);
   if (!isObject(v) || !Array.isArray(v['put']) || !Array.isArray(v['del'])) return undefined;
   const put: [string, string][] = [];
+  const records: [string, StoredRecord][] = [];
   for (const record of v['put'] as unknown[]) {
     const key = recordKey(record);
     if (key === undefined) return undefined;
     put.push([key, JSON.stringify(record)]);
+    records.push([key, record as StoredRecord]);
   }
   const del: string[] = [];
   for (const key of v['del'] as unknown[]) {
     if (typeof key !== 'string') return undefined;
     del.push(key);
   }
-  return { put, del };
+  return { batch: { put, del }, records };
 }
 
 /**

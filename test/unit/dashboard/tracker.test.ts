@@ -137,4 +137,26 @@ describe('LifecycleTracker', () => {
     assert.deepEqual(t.modelNames('b', 'available'), ['b']);
     assert.equal(t.modelCount, 4);
   });
+  it('reads a large restored world in chunks after it starts, missing and doubling nothing', async () => {
+    const w = new TestWorld();
+    w.join('s', 0, { memory: 1e9 });
+    const n = 5000;
+    for (let i = 0; i < n; i++) w.system.loadModel(def(`m${String(i).padStart(4, '0')}`));
+    w.ackAll();
+    const t = new LifecycleTracker(w.system, { historySize: 10 });
+    // The first chunk at once; the rest after what waits (a change meanwhile is seen at once).
+    assert.ok(t.modelCount > 0 && t.modelCount < n, `read at once: ${t.modelCount}`);
+    w.system.unloadModel('m4999');
+    w.ackAll();
+    while (t.modelCount < n) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(t.countsByMachine(), recount(w.system));
+    // m4999 was first read by its change: seen available, then unloading; never twice.
+    const seen = t.transitionsOf('model:m4999').filter((x) => x.machine === 'modelVersion');
+    assert.deepEqual(
+      seen.map((x) => x.to),
+      [...new Set(seen.map((x) => x.to))],
+      'each state recorded once',
+    );
+    t.close();
+  });
 });

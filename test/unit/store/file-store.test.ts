@@ -211,6 +211,30 @@ describe('FileStore compaction crash windows', () => {
     assert.deepEqual(await loaded(dir), [...expected, rec('e', 5)]);
   });
 
+  it('the first load after opening (the records as parsed then) equals every later one', async () => {
+    const dir = await tempDir();
+    await seed(dir, three);
+    await writeFile(
+      join(dir, 'log.2'),
+      Buffer.concat([
+        logLine(put(rec('d', 4))),
+        logLine({ put: [], del: ['b'] }),
+        logLine(put(rec('c', 30))),
+      ]),
+    );
+    const store = await openFileStore(dir);
+    const first = sortByKey(await store.load());
+    const second = sortByKey(await store.load());
+    assert.deepEqual(first, second);
+    assert.deepEqual(first, [rec('c', 30), rec('d', 4)]);
+    // Copies: changing what a load gave changes no later load.
+    (first[0] as { value: unknown }).value = 'changed';
+    assert.deepEqual(sortByKey(await store.load()), second);
+    await store.write(put(rec('e', 5)));
+    assert.deepEqual(sortByKey(await store.load()), [...second, rec('e', 5)]);
+    await store.close();
+  });
+
   it('snapshot.N+1 durable, older generation not yet deleted: uses N+1, deletes the rest', async () => {
     const dir = await tempDir();
     await seed(dir, three);
