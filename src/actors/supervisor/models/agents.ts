@@ -81,6 +81,9 @@ export function replicaJoined(s: Models, join: ReplicaJoin): Changes {
     }
     if (v.server !== join.server) moveVersion(s, m, v, join.server);
     const r = replicaEntry(s, m, v, join.idx);
+    // A replica serving what its agent still holds stays as it is: after a restart or take-over,
+    // agents re-announce every model they hold, and nothing of those changes.
+    if (r.value === 'available' && r.context.holdsModel) continue;
     sendReplica(s, m, v, r, { type: 'agent.announced', at });
     announced.add(name);
   }
