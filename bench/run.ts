@@ -24,7 +24,7 @@
  *   --fanout-models 10000      --subscribers 1,100
  *   --restart-models 10000,100000   --memory-models 10000,100000   --dashboard-models 10000
  *   --memory-loaded 1000000    (0 skips the million-model row)
- *   --failover-kills 20        --failover-models 1000
+ *   --failover-kills 20        --failover-models 10000,100000
  *   --startup-runs 15          --startup-bin bin/mlsched.js (another checkout's, to compare)
  */
 import { join } from 'node:path';
@@ -130,7 +130,7 @@ const options = {
   dashboard: { models: one(values['dashboard-models'], 10_000, 1000) },
   failover: {
     kills: one(values['failover-kills'], 20, 5),
-    models: one(values['failover-models'], 1000, 100),
+    models: list(values['failover-models'], '10000,100000', '100'),
   },
 };
 
