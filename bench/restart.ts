@@ -11,7 +11,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   createSchedulerSystem,
@@ -22,7 +21,7 @@ import { openFileStore } from '../src/store/file/file-store.js';
 import { Persistence, restoreRecords } from '../src/store/persistence.js';
 import type { SnapshotStore } from '../src/store/ports.js';
 import { openRedisStore } from '../src/store/redis/redis-store.js';
-import { deleteRedisPrefix } from './lib.js';
+import { deleteRedisPrefix, serveArgs } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +34,6 @@ const { values } = parseArgs({
 const MODELS = Number(values.models);
 const SERVERS = Number(values.servers);
 const REPLICAS = Number(values.replicas);
-const BIN = fileURLToPath(new URL('../bin/mlsched.js', import.meta.url));
 /** The benchmark's report goes to stdout. */
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const silent = { info: () => undefined, warn: () => undefined };
@@ -122,29 +120,9 @@ async function fill(store: SnapshotStore): Promise<number> {
 /** `mlsched serve` from start to its listening line, in ms. */
 async function startToServing(store: string, extra: string[] = []): Promise<number> {
   const t0 = performance.now();
-  const p = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--store',
-      store,
-      '--scheduler-port',
-      '0',
-      '--agent-port',
-      '0',
-      '--dataflow-port',
-      '0',
-      '--http-port',
-      '0',
-      '--log-level',
-      'warn',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const p = spawn(process.execPath, [...serveArgs(store), ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await once(createInterface({ input: p.stdout }), 'line');
   const ms = performance.now() - t0;
   p.kill('SIGTERM');
