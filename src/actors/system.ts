@@ -18,6 +18,7 @@ import {
   availableElsewhere,
   latestStateOf,
   listModels,
+  modelNames,
   listServers,
   model,
   server,
@@ -151,6 +152,8 @@ export interface SchedulerSystem {
   drain(server: string, idx: number): Promise<DrainOutcome>;
   model(name: string, allVersions: boolean): ModelView | undefined;
   listModels(allVersions: boolean): ModelView[];
+  /** Every model's name, as listModels orders them, without building views. */
+  modelNames(): string[];
   server(name: string): ServerStatusView | undefined;
   listServers(): ServerStatusView[];
   /**
@@ -331,13 +334,14 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
       }
     },
     recordKeys: () => [
-      ...listModels(models, false).map((m) => `model:${m.name}`),
+      ...modelNames(models).map((name) => `model:${name}`),
       ...listServers(models).map((sv) => `server:${sv.name}`),
       ...listPipelines(pipelines, false).map((p) => `pipeline:${p.name}`),
       ...listExperiments(pipelines).map((e) => `experiment:${e.definition.name}`),
     ],
     model: (name, all) => model(models, name, all),
     listModels: (all) => listModels(models, all),
+    modelNames: () => modelNames(models),
     server: (name) => server(models, name),
     listServers: () => listServers(models),
     subscribe: (listener) => {

@@ -83,10 +83,7 @@ export class LifecycleTracker {
     this.historySize = opts.historySize ?? 50;
     this.recentSize = opts.recentSize ?? 200;
     this.now = opts.now ?? Date.now;
-    this.scan(
-      system.listModels(false).map((m) => m.name),
-      0,
-    );
+    this.scan(system.modelNames(), 0);
     this.refresh({
       models: [],
       servers: system.listServers().map((s) => s.name),

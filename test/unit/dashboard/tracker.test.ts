@@ -143,6 +143,10 @@ describe('LifecycleTracker', () => {
     const n = 5000;
     for (let i = 0; i < n; i++) w.system.loadModel(def(`m${String(i).padStart(4, '0')}`));
     w.ackAll();
+    assert.deepEqual(
+      w.system.modelNames(),
+      w.system.listModels(false).map((m) => m.name),
+    );
     const t = new LifecycleTracker(w.system, { historySize: 10 });
     // The first chunk at once; the rest after what waits (a change meanwhile is seen at once).
     assert.ok(t.modelCount > 0 && t.modelCount < n, `read at once: ${t.modelCount}`);

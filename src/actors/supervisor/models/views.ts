@@ -29,6 +29,11 @@ export function listModels(s: Models, allVersions: boolean): ModelView[] {
     .map((m) => viewModel(m, allVersions));
 }
 
+/** Every model's name (deleted ones included), sorted, without building their views. */
+export function modelNames(s: Models): string[] {
+  return [...s.models.keys()].sort();
+}
+
 /** The named server, or undefined. */
 export function server(s: Models, name: string): ServerStatusView | undefined {
   const entry = s.servers.get(name);
