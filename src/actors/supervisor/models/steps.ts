@@ -72,10 +72,10 @@ export function recompute(s: Models, m: ModelEntry, v: VersionEntry): void {
     reason: r.context.reason,
     at: r.context.at,
   }));
+  // A live latest version with no replicas keeps what placement recorded (nothing, or its failure).
   const state = modelStateOf(v.actor);
-  if (facts.length === 0 && (state === 'unknown' || state === 'scheduleFailed')) {
-    if (!m.deleted && v === latest) return;
-  }
+  const unplaced = state === 'unknown' || state === 'scheduleFailed';
+  if (facts.length === 0 && unplaced && !m.deleted && v === latest) return;
   const changed = v.actor.send({
     type: 'replicas.changed',
     at: s.opts.now(),
