@@ -144,7 +144,13 @@ async function startCore(
     reconnectGraceMs: config.reconnectGraceMs,
     restore: records,
   });
-  const persistence = new Persistence(system, store, { log: log.child({ component: 'store' }) });
+  // Acknowledged must mean stored (and, with --redis-min-replicas, replicated): a call waiting on a
+  // write that failed is refused at once.
+  const strict = config.ha !== undefined || config.redisReplication !== undefined;
+  const persistence = new Persistence(system, store, {
+    log: log.child({ component: 'store' }),
+    refuseOnFailure: strict,
+  });
   const restored = {
     records: records.length,
     ms: Math.round(performance.now() - started),
@@ -159,8 +165,9 @@ async function startCore(
     applicationVersion: config.version,
     // An acknowledged change is durable. Alone, a scheduler whose store is failing serves from
     // memory (health says so) rather than stall every client; with standbys it must not: the one
-    // taking over would not have the change, so the call fails and the client retries there.
-    durable: config.ha
+    // taking over would not have the change, so the call fails and the client retries there. Nor
+    // with --redis-min-replicas: the user asked for an acknowledgement to mean replicated.
+    durable: strict
       ? () =>
           withinMs(persistence.durable(), DURABLE_WAIT_MS, () =>
             unavailable(
@@ -465,7 +472,7 @@ async function openLease(
     address,
     ttlMs: leaseMs,
     stallMs: Math.max(STALL_MIN_MS, STALL_LEASES * leaseMs),
-    ...(config.redisTls ? { tls: config.redisTls } : {}),
+    ...redisAccess(config),
   });
   return {
     lease,
@@ -495,11 +502,20 @@ async function openStore(config: Config, log: Logger): Promise<SnapshotStore> {
       return openRedisStore({
         url: config.store.url,
         prefix: config.redisPrefix ?? 'mlsched',
-        ...(config.redisTls ? { tls: config.redisTls } : {}),
+        ...redisAccess(config),
         logger: log,
       });
     }
   }
+}
+
+/** How the store and the lease reach Redis besides its URL: TLS, the sentinels, replication. */
+function redisAccess(config: Config) {
+  return {
+    ...(config.redisTls ? { tls: config.redisTls } : {}),
+    ...(config.redisSentinel ? { sentinel: config.redisSentinel } : {}),
+    ...(config.redisReplication ? { replication: config.redisReplication } : {}),
+  };
 }
 
 /**

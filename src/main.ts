@@ -6,14 +6,15 @@ import {
   DEFAULTS,
   parseLogLevel,
   parsePort,
+  parseSentinelAccess,
   parseStore,
-  redactPassword,
   type Config,
 } from './config/config.js';
 import { parseAllowedHosts, parseHttpPort, readHttpToken } from './config/http.js';
 import { parseRedisTls, parseServerTls, type ClientTlsFlags } from './config/tls.js';
 import { parseMemoryQuantity } from './domain/quantity.js';
 import { PACKAGE_DIR } from './package-dir.js';
+import { redactPassword } from './store/redis/endpoint.js';
 import { parseSchedulerAddresses } from './sim/targets.js';
 
 // Only what parsing the command line needs is loaded up front: each command loads what it runs
@@ -146,7 +147,9 @@ program
   )
   .option(
     '--store <store>',
-    'memory, file:DIR or redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]',
+    'memory, file:DIR, redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB], ' +
+      'redis[s]-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB] or ' +
+      'redis[s]-cluster://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]',
     DEFAULTS.store,
   )
   .option(
@@ -157,6 +160,27 @@ program
   .option('--redis-tls-ca <file>', 'rediss:// store: trust this CA (PEM) for the Redis certificate')
   .option('--redis-tls-cert <file>', 'rediss:// store: client certificate (PEM) for Redis')
   .option('--redis-tls-key <file>', "rediss:// store: the client certificate's private key (PEM)")
+  .option('--redis-sentinel-user <user>', "redis-sentinel:// store: the sentinels' ACL user")
+  .option(
+    '--redis-sentinel-password-file <file>',
+    "redis-sentinel:// store: a file holding the sentinels' password",
+  )
+  .option(
+    '--redis-sentinel-tls',
+    'redis-sentinel:// store: the sentinels speak TLS (trusting --redis-tls-ca, with --redis-tls-cert)',
+  )
+  .option(
+    '--redis-min-replicas <n>',
+    'Redis store: a change is acknowledged only once this many replicas have it (WAIT); 0: once the primary has it',
+    opt(wholeNumber('--redis-min-replicas', 0)),
+    0,
+  )
+  .option(
+    '--redis-wait-ms <ms>',
+    '--redis-min-replicas: how long a write waits for the replicas before it fails and is retried',
+    opt(wholeNumber('--redis-wait-ms', 1)),
+    1000,
+  )
   .option(
     '--tls-cert <file>',
     'serve TLS on every gRPC port and HTTPS on the HTTP port: certificate chain (PEM)',
@@ -205,6 +229,11 @@ program
       redisTlsCa?: string;
       redisTlsCert?: string;
       redisTlsKey?: string;
+      redisSentinelUser?: string;
+      redisSentinelPasswordFile?: string;
+      redisSentinelTls?: boolean;
+      redisMinReplicas: number;
+      redisWaitMs: number;
       tlsCert?: string;
       tlsKey?: string;
       tlsCa?: string;
@@ -221,6 +250,11 @@ program
         redisTlsCa,
         redisTlsCert,
         redisTlsKey,
+        redisSentinelUser,
+        redisSentinelPasswordFile,
+        redisSentinelTls,
+        redisMinReplicas,
+        redisWaitMs,
         tlsCert,
         tlsKey,
         tlsCa,
@@ -244,14 +278,35 @@ program
         parseRedisTls(
           { redisTlsCa, redisTlsCert, redisTlsKey },
           store.kind === 'redis' ? store.url : undefined,
+          redisSentinelTls,
         ),
       );
+      const redisSentinel = usage(() =>
+        parseSentinelAccess(
+          {
+            redisSentinelUser,
+            redisSentinelPasswordFile,
+            redisSentinelTls,
+          },
+          store,
+        ),
+      );
+      if (redisMinReplicas > 0 && store.kind !== 'redis') {
+        throw new CliError(
+          '--redis-min-replicas: needs a Redis store (--store redis://...)',
+          EXIT.usage,
+        );
+      }
       const config: Config = Object.freeze({
         ...rest,
         httpPort: httpPort === 'off' ? null : httpPort,
         store,
         ...(tls ? { tls } : {}),
         ...(redisTls ? { redisTls } : {}),
+        ...(redisSentinel ? { redisSentinel } : {}),
+        ...(redisMinReplicas > 0
+          ? { redisReplication: { replicas: redisMinReplicas, timeoutMs: redisWaitMs } }
+          : {}),
         ...(ha ? { ha: { leaseMs, ...(advertise ? { advertise } : {}) } } : {}),
         reconnectGraceMs: reconnectGraceSeconds * 1000,
         version: VERSION,

@@ -1,4 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { Timers } from '../actors/index.js';
+import {
+  EndpointError,
+  isRedisUrl,
+  parseRedisEndpoint,
+  REDIS_FORMS,
+  redactPassword,
+} from '../store/redis/endpoint.js';
 import type { RedisTls, ServerTls } from './tls.js';
 
 export type StoreSpec =
@@ -45,6 +53,14 @@ export interface Config {
   readonly tlsReloadMs?: number;
   /** A `rediss://` store's CA to trust (the system's roots when absent) and client certificate. */
   readonly redisTls?: RedisTls;
+  /** A `redis-sentinel://` store: the sentinels' own user, password and TLS. */
+  readonly redisSentinel?: {
+    readonly username?: string;
+    readonly password?: string;
+    readonly tls?: boolean;
+  };
+  /** `--redis-min-replicas`: replicas that must have each change before it is acknowledged. */
+  readonly redisReplication?: { readonly replicas: number; readonly timeoutMs: number };
   /** High availability: several schedulers on one Redis, one leader at a time (`--ha`). */
   readonly ha?: HaConfig;
   /** Tests inject a clock; production uses the real one. */
@@ -72,49 +88,75 @@ export function parsePort(flag: string, value: string): number {
   return n;
 }
 
-const STORE_FORMS = 'memory, file:DIR or redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]';
+const STORE_FORMS = `memory, file:DIR or ${REDIS_FORMS}`;
 
 /**
- * Parses `--store`: `memory`, `file:DIR`, or a Redis URL `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`
- * (`rediss://` for TLS; AUTH with the password, and the user for a Redis 6 ACL user; special
- * characters of both percent-encoded). @throws Error naming the flag (never the password).
+ * Parses `--store`: `memory`, `file:DIR`, or a Redis URL of one of the three topologies (one
+ * server, Sentinel, Cluster: endpoint.ts; AUTH with the password, and the user for a Redis 6 ACL
+ * user; special characters of both percent-encoded). @throws Error naming the flag (never the
+ * password).
  */
 export function parseStore(value: string): StoreSpec {
   if (value === 'memory') return { kind: 'memory' };
   if (value.startsWith('file:') && value.length > 5) return { kind: 'file', dir: value.slice(5) };
-  if (/^rediss?:\/\//.test(value)) {
-    const problem = redisUrlProblem(value);
-    if (problem === undefined) return { kind: 'redis', url: value };
+  if (isRedisUrl(value)) {
+    try {
+      parseRedisEndpoint(value);
+    } catch (e) {
+      if (e instanceof EndpointError) throw new Error(`--store: ${e.message}`);
+      throw e;
+    }
+    return { kind: 'redis', url: value };
+  }
+  throw new Error(`--store: '${redactPassword(value)}' is not a store; use ${STORE_FORMS}`);
+}
+
+/** The `serve` flags of {@link parseSentinelAccess}, as given. */
+export interface SentinelFlags {
+  readonly redisSentinelUser?: string | undefined;
+  readonly redisSentinelPasswordFile?: string | undefined;
+  readonly redisSentinelTls?: boolean | undefined;
+}
+
+/**
+ * How the sentinels of a `redis-sentinel://` store are reached: their ACL user, their password
+ * (read from a file, so it is in no process listing), TLS. None without flags.
+ * @throws Error naming the flag: not a sentinel store, the file unreadable or empty.
+ */
+export function parseSentinelAccess(
+  flags: SentinelFlags,
+  store: StoreSpec,
+): Config['redisSentinel'] {
+  const { redisSentinelUser, redisSentinelPasswordFile, redisSentinelTls } = flags;
+  const given = [
+    ['--redis-sentinel-user', redisSentinelUser],
+    ['--redis-sentinel-password-file', redisSentinelPasswordFile],
+    ['--redis-sentinel-tls', redisSentinelTls],
+  ].find(([, v]) => v !== undefined);
+  if (given === undefined) return undefined;
+  if (store.kind !== 'redis' || !/^rediss?-sentinel:/i.test(store.url)) {
     throw new Error(
-      `--store: '${redactPassword(value)}' ${problem}; use redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]`,
+      `${String(given[0])}: only a Sentinel store uses it; give --store redis-sentinel://...`,
     );
   }
-  throw new Error(`--store: '${value}' is not a store; use ${STORE_FORMS}`);
-}
-
-/** Why `url` (redis:// or rediss://) is not a Redis URL we can use, or undefined. */
-function redisUrlProblem(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'is not a URL (is the port a number? percent-encode @, / and : in the password)';
+  let password: string | undefined;
+  if (redisSentinelPasswordFile !== undefined) {
+    try {
+      password = readFileSync(redisSentinelPasswordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new Error(
+        `--redis-sentinel-password-file: cannot read ${redisSentinelPasswordFile}: ${(e as Error).message}`,
+      );
+    }
+    if (password === '') {
+      throw new Error(`--redis-sentinel-password-file: ${redisSentinelPasswordFile} is empty`);
+    }
   }
-  if (u.hostname === '') return 'names no host';
-  if (!/^\/?\d*$/.test(u.pathname)) return `has path '${u.pathname}': only a database number /DB`;
-  if (u.search !== '' || u.hash !== '') return 'has a ?query or #fragment; none is supported';
-  try {
-    decodeURIComponent(u.username);
-    decodeURIComponent(u.password);
-  } catch {
-    return 'has a user or password that is not valid percent-encoding';
-  }
-  return undefined;
-}
-
-/** `url` with the password of its `user:password@` part replaced by `***`. */
-export function redactPassword(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^/]*@/, '$1***@');
+  return {
+    ...(redisSentinelUser === undefined ? {} : { username: redisSentinelUser }),
+    ...(password === undefined ? {} : { password }),
+    ...(redisSentinelTls ? { tls: true } : {}),
+  };
 }
 
 /** Parses `--log-level`. @throws Error naming the flag. */

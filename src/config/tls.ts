@@ -119,7 +119,8 @@ export interface RedisTlsFlags {
 }
 
 /**
- * The TLS settings of a `rediss://` store: `--redis-tls-ca` names the CA to trust for Redis's
+ * The TLS settings of a `rediss://` store (or of its sentinels, `--redis-sentinel-tls`):
+ * `--redis-tls-ca` names the CA to trust for Redis's
  * certificate (the system's roots without it), `--redis-tls-cert` + `--redis-tls-key` the client
  * certificate for a Redis that requires one (`tls-auth-clients yes`). None without flags.
  * @throws Error naming the flag: not a `rediss://` store, only one of cert/key, a file missing,
@@ -128,10 +129,11 @@ export interface RedisTlsFlags {
 export function parseRedisTls(
   flags: RedisTlsFlags,
   storeUrl: string | undefined,
+  sentinelTls = false,
 ): RedisTls | undefined {
   const { redisTlsCa, redisTlsCert, redisTlsKey } = flags;
   if ([redisTlsCa, redisTlsCert, redisTlsKey].every((f) => f === undefined)) return undefined;
-  if (!storeUrl?.startsWith('rediss://')) {
+  if (!sentinelTls && !/^rediss(-sentinel|-cluster)?:\/\//i.test(storeUrl ?? '')) {
     const flag =
       redisTlsCa !== undefined
         ? '--redis-tls-ca'

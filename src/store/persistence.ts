@@ -22,6 +22,11 @@ export interface PersistenceOptions {
    * thousands of changes at once (a restore, an agent re-announcing its models) go in several.
    */
   maxBatch?: number;
+  /**
+   * Refuse (Unavailable) every call waiting in `durable()` as soon as a write fails, rather than
+   * letting them wait for the retry: for when an acknowledgement must mean stored.
+   */
+  refuseOnFailure?: boolean;
 }
 
 /** Counters for metrics and the benchmark. */
@@ -158,6 +163,11 @@ export class Persistence {
         );
       }
       this.failing = true;
+      if (this.opts.refuseOnFailure) {
+        const why = e instanceof Error ? e.message : String(e);
+        for (const w of this.waiters) w.reject(unavailable(`the change was not stored: ${why}`));
+        this.waiters = [];
+      }
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         void this.writeNow();

@@ -88,6 +88,10 @@ export interface RedisServer {
   pause(): void;
   /** Unfreezes it (SIGCONT): queued commands are then answered, and the data is intact. */
   resume(): void;
+  /** Kills it (SIGKILL) and resolves once it has exited. */
+  kill(): Promise<void>;
+  /** Whether it runs. */
+  readonly running: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -127,9 +131,9 @@ async function answersPing(port: number, password: string | undefined): Promise<
  * it, when `redis-server` is not on PATH: integration tests never pass silently without Redis.
  */
 export async function startRedisServer(
-  options: { password?: string; args?: readonly string[] } = {},
+  options: { password?: string; args?: readonly string[]; port?: number } = {},
 ): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const { password } = options;
   const args = [
     '--port',
@@ -223,6 +227,17 @@ export async function startRedisServer(
     },
     resume: () => {
       signal('SIGCONT');
+    },
+    kill: async () => {
+      const proc = child;
+      child = undefined;
+      if (proc?.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    get running() {
+      return child !== undefined;
     },
   };
 }

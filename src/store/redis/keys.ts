@@ -53,7 +53,21 @@ export interface KeySpace {
   readonly seq: string;
 }
 
-/** The key space under `prefix`. */
+/**
+ * What every key of a store starts with: its prefix, or on a Redis Cluster the prefix as a hash
+ * tag (`{prefix}`), so that all of them are in one hash slot and the batches, the scripts, the
+ * lease and the change stream work there unchanged.
+ * @throws Error for a cluster prefix starting with `}` (its hash tag would be empty).
+ */
+export function keyRoot(prefix: string, cluster: boolean): string {
+  if (!cluster) return prefix;
+  if (prefix.startsWith('}')) {
+    throw new Error(`the key prefix '${prefix}' cannot start with '}' on a Redis Cluster`);
+  }
+  return `{${prefix}}`;
+}
+
+/** The key space under `prefix` (a {@link keyRoot}). */
 export function keySpace(prefix: string): KeySpace {
   const records = `${prefix}:r:`;
   return {

@@ -5,14 +5,20 @@
  * the leader's store then checks (redis-store.ts `fence`).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Lease, LeaseHolder } from '../ports.js';
-import type { RedisTlsOptions } from './redis-store.js';
+import {
+  createClient,
+  type RedisClient,
+  type RedisTlsOptions,
+  type SentinelAccess,
+} from './client.js';
+import { parseRedisEndpoint } from './endpoint.js';
 import { RedisStoreError, messageOf } from './errors.js';
-import { keySpace, type KeySpace } from './keys.js';
+import { keyRoot, keySpace, type KeySpace } from './keys.js';
+import { NO_REPLICATION, replicated, type Replication } from './replication.js';
 
 export interface RedisLeaseOptions {
-  /** `redis://...` or `rediss://...`, as the store's. */
+  /** The store's URL (any of endpoint.ts's forms). */
   readonly url: string;
   /** The store's key prefix: the lease and epoch live beside its records. */
   readonly prefix: string;
@@ -22,6 +28,10 @@ export interface RedisLeaseOptions {
   readonly ttlMs: number;
   /** For rediss://: the CA of Redis's certificate and the client certificate (as the store's). */
   readonly tls?: RedisTlsOptions;
+  /** The sentinels' own credentials and TLS (as the store's). */
+  readonly sentinel?: SentinelAccess;
+  /** Replicas that must have a take-over or renewal before it counts (as the store's writes). */
+  readonly replication?: Replication;
 }
 
 /** KEYS: leader, epoch. ARGV: identity prefix, ttl. Takes a free lease; returns the new epoch. */
@@ -49,6 +59,9 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
+/** How long one command of the lease may take: well within the lease. */
+const commandTimeout = (options: RedisLeaseOptions) => Math.max(100, Math.floor(options.ttlMs / 3));
+
 /**
  * A lease on its own Redis connection, whose commands time out well within the lease; a connection
  * that stays silent that long is reopened.
@@ -59,29 +72,32 @@ export class RedisLease implements Lease {
   private readonly id: string;
   private held: string | undefined;
 
+  private readonly replication: Replication;
+
   private constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly options: RedisLeaseOptions,
   ) {
-    this.keys = keySpace(options.prefix);
+    const endpoint = parseRedisEndpoint(options.url);
+    this.keys = keySpace(keyRoot(options.prefix, endpoint.kind === 'cluster'));
+    // A WAIT must end well within the command timeout, which is well within the lease.
+    const { replicas, timeoutMs } = options.replication ?? NO_REPLICATION;
+    this.replication = { replicas, timeoutMs: Math.min(timeoutMs, commandTimeout(options) / 2) };
     this.id = `${options.address}|${randomUUID()}`;
   }
 
   /** @throws RedisStoreError `Unavailable` when Redis cannot be reached. */
   static async open(options: RedisLeaseOptions): Promise<RedisLease> {
-    const timeout = Math.max(100, Math.floor(options.ttlMs / 3));
-    const client = new Redis(options.url, {
-      lazyConnect: true,
+    const timeout = commandTimeout(options);
+    const client = createClient(parseRedisEndpoint(options.url), {
       connectionName: 'mlsched-lease',
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
       commandTimeout: timeout,
       // A connection silent past that (a lost flow: no reply, no reset) is dropped and reopened.
       socketTimeout: timeout,
       connectTimeout: 2000,
-      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), timeout),
-      ...(/^rediss:/i.test(options.url) ? { tls: { ...options.tls } } : {}),
+      retryDelay: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), timeout),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.sentinel ? { sentinel: options.sentinel } : {}),
     });
     // Each command reports its own failure; a failed connection, why (ECONNREFUSED...).
     let failure: unknown;
@@ -100,24 +116,51 @@ export class RedisLease implements Lease {
     return new RedisLease(client, options);
   }
 
+  /**
+   * Takes the lease when it is free. With replication, a take-over that too few replicas have is
+   * given back: a failover could otherwise bring back the old lease beside this leader.
+   * @throws RedisStoreError `Unavailable` then (and for Redis errors as they come).
+   */
   async acquire(): Promise<number | undefined> {
-    const epoch = (await this.client.eval(
+    const pipeline = this.client.pipeline();
+    pipeline.eval(
       ACQUIRE,
       2,
       this.keys.leader,
       this.keys.epoch,
       this.id,
       String(this.options.ttlMs),
-    )) as number | null;
+    );
+    let epoch: number | null;
+    try {
+      [epoch] = (await replicated(pipeline, this.replication, 'the lease take-over')) as [
+        number | null,
+      ];
+    } catch (e) {
+      if (e instanceof RedisStoreError) {
+        // Taken on the primary only: not led from. Given back, whoever holds it now.
+        const held = await this.client.get(this.keys.leader).catch(() => null);
+        if (held?.startsWith(`${this.id}|`)) {
+          await this.client.eval(RELEASE, 1, this.keys.leader, held).catch(() => undefined);
+        }
+      }
+      throw e;
+    }
     if (epoch === null) return undefined;
     this.held = `${this.id}|${epoch}`;
     return epoch;
   }
 
+  /**
+   * Extends the lease if it is still this instance's. With replication, a renewal too few replicas
+   * have fails (rejects), so the lease is kept only as long as a promoted replica would keep it.
+   */
   async renew(): Promise<boolean> {
     if (this.held === undefined) return false;
     const ttl = String(this.options.ttlMs);
-    const ok = await this.client.eval(RENEW, 1, this.keys.leader, this.held, ttl);
+    const pipeline = this.client.pipeline();
+    pipeline.eval(RENEW, 1, this.keys.leader, this.held, ttl);
+    const [ok] = await replicated(pipeline, this.replication, 'the lease renewal');
     if (ok !== 1) this.held = undefined;
     return ok === 1;
   }

@@ -11,8 +11,8 @@
  * with less; or the stream was trimmed past entries not yet read: a gap in the numbers) it is read
  * whole again, and `take` falls back to reading the store.
  */
-import type { Redis } from 'ioredis';
 import type { StoredRecord } from '../ports.js';
+import type { RedisClient } from './client.js';
 import { decodeRecord } from './codec.js';
 import { decodeKey, type KeySpace } from './keys.js';
 
@@ -23,7 +23,7 @@ const ENTRIES_PER_READ = 1000;
 
 export interface MirrorOptions {
   /** The connection to read with (the standby's store connection: it writes nothing meanwhile). */
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keys: KeySpace;
   /** Reads every record (the store's `load`). */
   readonly loadAll: () => Promise<StoredRecord[]>;

@@ -1,21 +1,32 @@
 /**
  * The Redis {@link SnapshotStore} (`--store redis`): one string per record plus an index set under
- * a key prefix (keys.ts), written with one MULTI/EXEC per batch and loaded with SMEMBERS + MGET.
+ * a key prefix (keys.ts), written with one script per batch and loaded with SMEMBERS + MGET, on one
+ * server, a primary found through Redis Sentinel, or a Redis Cluster (endpoint.ts, client.ts).
  *
- * Durability is "acknowledged by Redis": `write` resolves once EXEC has succeeded. Whether that
- * survives a crash of Redis itself depends on the server's own persistence (`appendonly yes`,
- * `appendfsync`), which this store does not change.
+ * Durability is "acknowledged by Redis": `write` resolves once the primary has applied the batch
+ * and, with `minReplicas`, once that many replicas have it too (WAIT). Whether that survives a
+ * crash of Redis itself depends on the server's own persistence (`appendonly yes`, `appendfsync`)
+ * and, for a failover, on which replica is promoted: this store changes neither.
  *
  * While Redis cannot be reached nothing queues: commands fail at once (or after `commandTimeoutMs`
  * when the connection hangs), the client reconnects with a capped back-off, and `health()` says so
  * until a command succeeds again.
  */
-import { Redis, type RedisOptions } from 'ioredis';
 import type { SnapshotStore, StoredRecord, StoreHealth, WriteBatch } from '../ports.js';
+import {
+  createClient,
+  type RedisClient,
+  type RedisTlsOptions,
+  type SentinelAccess,
+} from './client.js';
 import { checkKey, decodeRecord, encodeRecord } from './codec.js';
+import { EndpointError, parseRedisEndpoint, redactPassword } from './endpoint.js';
 import { RedisStoreError, fromRedisError, messageOf } from './errors.js';
 import { RecordMirror } from './mirror.js';
-import { decodeKey, encodeKey, isWellFormed, keySpace, type KeySpace } from './keys.js';
+import { decodeKey, encodeKey, isWellFormed, keyRoot, keySpace, type KeySpace } from './keys.js';
+import { NO_REPLICATION, replicated, type Replication } from './replication.js';
+
+export type { RedisTlsOptions, SentinelAccess } from './client.js';
 
 /** Where the store reports connectivity changes (a pino logger fits). */
 export interface RedisStoreLogger {
@@ -23,22 +34,16 @@ export interface RedisStoreLogger {
   info(obj: object, msg: string): void;
 }
 
-/** TLS to a `rediss://` Redis (passed to ioredis as its `tls` options). */
-export interface RedisTlsOptions {
-  /** CA certificates (PEM) the server's certificate must chain to; the system's roots without. */
-  readonly ca?: Buffer;
-  /** Client certificate chain (PEM), for a Redis with `tls-auth-clients yes`; with `key`. */
-  readonly cert?: Buffer;
-  /** The client certificate's private key (PEM). */
-  readonly key?: Buffer;
-}
-
 /** How to reach Redis and where to keep the records. */
 export interface RedisStoreOptions {
-  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...` (TLS). */
+  /** One of endpoint.ts's forms: `redis[s]://`, `redis[s]-sentinel://` or `redis[s]-cluster://`. */
   readonly url: string;
-  /** TLS settings (CA, client certificate) for a `rediss://` url. Not allowed with `redis://`. */
+  /** TLS settings (CA, client certificate) for a `rediss...` url or TLS sentinels. */
   readonly tls?: RedisTlsOptions;
+  /** The sentinels' own credentials and TLS (a `redis-sentinel://` url). */
+  readonly sentinel?: SentinelAccess;
+  /** Replicas that must have each batch before it counts as written (WAIT), and how long to wait. */
+  readonly replication?: Replication;
   /** Key prefix of this store's keys (`<prefix>:keys`, `<prefix>:r:<key>`). Non-empty. */
   readonly prefix: string;
   /** Told once when Redis becomes unreachable and once when it is back. */
@@ -56,6 +61,24 @@ export interface RedisStoreOptions {
   /** Records per MGET in `load`. Default 1000. */
   readonly loadChunkSize?: number;
 }
+
+/**
+ * A write. KEYS: the index, the puts' record keys, the deletes' record keys. ARGV: number of puts,
+ * the puts' texts, the puts' index members, the deletes' index members.
+ */
+const WRITE = `
+local puts = tonumber(ARGV[1])
+local dels = #KEYS - 1 - puts
+for i = 1, puts do
+  redis.call('SET', KEYS[1 + i], ARGV[1 + i])
+  redis.call('SADD', KEYS[1], ARGV[1 + puts + i])
+end
+for i = 1, dels do
+  redis.call('DEL', KEYS[1 + puts + i])
+  redis.call('SREM', KEYS[1], ARGV[1 + 2 * puts + i])
+end
+return puts + dels
+`;
 
 /**
  * A fenced write: applied only while the epoch is the writer's token, and announced to standbys
@@ -111,50 +134,54 @@ interface Outage {
  *   certificate it accepts, ...).
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
-  const where = redactUrl(options.url);
-  if (!/^rediss?:\/\//i.test(options.url)) {
-    throw new RedisStoreError('Invalid', `redis store: url ${where} is not redis:// or rediss://`);
+  const where = redactPassword(options.url);
+  let endpoint;
+  try {
+    endpoint = parseRedisEndpoint(options.url);
+  } catch (e) {
+    if (e instanceof EndpointError)
+      throw new RedisStoreError('Invalid', `redis store: ${e.message}`);
+    throw e;
   }
   if (options.prefix.length === 0 || !isWellFormed(options.prefix)) {
     throw new RedisStoreError('Invalid', 'redis store: the key prefix must be a non-empty string');
   }
-  const tls = /^rediss:/i.test(options.url);
-  if (options.tls && !tls) {
+  if (options.tls && !endpoint.tls && !options.sentinel?.tls) {
     throw new RedisStoreError(
       'Invalid',
-      `redis store: TLS settings need a rediss:// url, not ${where}`,
+      `redis store: TLS settings need a rediss:// url (or TLS sentinels), not ${where}`,
     );
   }
-  const commandTimeout = options.commandTimeoutMs ?? 2_000;
+  let root: string;
+  try {
+    root = keyRoot(options.prefix, endpoint.kind === 'cluster');
+  } catch (e) {
+    throw new RedisStoreError('Invalid', `redis store: ${messageOf(e)}`);
+  }
+  // A write's reply waits for its WAIT too.
+  const commandTimeout =
+    (options.commandTimeoutMs ?? 2_000) + (options.replication?.timeoutMs ?? 0);
   const connectTimeout = options.connectTimeoutMs ?? 2_000;
   const minDelay = options.reconnectMinMs ?? 100;
   const maxDelay = options.reconnectMaxMs ?? 2_000;
-  const redisOptions = {
-    lazyConnect: true,
+  const client = createClient(endpoint, {
     connectionName: 'mlsched-store',
-    // Fail fast instead of queueing while disconnected: the caller (persistence.ts) retries, and
-    // must learn at once that its batch is not durable.
-    enableOfflineQueue: false,
-    // Reject commands in flight when the connection drops (they may or may not have been applied)
-    // instead of resending them after the reconnect: every write settles promptly, and the caller,
-    // not ioredis, decides what to retry.
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
     commandTimeout,
     // A connection that stays silent that long while a command waits (a flow lost in a partition:
     // no reply, no reset) is dropped and reopened; otherwise it would never recover.
     socketTimeout: commandTimeout,
     connectTimeout,
-    retryStrategy: (attempt: number) =>
-      Math.min(minDelay * 2 ** Math.min(attempt - 1, 30), maxDelay),
-    // ioredis turns TLS on for a lower-case `rediss://` only; say it for any spelling.
-    ...(tls ? { tls: { ...options.tls } } : {}),
-  } satisfies RedisOptions;
+    retryDelay: (attempt: number) => Math.min(minDelay * 2 ** Math.min(attempt - 1, 30), maxDelay),
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.sentinel ? { sentinel: options.sentinel } : {}),
+  });
   return RedisStore.connect(
-    new Redis(options.url, redisOptions),
+    client,
     {
       where,
       prefix: options.prefix,
+      root,
+      replication: options.replication ?? NO_REPLICATION,
       logger: options.logger ?? NO_LOGGER,
       probeIntervalMs: options.probeIntervalMs ?? 1_000,
       loadChunkSize: Math.max(1, options.loadChunkSize ?? 1_000),
@@ -167,6 +194,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
 export interface StoreSettings {
   readonly where: string;
   readonly prefix: string;
+  /** What every key starts with (keys.ts `keyRoot`). */
+  readonly root: string;
+  readonly replication: Replication;
   readonly logger: RedisStoreLogger;
   readonly probeIntervalMs: number;
   readonly loadChunkSize: number;
@@ -202,7 +232,7 @@ export class RedisStore implements SnapshotStore {
    * @throws RedisStoreError `Unavailable` or `Refused` (the client is then disconnected).
    */
   static async connect(
-    client: Redis,
+    client: RedisClient,
     settings: StoreSettings,
     timeoutMs: number,
   ): Promise<RedisStore> {
@@ -228,12 +258,12 @@ export class RedisStore implements SnapshotStore {
   }
 
   private constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly settings: StoreSettings,
   ) {
     this.url = settings.where;
     this.prefix = settings.prefix;
-    this.keys = keySpace(settings.prefix);
+    this.keys = keySpace(settings.root);
     client.on('error', (e: unknown) => {
       this.lastError = messageOf(e);
       this.down('Unavailable', `redis unreachable: ${messageOf(e)}`, e);
@@ -306,12 +336,13 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * Applies the batch as one MULTI/EXEC (MSET + SADD for puts, DEL + SREM for deletes) in one
-   * round trip, resolving once EXEC succeeded. Values are serialised when called.
+   * Applies the batch as one script (SET + SADD for puts, DEL + SREM for deletes) in one round
+   * trip, resolving once it ran and, with replication, once enough replicas have it. Values are
+   * serialised when called.
    *
    * @throws RedisStoreError `Invalid` (nothing sent), `Closed`, `Unavailable` (not connected: at
-   *   once; no reply: after `commandTimeoutMs`; the batch may or may not be applied) or `Refused`
-   *   (Redis refused the transaction: nothing applied).
+   *   once; no reply: after `commandTimeoutMs`; fewer replicas than asked had it in time; the batch
+   *   may or may not be applied) or `Refused` (Redis refused the script: nothing applied).
    */
   write(batch: WriteBatch): Promise<void> {
     const pairs: string[] = [];
@@ -388,17 +419,21 @@ export class RedisStore implements SnapshotStore {
     this.fencingToken = token;
   }
 
-  /** One MULTI/EXEC, or, when fenced, one script that checks the token and then writes. */
+  /**
+   * One script (when fenced, one that checks the token first), followed in the same round trip by
+   * the WAIT for replicas when asked for.
+   */
   private async apply(
     pairs: string[],
     added: string[],
     recordKeys: string[],
     removed: string[],
   ): Promise<void> {
+    const puts = pairs.filter((_, i) => i % 2 === 0);
+    const texts = pairs.filter((_, i) => i % 2 === 1);
+    const pipeline = this.client.pipeline();
     if (this.fencingToken !== undefined) {
-      const puts = pairs.filter((_, i) => i % 2 === 0);
-      const texts = pairs.filter((_, i) => i % 2 === 1);
-      await this.client.eval(
+      pipeline.eval(
         FENCED_WRITE,
         4 + puts.length + recordKeys.length,
         this.keys.epoch,
@@ -415,14 +450,20 @@ export class RedisStore implements SnapshotStore {
         ...added,
         ...removed,
       );
-      return;
+    } else {
+      pipeline.eval(
+        WRITE,
+        1 + puts.length + recordKeys.length,
+        this.keys.index,
+        ...puts,
+        ...recordKeys,
+        String(puts.length),
+        ...texts,
+        ...added,
+        ...removed,
+      );
     }
-    const tx = this.client.multi();
-    if (added.length > 0) tx.mset(pairs).sadd(this.keys.index, added);
-    if (removed.length > 0) tx.del(recordKeys).srem(this.keys.index, removed);
-    const replies = await tx.exec();
-    if (replies === null) throw new Error('transaction aborted');
-    for (const [error] of replies) if (error) throw error;
+    await replicated(pipeline, this.settings.replication, 'the write');
   }
 
   /** Ok while commands succeed; otherwise why not (`redis unreachable: ...`). */
@@ -594,13 +635,3 @@ function mgetReply(reply: [Error | null, unknown] | undefined): (string | null)[
   return values as (string | null)[];
 }
 
-/** `url` with its password replaced by `***` (for messages and logs). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}

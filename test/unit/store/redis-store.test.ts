@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { decodeRecord, encodeRecord } from '../../../src/store/redis/codec.js';
 import { RedisStoreError, fromRedisError, isReplyError } from '../../../src/store/redis/errors.js';
 import { decodeKey, encodeKey, isWellFormed, keySpace } from '../../../src/store/redis/keys.js';
-import { openRedisStore, redactUrl } from '../../../src/store/redis/redis-store.js';
+import { redactPassword } from '../../../src/store/redis/endpoint.js';
+import { openRedisStore } from '../../../src/store/redis/redis-store.js';
 
 /** Any UTF-16 string, lone surrogates included. */
 const utf16 = fc.string({
@@ -122,10 +123,14 @@ describe('redis store errors', () => {
   });
 
   it('redacts passwords from URLs', () => {
-    assert.equal(redactUrl('redis://:secret@h:6379/2'), 'redis://:***@h:6379/2');
-    assert.equal(redactUrl('rediss://user:secret@h:6380'), 'rediss://user:***@h:6380');
-    assert.equal(redactUrl('redis://h:6379'), 'redis://h:6379');
-    assert.equal(redactUrl('not a url'), '<unparseable url>');
+    assert.equal(redactPassword('redis://:secret@h:6379/2'), 'redis://:***@h:6379/2');
+    assert.equal(redactPassword('rediss://user:secret@h:6380'), 'rediss://user:***@h:6380');
+    assert.equal(redactPassword('redis://h:6379'), 'redis://h:6379');
+    assert.equal(redactPassword('not a url'), 'not a url');
+    assert.equal(
+      redactPassword('redis-sentinel://u:p%40ss/w@h1:26379,h2:26379/mymaster/1'),
+      'redis-sentinel://u:***@h1:26379,h2:26379/mymaster/1',
+    );
   });
 
   it('refuses a URL that is not redis:// or rediss://, and an empty prefix, before connecting', async () => {
