@@ -31,6 +31,8 @@ export interface ElectionRoles {
  */
 export class Election {
   private leading = false;
+  /** Why the last attempt to take the lease failed (logged when it changes). */
+  private acquireError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** The leader's watch: says it is alive, and stops leading once the lease may lapse. */
   private watch: NodeJS.Timeout | undefined;
@@ -89,6 +91,7 @@ export class Election {
     if (this.leading) return period;
     try {
       const epoch = await this.lease.acquire();
+      this.acquireError = undefined;
       if (epoch === undefined) {
         const holder = await this.lease.holder();
         this.roles.follow(holder?.address);
@@ -105,8 +108,12 @@ export class Election {
         this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not lead');
         await this.lose('start-up as leader failed');
       }
-    } catch {
-      // Redis away: no leader is known (the keeper's renewals report their own failures).
+    } catch (e) {
+      // Redis away (or too few replicas have the take-over): no leader is known. Said once per
+      // reason; the keeper's renewals report their own failures.
+      const why = e instanceof Error ? e.message : String(e);
+      if (why !== this.acquireError) this.log.warn({ err: why }, 'cannot take the leader lease');
+      this.acquireError = why;
       if (!this.leading) this.roles.follow(undefined);
     }
     return period;

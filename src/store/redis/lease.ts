@@ -122,20 +122,16 @@ export class RedisLease implements Lease {
    * @throws RedisStoreError `Unavailable` then (and for Redis errors as they come).
    */
   async acquire(): Promise<number | undefined> {
-    const pipeline = this.client.pipeline();
-    pipeline.eval(
-      ACQUIRE,
-      2,
-      this.keys.leader,
-      this.keys.epoch,
-      this.id,
-      String(this.options.ttlMs),
-    );
+    const { leader, epoch: counter } = this.keys;
+    const ttl = String(this.options.ttlMs);
     let epoch: number | null;
     try {
-      [epoch] = (await replicated(pipeline, this.replication, 'the lease take-over')) as [
-        number | null,
-      ];
+      [epoch] = (await replicated(
+        this.client,
+        (p) => p.eval(ACQUIRE, 2, leader, counter, this.id, ttl),
+        this.replication,
+        'the lease take-over',
+      )) as [number | null];
     } catch (e) {
       if (e instanceof RedisStoreError) {
         // Taken on the primary only: not led from. Given back, whoever holds it now.
@@ -158,9 +154,13 @@ export class RedisLease implements Lease {
   async renew(): Promise<boolean> {
     if (this.held === undefined) return false;
     const ttl = String(this.options.ttlMs);
-    const pipeline = this.client.pipeline();
-    pipeline.eval(RENEW, 1, this.keys.leader, this.held, ttl);
-    const [ok] = await replicated(pipeline, this.replication, 'the lease renewal');
+    const held = this.held;
+    const [ok] = await replicated(
+      this.client,
+      (p) => p.eval(RENEW, 1, this.keys.leader, held, ttl),
+      this.replication,
+      'the lease renewal',
+    );
     if (ok !== 1) this.held = undefined;
     return ok === 1;
   }

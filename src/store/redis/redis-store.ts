@@ -12,6 +12,7 @@
  * when the connection hangs), the client reconnects with a capped back-off, and `health()` says so
  * until a command succeeds again.
  */
+import type { ChainableCommander } from 'ioredis';
 import type { SnapshotStore, StoredRecord, StoreHealth, WriteBatch } from '../ports.js';
 import {
   createClient,
@@ -431,39 +432,41 @@ export class RedisStore implements SnapshotStore {
   ): Promise<void> {
     const puts = pairs.filter((_, i) => i % 2 === 0);
     const texts = pairs.filter((_, i) => i % 2 === 1);
-    const pipeline = this.client.pipeline();
-    if (this.fencingToken !== undefined) {
-      pipeline.eval(
-        FENCED_WRITE,
-        4 + puts.length + recordKeys.length,
-        this.keys.epoch,
-        this.keys.index,
-        this.keys.changes,
-        this.keys.seq,
-        ...puts,
-        ...recordKeys,
-        String(this.fencingToken),
-        String(puts.length),
-        String(CHANGES_KEPT),
-        JSON.stringify([...added, ...removed]),
-        ...texts,
-        ...added,
-        ...removed,
-      );
-    } else {
-      pipeline.eval(
-        WRITE,
-        1 + puts.length + recordKeys.length,
-        this.keys.index,
-        ...puts,
-        ...recordKeys,
-        String(puts.length),
-        ...texts,
-        ...added,
-        ...removed,
-      );
-    }
-    await replicated(pipeline, this.settings.replication, 'the write');
+    const fenced = this.fencingToken;
+    const build = (p: ChainableCommander) => {
+      if (fenced !== undefined) {
+        p.eval(
+          FENCED_WRITE,
+          4 + puts.length + recordKeys.length,
+          this.keys.epoch,
+          this.keys.index,
+          this.keys.changes,
+          this.keys.seq,
+          ...puts,
+          ...recordKeys,
+          String(fenced),
+          String(puts.length),
+          String(CHANGES_KEPT),
+          JSON.stringify([...added, ...removed]),
+          ...texts,
+          ...added,
+          ...removed,
+        );
+      } else {
+        p.eval(
+          WRITE,
+          1 + puts.length + recordKeys.length,
+          this.keys.index,
+          ...puts,
+          ...recordKeys,
+          String(puts.length),
+          ...texts,
+          ...added,
+          ...removed,
+        );
+      }
+    };
+    await replicated(this.client, build, this.settings.replication, 'the write');
   }
 
   /** Ok while commands succeed; otherwise why not (`redis unreachable: ...`). */
@@ -634,4 +637,3 @@ function mgetReply(reply: [Error | null, unknown] | undefined): (string | null)[
   if (!Array.isArray(values)) throw new Error('MGET replied with something else than an array');
   return values as (string | null)[];
 }
-

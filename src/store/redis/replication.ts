@@ -5,7 +5,8 @@
  * Redis replication stays asynchronous: WAIT makes a failover lose nothing acknowledged as long as
  * the replica promoted is one that had it (Sentinel and Cluster promote the most up to date).
  */
-import type { ChainableCommander } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { RedisStoreError } from './errors.js';
 
 export interface Replication {
@@ -18,22 +19,32 @@ export interface Replication {
 export const NO_REPLICATION: Replication = { replicas: 0, timeoutMs: 0 };
 
 /**
- * Sends `pipeline`, with a WAIT after its commands when replicas are asked for, and resolves with
- * the replies of its own commands.
+ * Sends the commands `build` adds to a pipeline of `client`, with a WAIT after them when replicas
+ * are asked for, and resolves with the replies of its own commands.
  * @throws the first command's error, or RedisStoreError `Unavailable` when fewer replicas than
  *   asked acknowledged `what` within the timeout (it is then on the primary, maybe not on them).
  */
 export async function replicated(
-  pipeline: ChainableCommander,
+  client: RedisClient,
+  build: (pipeline: ChainableCommander) => void,
   replication: Replication,
   what: string,
 ): Promise<unknown[]> {
   const { replicas, timeoutMs } = replication;
-  if (replicas > 0) pipeline.call('WAIT', replicas, Math.max(1, timeoutMs));
+  const pipeline = client.pipeline();
+  build(pipeline);
+  if (replicas > 0) pipeline.call('WAIT', replicas, Math.max(1, Math.floor(timeoutMs)));
   const replies = (await pipeline.exec()) ?? [];
   if (replies.length === 0) throw new Error('the transaction was aborted');
   const values = replies.map(([error, value]) => {
-    if (error) throw error;
+    if (error) {
+      // A slot moved by a failover: ioredis learns it from a MOVED reply to a lone command, not
+      // from one of a pipeline whose WAIT succeeded elsewhere, so the map is refreshed here.
+      if (client instanceof Cluster && /^(MOVED|ASK|CLUSTERDOWN)\b/.test(error.message)) {
+        client.refreshSlotsCache();
+      }
+      throw error;
+    }
     return value;
   });
   if (replicas === 0) return values;

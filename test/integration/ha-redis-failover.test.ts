@@ -1,0 +1,261 @@
+/**
+ * Issue 20, part 4: Redis's own failures under `mlsched serve --ha` with `--redis-min-replicas 1`.
+ * Three schedulers and a simulated agent under a storm of LoadModel calls while the Redis primary is
+ * SIGKILLed: once under Sentinel (a primary, two replicas, three sentinels), once on a cluster (the
+ * primary of the store's hash slot). The sentinels or the cluster promote a replica and the
+ * schedulers follow. Checked: no poll ever sees two leaders, and every LoadModel answered OK is
+ * listed at the end, and ends Available. Also: with one replica and `--redis-min-replicas 1`, losing
+ * the replica makes changes fail UNAVAILABLE until a replica is back.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it, type TestContext } from 'node:test';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { Schedulers } from '../../src/cli/client.js';
+import {
+  ModelStatus_ModelState,
+  type LoadModelResponse,
+  type ModelStatusResponse,
+} from '../../src/gen/mlops/scheduler/scheduler.js';
+import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
+import { model } from '../support/harness.js';
+import { alive, healthOf, killAll, serve, serveHa, type Ports } from '../support/processes.js';
+import {
+  ask,
+  startRedisCluster,
+  startSentinelGroup,
+  until,
+  type RedisCluster,
+  type SentinelGroup,
+} from '../support/redis-topologies.js';
+import { startRedisServer, uniquePrefix } from '../support/redis.js';
+
+const LEASE_MS = 1000;
+const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+interface Instance {
+  server: ChildProcess;
+  ports: Ports;
+}
+
+after(() => {
+  killAll();
+});
+
+/** LoadModel of `name` through whichever scheduler leads. */
+const load = (schedulers: Schedulers, name: string) =>
+  schedulers.run(
+    (c) =>
+      new Promise<LoadModelResponse>((resolve, reject) => {
+        c.loadModel(model(name, { replicas: 1 }), (err, res) => {
+          if (err) reject(err);
+          else resolve(res);
+        });
+      }),
+    { idempotent: false },
+  );
+
+/** Every model's latest state, from whichever scheduler leads. */
+const statuses = (schedulers: Schedulers) =>
+  schedulers.run(
+    (c) =>
+      new Promise<ModelStatusResponse[]>((resolve, reject) => {
+        const out: ModelStatusResponse[] = [];
+        c.modelStatus({ subscriberName: 't', allVersions: false })
+          .on('data', (m: ModelStatusResponse) => out.push(m))
+          .on('error', reject)
+          .on('end', () => {
+            resolve(out);
+          });
+      }),
+    { idempotent: true },
+  );
+
+/**
+ * Three `serve --ha` on `store` and an agent; a storm of LoadModel calls during which `kill` runs
+ * (SIGKILLs the Redis primary of the store's keys and waits until Redis serves again); then the
+ * checks.
+ */
+async function stormThroughFailover(
+  t: TestContext,
+  store: string,
+  kill: (prefix: string) => Promise<void>,
+): Promise<void> {
+  const prefix = uniquePrefix('ha-redis-failover');
+  const instances: Instance[] = [];
+  for (let k = 0; k < 3; k++) {
+    instances.push(
+      await serveHa({
+        store,
+        prefix,
+        leaseMs: LEASE_MS,
+        args: ['--redis-min-replicas', '1', '--redis-wait-ms', '500'],
+      }),
+    );
+  }
+  let agent: SimulatedAgent | undefined;
+  const schedulers = new Schedulers(instances.map((i) => `127.0.0.1:${i.ports.scheduler}`));
+  try {
+    agent = await startSimulatedAgent({
+      schedulerHost: instances.map((i) => `127.0.0.1:${i.ports.agent}`).join(','),
+      agentPort: 1,
+      server: 'mlserver',
+      replicaIdxs: [0, 1],
+      memoryBytes: 2 ** 30,
+      capabilities: ['sklearn'],
+      overCommitPercentage: 10,
+      loadMs: 20,
+      logger: QUIET,
+    });
+    const leaders = async () => {
+      const live = instances.filter((i) => alive(i.server));
+      const codes = await Promise.all(
+        live.map((i) =>
+          healthOf(i.ports.http).then(
+            (h) => h.code,
+            () => 0,
+          ),
+        ),
+      );
+      return live.filter((_, k) => codes[k] === 200);
+    };
+    await until('a leader', async () => (await leaders()).length === 1);
+
+    const run = { storming: true };
+    const acknowledged: string[] = [];
+    const seen = new Set<string>();
+    let refused = 0;
+    const monitor = (async () => {
+      while (run.storming) {
+        const now = await leaders();
+        assert.ok(now.length <= 1, `${now.length} leaders at once`);
+        for (const l of now) seen.add(String(l.ports.scheduler));
+        await sleep(20);
+      }
+    })();
+    const storm = (async () => {
+      for (let n = 0; run.storming; n++) {
+        try {
+          await load(schedulers, `storm-${n}`);
+          acknowledged.push(`storm-${n}`);
+        } catch {
+          refused++; // not acknowledged: it may or may not exist, and nothing is promised
+          await sleep(20);
+        }
+      }
+    })();
+
+    await sleep(1500);
+    const before = acknowledged.length;
+    await kill(prefix);
+    // Serving again: calls are acknowledged after the failover.
+    await until('a LoadModel acknowledged after the failover', () =>
+      Promise.resolve(acknowledged.length > before + 10),
+    );
+    await sleep(1000);
+    run.storming = false;
+    await Promise.all([storm, monitor]);
+
+    const deadline = Date.now() + 20_000;
+    let missing: string[] = [];
+    let unavailable: string[] = [];
+    for (;;) {
+      const byName = new Map((await statuses(schedulers)).map((m) => [m.modelName, m]));
+      missing = acknowledged.filter((n) => !byName.has(n));
+      unavailable = acknowledged.filter(
+        (n) =>
+          byName.get(n)?.versions.at(-1)?.state?.state !== ModelStatus_ModelState.ModelAvailable,
+      );
+      assert.deepEqual(missing, [], 'acknowledged models lost');
+      if (unavailable.length === 0 || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    t.diagnostic(
+      `${acknowledged.length} loads acknowledged (${before} before the kill), ${refused} refused, ` +
+        `${acknowledged.length - missing.length} found at the end, leaders seen: ${seen.size}, ` +
+        'never two at once',
+    );
+    assert.ok(before > 10, `only ${before} loads acknowledged before the kill`);
+    assert.deepEqual(unavailable, [], 'acknowledged models not Available');
+  } finally {
+    schedulers.close();
+    await agent?.stop();
+    for (const i of instances) i.server.kill('SIGKILL');
+  }
+}
+
+describe('the Redis primary SIGKILLed during a load storm', () => {
+  it('under Sentinel: a replica promoted, the schedulers follow, nothing acknowledged lost', async (t) => {
+    const group: SentinelGroup = await startSentinelGroup({ replicas: 2, downAfterMs: 1000 });
+    try {
+      await stormThroughFailover(t, group.url, async () => {
+        const old = await group.primary();
+        await old.kill();
+        await group.settled(1);
+      });
+    } finally {
+      await group.stop();
+    }
+  });
+
+  it('on a cluster: the slot primary replaced by its replica, nothing acknowledged lost', async (t) => {
+    const cluster: RedisCluster = await startRedisCluster({ nodeTimeoutMs: 1000 });
+    try {
+      await stormThroughFailover(t, cluster.url, async (prefix) => {
+        // Every key of the store is under the hash tag {prefix}: kill the primary serving it.
+        const old = await cluster.primaryOf(`{${prefix}}`);
+        await old.kill();
+        let promoted = old;
+        await until('a replica promoted for the slot', async () => {
+          promoted = await cluster.primaryOf(`{${prefix}}`);
+          return promoted !== old;
+        });
+        // The promoted replica has no replica of its own, so with --redis-min-replicas 1 nothing
+        // is acknowledged until the old primary is back, rejoining as its replica.
+        await old.restart();
+        await cluster.healthy();
+        await until('the old primary replicating the new one', async () =>
+          /connected_slaves:[1-9]/.test(String(await ask(promoted.port, 'INFO', 'replication'))),
+        );
+      });
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe('--redis-min-replicas 1 with the only replica lost', () => {
+  it('refuses changes UNAVAILABLE until a replica is back', async () => {
+    const primary = await startRedisServer();
+    const replicaArgs = ['--replicaof', '127.0.0.1', String(primary.port)];
+    let replica = await startRedisServer({ args: replicaArgs });
+    const { server, ports } = await serve({
+      store: primary.url,
+      args: ['--redis-prefix', uniquePrefix('min-replicas'), '--redis-min-replicas', '1'],
+    });
+    const schedulers = new Schedulers([`127.0.0.1:${ports.scheduler}`]);
+    try {
+      await until('a LoadModel acknowledged with the replica in sync', () =>
+        load(schedulers, 'with-replica').then(() => true),
+      );
+      await replica.kill();
+      const refusal = await load(schedulers, 'without-replica').then(
+        () => assert.fail('acknowledged with no replica to have it'),
+        (e: unknown) => e as ServiceError,
+      );
+      assert.equal(refusal.code, GrpcStatus.UNAVAILABLE, refusal.message);
+      assert.match(refusal.details, /0 of the 1 replicas/);
+      replica = await startRedisServer({ port: replica.port, args: replicaArgs });
+      await until('a LoadModel acknowledged once the replica is back', () =>
+        load(schedulers, 'replica-back').then(() => true),
+      );
+      const names = (await statuses(schedulers)).map((m) => m.modelName);
+      assert.ok(names.includes('with-replica') && names.includes('replica-back'));
+    } finally {
+      schedulers.close();
+      server.kill('SIGKILL');
+      await Promise.all([replica.stop(), primary.stop()]);
+    }
+  });
+});
