@@ -12,6 +12,8 @@
  *   memory     bench/memory.ts         heap and RSS at 10k and 100k models; a million loaded
  *   dashboard  bench/dashboard.ts      dashboard requests with 10k models; its tracking's CPU
  *   failover   bench/failover.ts       --ha: leader SIGKILLed 20 times, time to a standby serving
+ *   redis-failover  bench/redis-failover.ts  one scheduler on a Sentinel group of its own: the
+ *                   Redis primary SIGKILLed 3 times, time to a LoadModel acknowledged again
  *
  * Flags:
  *   --only placement,api,...   run only these sections (default: all)
@@ -25,6 +27,7 @@
  *   --restart-models 10000,100000   --memory-models 10000,100000   --dashboard-models 10000
  *   --memory-loaded 1000000    (0 skips the million-model row)
  *   --failover-kills 20        --failover-models 10000,100000
+ *   --redis-failover-kills 3
  *   --startup-runs 15          --startup-bin bin/mlsched.js (another checkout's, to compare)
  */
 import { join } from 'node:path';
@@ -46,6 +49,7 @@ import {
 } from './lib.js';
 import { memorySection } from './memory.js';
 import { placementSection } from './placement.js';
+import { redisFailoverSection } from './redis-failover.js';
 import { restartSection } from './restart-section.js';
 import { startupSection } from './startup.js';
 
@@ -58,6 +62,7 @@ const SECTIONS = [
   'memory',
   'dashboard',
   'failover',
+  'redis-failover',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -79,6 +84,7 @@ const { values } = parseArgs({
     'dashboard-models': { type: 'string' },
     'failover-kills': { type: 'string' },
     'failover-models': { type: 'string' },
+    'redis-failover-kills': { type: 'string' },
     'startup-runs': { type: 'string' },
     'startup-bin': { type: 'string' },
   },
@@ -132,6 +138,7 @@ const options = {
     kills: one(values['failover-kills'], 20, 5),
     models: list(values['failover-models'], '10000,100000', '100'),
   },
+  'redis-failover': { kills: one(values['redis-failover-kills'], 3, 3) },
 };
 
 const run: Record<Section, () => Promise<Row[]>> = {
@@ -143,6 +150,7 @@ const run: Record<Section, () => Promise<Row[]>> = {
   memory: () => memorySection(options.memory),
   dashboard: () => dashboardSection(options.dashboard),
   failover: () => failoverSection(options.failover),
+  'redis-failover': () => redisFailoverSection(options['redis-failover']),
 };
 
 const startedAt = new Date().toISOString();

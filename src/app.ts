@@ -150,6 +150,8 @@ async function startCore(
   const persistence = new Persistence(system, store, {
     log: log.child({ component: 'store' }),
     refuseOnFailure: strict,
+    // Calls are refused while writes fail: retry often, so that they are taken again soon after.
+    ...(strict ? { retryMaxMs: 1000 } : {}),
   });
   const restored = {
     records: records.length,
@@ -219,6 +221,13 @@ const SERVICES = [
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const store = await openStore(config, log.child({ component: 'store' }));
   let core: Core | undefined;
+  /**
+   * With --ha: whether the lease is surely held, checked at each call and health probe too, not
+   * only by the election's timer, which an event loop busy for a moment runs late.
+   */
+  let leaseHeld = () => true;
+  /** The core while this instance may answer for it. */
+  const active = () => (leaseHeld() ? core : undefined);
   let leader: string | undefined;
   const serving = (on: boolean) => {
     for (const s of ['', ...SERVICES]) health.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
@@ -240,7 +249,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const schedulerServer = grpcServer();
   schedulerServer.addService(
     schedulerServiceDefinition,
-    gated(schedulerServiceDefinition, () => core?.services.scheduler, refusal),
+    gated(schedulerServiceDefinition, () => active()?.services.scheduler, refusal),
   );
   addReflection(
     schedulerServer,
@@ -251,13 +260,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const agentServer = grpcServer();
   agentServer.addService(
     agentServiceDefinition,
-    gated(agentServiceDefinition, () => core?.services.agent, refusal),
+    gated(agentServiceDefinition, () => active()?.services.agent, refusal),
   );
 
   const dataflowServer = grpcServer();
   dataflowServer.addService(
     ChainerServiceDefinition,
-    gated(ChainerServiceDefinition, () => core?.services.chainer, refusal),
+    gated(ChainerServiceDefinition, () => active()?.services.chainer, refusal),
   );
   const health = new HealthService([schedulerServer, agentServer, dataflowServer], {
     '': 'NOT_SERVING',
@@ -275,7 +284,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const views: HttpViews = {
     health: () => {
-      const c = core;
+      const c = active();
       const storeHealth = { kind: config.store.kind, ...store.health() };
       if (!c) {
         return {
@@ -307,7 +316,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return { contentType: processMetrics.contentType, text: texts.join('') };
     },
     leader: () =>
-      core ?? { standby: { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null } },
+      active() ?? { standby: { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null } },
   };
 
   // Rotated certificates (and tokens) are served without a restart (read again every 10 s).
@@ -359,6 +368,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           store,
         )
       : undefined;
+    if (leaseStore && ha) {
+      const { lease } = leaseStore;
+      // As the election's watch: surely held until 80% of the period after the last renewal.
+      leaseHeld = () => lease.expires() - ha.leaseMs * 0.2 > Date.now();
+    }
   } catch (e) {
     // A port taken, an unusable token file or Redis refusing the lease: give back what was
     // started, then say why.

@@ -29,6 +29,9 @@ export interface PersistenceOptions {
   refuseOnFailure?: boolean;
 }
 
+/** How often a store that was unreachable is asked whether it is back, while retrying (ms). */
+const RECOVERY_POLL_MS = 50;
+
 /** Counters for metrics and the benchmark. */
 export interface PersistenceStats {
   batches: number;
@@ -168,16 +171,29 @@ export class Persistence {
         for (const w of this.waiters) w.reject(unavailable(`the change was not stored: ${why}`));
         this.waiters = [];
       }
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        void this.writeNow();
-      }, this.retryDelay);
-      this.retryTimer.unref();
+      this.retryLater(!this.store.health().ok);
       this.retryDelay = Math.min(this.retryDelay * 2, this.opts.retryMaxMs ?? 5000);
     } finally {
       this.writing = false;
     }
     if (this.dirty.size > 0) this.schedule();
+  }
+
+  /**
+   * Retries after the back-off, or as soon as a store that was unreachable when the write failed
+   * says it is reachable again (a Redis failover ends long before a doubled back-off would).
+   */
+  private retryLater(unreachable: boolean): void {
+    const at = Date.now() + this.retryDelay;
+    const check = () => {
+      this.retryTimer = undefined;
+      if (Date.now() >= at || (unreachable && this.store.health().ok)) {
+        void this.writeNow();
+        return;
+      }
+      this.retryTimer = setTimeout(check, RECOVERY_POLL_MS).unref();
+    };
+    this.retryTimer = setTimeout(check, Math.min(this.retryDelay, RECOVERY_POLL_MS)).unref();
   }
 
   /** The records of `keys` as they are now; gone resources become deletions. */

@@ -8,19 +8,12 @@
  * the replica makes changes fail UNAVAILABLE until a replica is back.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it, type TestContext } from 'node:test';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Schedulers } from '../../src/cli/client.js';
-import {
-  ModelStatus_ModelState,
-  type LoadModelResponse,
-  type ModelStatusResponse,
-} from '../../src/gen/mlops/scheduler/scheduler.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
-import { model } from '../support/harness.js';
-import { alive, healthOf, killAll, serve, serveHa, type Ports } from '../support/processes.js';
+import { killAll, serve, serveHa } from '../support/processes.js';
 import {
   ask,
   startRedisCluster,
@@ -30,47 +23,21 @@ import {
   type SentinelGroup,
 } from '../support/redis-topologies.js';
 import { startRedisServer, uniquePrefix } from '../support/redis.js';
+import {
+  checkAcknowledged,
+  leadersOf,
+  loadVia,
+  startStorm,
+  statusesVia,
+  type Instance,
+} from '../support/storm.js';
 
 const LEASE_MS = 1000;
 const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-interface Instance {
-  server: ChildProcess;
-  ports: Ports;
-}
-
 after(() => {
   killAll();
 });
-
-/** LoadModel of `name` through whichever scheduler leads. */
-const load = (schedulers: Schedulers, name: string) =>
-  schedulers.run(
-    (c) =>
-      new Promise<LoadModelResponse>((resolve, reject) => {
-        c.loadModel(model(name, { replicas: 1 }), (err, res) => {
-          if (err) reject(err);
-          else resolve(res);
-        });
-      }),
-    { idempotent: false },
-  );
-
-/** Every model's latest state, from whichever scheduler leads. */
-const statuses = (schedulers: Schedulers) =>
-  schedulers.run(
-    (c) =>
-      new Promise<ModelStatusResponse[]>((resolve, reject) => {
-        const out: ModelStatusResponse[] = [];
-        c.modelStatus({ subscriberName: 't', allVersions: false })
-          .on('data', (m: ModelStatusResponse) => out.push(m))
-          .on('error', reject)
-          .on('end', () => {
-            resolve(out);
-          });
-      }),
-    { idempotent: true },
-  );
 
 /**
  * Three `serve --ha` on `store` and an agent; a storm of LoadModel calls during which `kill` runs
@@ -108,73 +75,21 @@ async function stormThroughFailover(
       loadMs: 20,
       logger: QUIET,
     });
-    const leaders = async () => {
-      const live = instances.filter((i) => alive(i.server));
-      const codes = await Promise.all(
-        live.map((i) =>
-          healthOf(i.ports.http).then(
-            (h) => h.code,
-            () => 0,
-          ),
-        ),
-      );
-      return live.filter((_, k) => codes[k] === 200);
-    };
-    await until('a leader', async () => (await leaders()).length === 1);
-
-    const run = { storming: true };
-    const acknowledged: string[] = [];
-    const seen = new Set<string>();
-    let refused = 0;
-    const monitor = (async () => {
-      while (run.storming) {
-        const now = await leaders();
-        assert.ok(now.length <= 1, `${now.length} leaders at once`);
-        for (const l of now) seen.add(String(l.ports.scheduler));
-        await sleep(20);
-      }
-    })();
-    const storm = (async () => {
-      for (let n = 0; run.storming; n++) {
-        try {
-          await load(schedulers, `storm-${n}`);
-          acknowledged.push(`storm-${n}`);
-        } catch {
-          refused++; // not acknowledged: it may or may not exist, and nothing is promised
-          await sleep(20);
-        }
-      }
-    })();
-
+    await until('a leader', async () => (await leadersOf(instances)).length === 1);
+    const storm = startStorm(schedulers, instances);
     await sleep(1500);
-    const before = acknowledged.length;
+    const before = storm.acknowledged.length;
     await kill(prefix);
     // Serving again: calls are acknowledged after the failover.
     await until('a LoadModel acknowledged after the failover', () =>
-      Promise.resolve(acknowledged.length > before + 10),
+      Promise.resolve(storm.acknowledged.length > before + 10),
     );
     await sleep(1000);
-    run.storming = false;
-    await Promise.all([storm, monitor]);
-
-    const deadline = Date.now() + 20_000;
-    let missing: string[] = [];
-    let unavailable: string[] = [];
-    for (;;) {
-      const byName = new Map((await statuses(schedulers)).map((m) => [m.modelName, m]));
-      missing = acknowledged.filter((n) => !byName.has(n));
-      unavailable = acknowledged.filter(
-        (n) =>
-          byName.get(n)?.versions.at(-1)?.state?.state !== ModelStatus_ModelState.ModelAvailable,
-      );
-      assert.deepEqual(missing, [], 'acknowledged models lost');
-      if (unavailable.length === 0 || Date.now() > deadline) break;
-      await sleep(200);
-    }
+    const { acknowledged, refused, leadersSeen } = await storm.stop();
+    const unavailable = await checkAcknowledged(schedulers, acknowledged);
     t.diagnostic(
       `${acknowledged.length} loads acknowledged (${before} before the kill), ${refused} refused, ` +
-        `${acknowledged.length - missing.length} found at the end, leaders seen: ${seen.size}, ` +
-        'never two at once',
+        `all ${acknowledged.length} found at the end, leaders seen: ${leadersSeen}, never two at once`,
     );
     assert.ok(before > 10, `only ${before} loads acknowledged before the kill`);
     assert.deepEqual(unavailable, [], 'acknowledged models not Available');
@@ -237,10 +152,10 @@ describe('--redis-min-replicas 1 with the only replica lost', () => {
     const schedulers = new Schedulers([`127.0.0.1:${ports.scheduler}`]);
     try {
       await until('a LoadModel acknowledged with the replica in sync', () =>
-        load(schedulers, 'with-replica').then(() => true),
+        loadVia(schedulers, 'with-replica').then(() => true),
       );
       await replica.kill();
-      const refusal = await load(schedulers, 'without-replica').then(
+      const refusal = await loadVia(schedulers, 'without-replica').then(
         () => assert.fail('acknowledged with no replica to have it'),
         (e: unknown) => e as ServiceError,
       );
@@ -248,9 +163,9 @@ describe('--redis-min-replicas 1 with the only replica lost', () => {
       assert.match(refusal.details, /0 of the 1 replicas/);
       replica = await startRedisServer({ port: replica.port, args: replicaArgs });
       await until('a LoadModel acknowledged once the replica is back', () =>
-        load(schedulers, 'replica-back').then(() => true),
+        loadVia(schedulers, 'replica-back').then(() => true),
       );
-      const names = (await statuses(schedulers)).map((m) => m.modelName);
+      const names = (await statusesVia(schedulers)).map((m) => m.modelName);
       assert.ok(names.includes('with-replica') && names.includes('replica-back'));
     } finally {
       schedulers.close();

@@ -61,7 +61,7 @@ export interface SentinelGroup {
   readonly servers: readonly RedisServer[];
   /** The server the sentinels name as the primary now. */
   primary(): Promise<RedisServer>;
-  /** Waits until the sentinels name a running primary with `replicas` replicas connected. */
+  /** Waits until the sentinels name a running primary with `replicas` replicas in sync. */
   settled(replicas: number): Promise<RedisServer>;
   stop(): Promise<void>;
 }
@@ -124,8 +124,10 @@ export async function startSentinelGroup(
       await until(`a primary with ${n} replicas, known to every sentinel`, async () => {
         const p = await named();
         if (!p?.running) return false;
-        const info = infoOf(await ask(p.port, 'INFO', 'replication'));
-        if (info.get('role') !== 'master' || Number(info.get('connected_slaves')) < n) return false;
+        // Replicas in sync (`state=online`), not merely connected and waiting for their first sync.
+        const text = String(await ask(p.port, 'INFO', 'replication'));
+        if (infoOf(text).get('role') !== 'master') return false;
+        if ((text.match(/state=online/g) ?? []).length < n) return false;
         for (const s of sentinels) {
           const [, port] = (await ask(s.port, 'SENTINEL', 'get-master-addr-by-name', MASTER)) as [
             string,

@@ -4,6 +4,9 @@
  * `redis-server` processes on free loopback ports for the tests that stop, pause or restart Redis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
@@ -95,8 +98,11 @@ export interface RedisServer {
 }
 
 const running = new Set<ChildProcess>();
+/** Where the private servers keep their files (a replica writes the RDB it syncs from): gone at exit. */
+const root = mkdtempSync(join(tmpdir(), 'mlsched-redis-'));
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
 });
 
 /** Whether something on `port` answers PING (with AUTH first when there is a password). */
@@ -144,6 +150,11 @@ export async function startRedisServer(
     '',
     '--appendonly',
     'no',
+    // A replica's first sync starts at once, not after waiting 5 s for more replicas.
+    '--repl-diskless-sync-delay',
+    '0',
+    '--dir',
+    mkdtempSync(join(root, `${port}-`)),
     ...(password === undefined ? [] : ['--requirepass', password]),
     ...(options.args ?? []),
   ];

@@ -151,6 +151,56 @@ describe('persistence', () => {
     await p.close(0);
   });
 
+  it('with refuseOnFailure, a failed write refuses the calls waiting on it at once', async () => {
+    const w = new TestWorld();
+    const store = new ScriptedStore();
+    const p = new Persistence(w.system, store, {
+      log: silent,
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+      refuseOnFailure: true,
+    });
+    w.system.loadModel(def('a', { replicas: 0 }));
+    const waiting = p.durable();
+    await tick();
+    store.settle(false);
+    await assert.rejects(waiting, /the change was not stored: store down/);
+    // The change is still retried, and a later call is told once it is stored.
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(store.keys(1), ['model:a']);
+    w.system.loadModel(def('b', { replicas: 0 }));
+    const later = { stored: false };
+    const durable = p.durable().then(() => (later.stored = true));
+    for (let i = 0; i < 20 && !later.stored; i++) {
+      store.settle();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await durable;
+    assert.deepEqual(store.keys(2), ['model:b']);
+    await p.close(0);
+  });
+
+  it('a store that was unreachable is retried as soon as it is back, not after the back-off', async () => {
+    const w = new TestWorld();
+    const store = new ScriptedStore();
+    let reachable = true;
+    store.health = () => ({ ok: reachable, detail: '' });
+    const p = new Persistence(w.system, store, { log: silent, retryBaseMs: 60_000 });
+    w.system.loadModel(def('a', { replicas: 0 }));
+    await tick();
+    reachable = false;
+    store.settle(false);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(store.batches.length, 1, 'no retry while unreachable (back-off of a minute)');
+    reachable = true;
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(store.batches.length, 2, 'retried once reachable again');
+    assert.deepEqual(store.keys(1), ['model:a']);
+    store.settle();
+    await p.durable();
+    await p.close(0);
+  });
+
   it('a resource that is gone is deleted from the store', async () => {
     const w = new TestWorld({ deletedTtlMs: 1000 });
     const store = new ScriptedStore();
