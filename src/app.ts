@@ -232,8 +232,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const serving = (on: boolean) => {
     for (const s of ['', ...SERVICES]) health.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
   };
-  const standby = (): string =>
-    `this scheduler is a standby; ${leader === undefined ? 'no scheduler leads at the moment, retry shortly' : `the leader is at ${leader}`}`;
+  /** Who leads, as far as a standby knows (none while this one is between leading and not). */
+  const named = () => (core === undefined ? leader : undefined);
+  const standby = (): string => {
+    const at = named();
+    return `this scheduler is a standby; ${at === undefined ? 'no scheduler leads at the moment, retry shortly' : `the leader is at ${at}`}`;
+  };
   const refusal = () => ({ code: status.UNAVAILABLE, details: standby() });
 
   const ha = config.ha;
@@ -292,7 +296,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           body: {
             status: 'NOT_SERVING',
             detail: standby(),
-            leader: leader ?? null,
+            leader: named() ?? null,
             store: storeHealth,
           },
         };
@@ -316,7 +320,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return { contentType: processMetrics.contentType, text: texts.join('') };
     },
     leader: () =>
-      active() ?? { standby: { status: 'NOT_SERVING', detail: standby(), leader: leader ?? null } },
+      active() ?? {
+        standby: { status: 'NOT_SERVING', detail: standby(), leader: named() ?? null },
+      },
   };
 
   // Rotated certificates (and tokens) are served without a restart (read again every 10 s).

@@ -99,7 +99,8 @@ export class Persistence {
     this.unsubscribe();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.durable(),
+      // Refused (a failed write, with refuseOnFailure): what is pending is not stored, as below.
+      this.durable().catch(() => undefined),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
     ]);
     clearTimeout(timer);

@@ -27,8 +27,6 @@ import { RecordMirror } from './mirror.js';
 import { decodeKey, encodeKey, isWellFormed, keyRoot, keySpace, type KeySpace } from './keys.js';
 import { NO_REPLICATION, replicated, type Replication } from './replication.js';
 
-export type { RedisTlsOptions, SentinelAccess } from './client.js';
-
 /** Where the store reports connectivity changes (a pino logger fits). */
 export interface RedisStoreLogger {
   warn(obj: object, msg: string): void;
@@ -55,7 +53,7 @@ export interface RedisStoreOptions {
   readonly connectTimeoutMs?: number;
   /** Reconnect back-off: the first delay, doubled per attempt up to `reconnectMaxMs`. Default 100. */
   readonly reconnectMinMs?: number;
-  /** Longest reconnect delay. Default 2000 ms. */
+  /** Longest reconnect delay. Default 2000 ms, 500 through sentinels or on a cluster. */
   readonly reconnectMaxMs?: number;
   /** How often Redis is PINGed while unreachable (to notice it is back). Default 1000 ms. */
   readonly probeIntervalMs?: number;
@@ -164,7 +162,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     (options.commandTimeoutMs ?? 2_000) + (options.replication?.timeoutMs ?? 0);
   const connectTimeout = options.connectTimeoutMs ?? 2_000;
   const minDelay = options.reconnectMinMs ?? 100;
-  const maxDelay = options.reconnectMaxMs ?? 2_000;
+  // Through sentinels or a cluster a reconnect finds the primary promoted meanwhile: try often.
+  const maxDelay = options.reconnectMaxMs ?? (endpoint.kind === 'single' ? 2_000 : 500);
   const client = createClient(endpoint, {
     connectionName: 'mlsched-store',
     commandTimeout,

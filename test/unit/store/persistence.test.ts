@@ -180,6 +180,17 @@ describe('persistence', () => {
     await p.close(0);
   });
 
+  it('with refuseOnFailure, close() during a failing write still closes (nothing thrown)', async () => {
+    const w = new TestWorld();
+    const store = new ScriptedStore();
+    const p = new Persistence(w.system, store, { log: silent, refuseOnFailure: true });
+    w.system.loadModel(def('a', { replicas: 0 }));
+    await tick();
+    const closed = p.close(5000);
+    store.settle(false);
+    await closed;
+  });
+
   it('a store that was unreachable is retried as soon as it is back, not after the back-off', async () => {
     const w = new TestWorld();
     const store = new ScriptedStore();
