@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it, type TestContext } from 'node:test';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Schedulers } from '../../src/cli/client.js';
-import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
+import type { SimulatedAgent } from '../../src/sim/agent.js';
 import { killAll, serve, serveHa } from '../support/processes.js';
 import {
   ask,
@@ -25,6 +25,7 @@ import {
 import { startRedisServer, uniquePrefix } from '../support/redis.js';
 import {
   checkAcknowledged,
+  followingAgent,
   leadersOf,
   loadVia,
   startStorm,
@@ -33,7 +34,6 @@ import {
 } from '../support/storm.js';
 
 const LEASE_MS = 1000;
-const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 after(() => {
   killAll();
@@ -64,17 +64,7 @@ async function stormThroughFailover(
   let agent: SimulatedAgent | undefined;
   const schedulers = new Schedulers(instances.map((i) => `127.0.0.1:${i.ports.scheduler}`));
   try {
-    agent = await startSimulatedAgent({
-      schedulerHost: instances.map((i) => `127.0.0.1:${i.ports.agent}`).join(','),
-      agentPort: 1,
-      server: 'mlserver',
-      replicaIdxs: [0, 1],
-      memoryBytes: 2 ** 30,
-      capabilities: ['sklearn'],
-      overCommitPercentage: 10,
-      loadMs: 20,
-      logger: QUIET,
-    });
+    agent = await followingAgent(instances);
     await until('a leader', async () => (await leadersOf(instances)).length === 1);
     const storm = startStorm(schedulers, instances);
     await sleep(1500);

@@ -9,10 +9,16 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Schedulers } from '../../src/cli/client.js';
-import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
+import type { SimulatedAgent } from '../../src/sim/agent.js';
 import { killAll, serveHa, type Ports } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { checkAcknowledged, leadersOf, startStorm, type Instance } from '../support/storm.js';
+import {
+  checkAcknowledged,
+  followingAgent,
+  leadersOf,
+  startStorm,
+  type Instance,
+} from '../support/storm.js';
 
 const LEASE_MS = 600;
 const KILLS = 3;
@@ -38,17 +44,7 @@ async function start(ports?: Ports): Promise<Instance> {
 before(async () => {
   redis = await testRedis();
   for (let k = 0; k < 3; k++) await start();
-  agent = await startSimulatedAgent({
-    schedulerHost: instances.map((i) => `127.0.0.1:${i.ports.agent}`).join(','),
-    agentPort: 1,
-    server: 'mlserver',
-    replicaIdxs: [0, 1],
-    memoryBytes: 2 ** 30,
-    capabilities: ['sklearn'],
-    overCommitPercentage: 10,
-    loadMs: 20,
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-  });
+  agent = await followingAgent(instances);
 });
 
 after(async () => {

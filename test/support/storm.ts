@@ -12,6 +12,7 @@ import {
   type LoadModelResponse,
   type ModelStatusResponse,
 } from '../../src/gen/mlops/scheduler/scheduler.js';
+import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { model } from './harness.js';
 import { alive, healthOf, type Ports } from './processes.js';
 
@@ -33,6 +34,20 @@ export async function leadersOf(instances: readonly Instance[]): Promise<Instanc
   );
   return live.filter((_, k) => codes[k] === 200);
 }
+
+/** A simulated agent (server `mlserver`, two replicas) given every instance's agent address. */
+export const followingAgent = (instances: readonly Instance[]): Promise<SimulatedAgent> =>
+  startSimulatedAgent({
+    schedulerHost: instances.map((i) => `127.0.0.1:${i.ports.agent}`).join(','),
+    agentPort: 1,
+    server: 'mlserver',
+    replicaIdxs: [0, 1],
+    memoryBytes: 2 ** 30,
+    capabilities: ['sklearn'],
+    overCommitPercentage: 10,
+    loadMs: 20,
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
 
 /** LoadModel of `name` (one replica) through whichever scheduler leads. */
 export const loadVia = (schedulers: Schedulers, name: string): Promise<LoadModelResponse> =>
