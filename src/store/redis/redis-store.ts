@@ -62,34 +62,20 @@ export interface RedisStoreOptions {
 }
 
 /**
- * A write. KEYS: the index, the puts' record keys, the deletes' record keys. ARGV: number of puts,
- * the puts' texts, the puts' index members, the deletes' index members.
+ * A write. Fenced (a token given, `--ha`): applied only while the epoch is the writer's token, and
+ * announced to standbys as a numbered entry of the change stream (mirror.ts); unfenced (an empty
+ * token): applied as it is. KEYS: epoch, index, change stream, its number, the puts' record keys,
+ * the deletes' record keys. ARGV: token or '', number of puts, the stream's approximate length, the
+ * JSON list of the batch's index members, the puts' texts, the puts' index members, the deletes'
+ * index members.
  */
 const WRITE = `
-local puts = tonumber(ARGV[1])
-local dels = #KEYS - 1 - puts
-for i = 1, puts do
-  redis.call('SET', KEYS[1 + i], ARGV[1 + i])
-  redis.call('SADD', KEYS[1], ARGV[1 + puts + i])
-end
-for i = 1, dels do
-  redis.call('DEL', KEYS[1 + puts + i])
-  redis.call('SREM', KEYS[1], ARGV[1 + 2 * puts + i])
-end
-return puts + dels
-`;
-
-/**
- * A fenced write: applied only while the epoch is the writer's token, and announced to standbys
- * as a numbered entry of the change stream (mirror.ts). KEYS: epoch, index, change stream, its
- * number, the puts' record keys, the deletes' record keys. ARGV: token, number of puts, the stream's
- * approximate length, the JSON list of the batch's index members, the puts' texts, the puts' index
- * members, the deletes' index members.
- */
-const FENCED_WRITE = `
-local current = redis.call('GET', KEYS[1])
-if current ~= ARGV[1] then
-  return redis.error_reply('FENCED this scheduler (epoch ' .. ARGV[1] .. ') no longer leads; epoch ' .. tostring(current) .. ' does')
+local fenced = ARGV[1] ~= ''
+if fenced then
+  local current = redis.call('GET', KEYS[1])
+  if current ~= ARGV[1] then
+    return redis.error_reply('FENCED this scheduler (epoch ' .. ARGV[1] .. ') no longer leads; epoch ' .. tostring(current) .. ' does')
+  end
 end
 local puts = tonumber(ARGV[2])
 local dels = #KEYS - 4 - puts
@@ -101,8 +87,10 @@ for i = 1, dels do
   redis.call('DEL', KEYS[4 + puts + i])
   redis.call('SREM', KEYS[2], ARGV[4 + 2 * puts + i])
 end
-local seq = redis.call('INCR', KEYS[4])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k', ARGV[4])
+if fenced then
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k', ARGV[4])
+end
 return puts + dels
 `;
 
@@ -204,7 +192,7 @@ export interface StoreSettings {
 
 /**
  * A {@link SnapshotStore} on one ioredis connection. Create it with {@link openRedisStore}.
- * Batches are applied in call order because each is one MULTI/EXEC written to the one connection
+ * Batches are applied in call order because each is one script written to the one connection
  * as it is called, and nothing is ever resent.
  */
 export class RedisStore implements SnapshotStore {
@@ -281,7 +269,7 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * Round trips to Redis so far: one per `write` (its MULTI/EXEC pipeline), one for the SMEMBERS
+   * Round trips to Redis so far: one per `write` (its script, and WAIT, in one pipeline), one for the SMEMBERS
    * of a `load` plus one per pipeline of up to 50 MGETs, and one per health PING while Redis is
    * unreachable. Empty batches and refused (invalid, closed, offline) calls send nothing.
    */
@@ -420,8 +408,8 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * One script (when fenced, one that checks the token first), followed in the same round trip by
-   * the WAIT for replicas when asked for.
+   * One script (when fenced, checking the token first), followed in the same round trip by the
+   * WAIT for replicas when asked for.
    */
   private async apply(
     pairs: string[],
@@ -431,40 +419,25 @@ export class RedisStore implements SnapshotStore {
   ): Promise<void> {
     const puts = pairs.filter((_, i) => i % 2 === 0);
     const texts = pairs.filter((_, i) => i % 2 === 1);
-    const fenced = this.fencingToken;
-    const build = (p: ChainableCommander) => {
-      if (fenced !== undefined) {
-        p.eval(
-          FENCED_WRITE,
-          4 + puts.length + recordKeys.length,
-          this.keys.epoch,
-          this.keys.index,
-          this.keys.changes,
-          this.keys.seq,
-          ...puts,
-          ...recordKeys,
-          String(fenced),
-          String(puts.length),
-          String(CHANGES_KEPT),
-          JSON.stringify([...added, ...removed]),
-          ...texts,
-          ...added,
-          ...removed,
-        );
-      } else {
-        p.eval(
-          WRITE,
-          1 + puts.length + recordKeys.length,
-          this.keys.index,
-          ...puts,
-          ...recordKeys,
-          String(puts.length),
-          ...texts,
-          ...added,
-          ...removed,
-        );
-      }
-    };
+    const token = this.fencingToken === undefined ? '' : String(this.fencingToken);
+    const build = (p: ChainableCommander) =>
+      p.eval(
+        WRITE,
+        4 + puts.length + recordKeys.length,
+        this.keys.epoch,
+        this.keys.index,
+        this.keys.changes,
+        this.keys.seq,
+        ...puts,
+        ...recordKeys,
+        token,
+        String(puts.length),
+        String(CHANGES_KEPT),
+        token === '' ? '' : JSON.stringify([...added, ...removed]),
+        ...texts,
+        ...added,
+        ...removed,
+      );
     await replicated(this.client, build, this.settings.replication, 'the write');
   }
 
