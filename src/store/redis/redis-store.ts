@@ -269,9 +269,9 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * Round trips to Redis so far: one per `write` (its script, and WAIT, in one pipeline), one for the SMEMBERS
-   * of a `load` plus one per pipeline of up to 50 MGETs, and one per health PING while Redis is
-   * unreachable. Empty batches and refused (invalid, closed, offline) calls send nothing.
+   * Round trips to Redis so far: one per `write` (its script, and WAIT, in one pipeline), one for
+   * the SMEMBERS of a `load` plus one per pipeline of up to 50 MGETs, and one per health PING while
+   * Redis is unreachable. Empty batches and refused (invalid, closed, offline) calls send nothing.
    */
   get roundTrips(): number {
     return this.sent;
