@@ -88,11 +88,15 @@ export function collect<T>(stream: ClientReadableStream<T>): Promise<T[]> {
   });
 }
 
-/** Polls `check` until it returns true (or a value), failing with `what` after `timeoutMs`. */
+/**
+ * Polls `check` every `intervalMs` until it returns true (or a value), failing with `what` after
+ * `timeoutMs`; a check that throws counts as not yet.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | false | undefined> | T | false | undefined,
   timeoutMs = 3000,
+  intervalMs = 10,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -108,7 +112,7 @@ export async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

@@ -10,25 +10,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitFor } from './harness.js';
 import { freePort } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis.js';
 
 const MASTER = 'mymaster';
 
-/** Polls `check` every 100 ms until it resolves true; rejects naming `what` after `timeoutMs`. */
+/** Polls Redis (a connection per check) ten times a second, for up to 20 s. */
 export async function until(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+  await waitFor(what, check, timeoutMs, 100);
 }
 
 /** One command on a short-lived connection to 127.0.0.1:`port`. */
