@@ -8,6 +8,7 @@ import {
   parsePort,
   parseSentinelAccess,
   parseStore,
+  STORE_FORMS,
   type Config,
 } from './config/config.js';
 import { parseAllowedHosts, parseHttpPort, readHttpToken } from './config/http.js';
@@ -145,13 +146,7 @@ program
     '--http-token-file <file>',
     'the HTTP port requires this bearer token (or, with --tls-ca, a client certificate); read again when it changes',
   )
-  .option(
-    '--store <store>',
-    'memory, file:DIR, redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB], ' +
-      'redis[s]-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB] or ' +
-      'redis[s]-cluster://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]',
-    DEFAULTS.store,
-  )
+  .option('--store <store>', STORE_FORMS, DEFAULTS.store)
   .option(
     '--redis-prefix <prefix>',
     'key prefix in Redis (several schedulers can share one)',

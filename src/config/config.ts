@@ -88,7 +88,8 @@ export function parsePort(flag: string, value: string): number {
   return n;
 }
 
-const STORE_FORMS = `memory, file:DIR or ${REDIS_FORMS}`;
+/** The forms `--store` takes (its help and its errors). */
+export const STORE_FORMS = `memory, file:DIR, ${REDIS_FORMS}`;
 
 /**
  * Parses `--store`: `memory`, `file:DIR`, or a Redis URL of one of the three topologies (one
