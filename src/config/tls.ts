@@ -6,6 +6,7 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isRedisUrl, parseRedisEndpoint } from '../store/redis/endpoint.js';
 
 /** What `mlsched serve` serves TLS with, on every gRPC port and the HTTP port. */
 export interface ServerTls {
@@ -119,10 +120,10 @@ export interface RedisTlsFlags {
 }
 
 /**
- * The TLS settings of a `rediss://` store (or of its sentinels, `--redis-sentinel-tls`):
- * `--redis-tls-ca` names the CA to trust for Redis's
- * certificate (the system's roots without it), `--redis-tls-cert` + `--redis-tls-key` the client
- * certificate for a Redis that requires one (`tls-auth-clients yes`). None without flags.
+ * The TLS settings of a `rediss...://` store (or of its sentinels, `--redis-sentinel-tls`):
+ * `--redis-tls-ca` names the CA to trust for Redis's certificate (the system's roots without it),
+ * `--redis-tls-cert` + `--redis-tls-key` the client certificate for a Redis that requires one
+ * (`tls-auth-clients yes`). None without flags.
  * @throws Error naming the flag: not a `rediss://` store, only one of cert/key, a file missing,
  *   unreadable or not PEM, an encrypted key, or a key that is not the certificate's.
  */
@@ -133,7 +134,9 @@ export function parseRedisTls(
 ): RedisTls | undefined {
   const { redisTlsCa, redisTlsCert, redisTlsKey } = flags;
   if ([redisTlsCa, redisTlsCert, redisTlsKey].every((f) => f === undefined)) return undefined;
-  if (!sentinelTls && !/^rediss(-sentinel|-cluster)?:\/\//i.test(storeUrl ?? '')) {
+  const tlsStore =
+    storeUrl !== undefined && isRedisUrl(storeUrl) && parseRedisEndpoint(storeUrl).tls;
+  if (!sentinelTls && !tlsStore) {
     const flag =
       redisTlsCa !== undefined
         ? '--redis-tls-ca'
