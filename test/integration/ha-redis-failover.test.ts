@@ -1,18 +1,23 @@
 /**
  * Issue 20, part 4: Redis's own failures under `mlsched serve --ha` with `--redis-min-replicas 1`.
  * Three schedulers and a simulated agent under a storm of LoadModel calls while the Redis primary is
- * SIGKILLed: once under Sentinel (a primary, two replicas, three sentinels), once on a cluster (the
- * primary of the store's hash slot). The sentinels or the cluster promote a replica and the
- * schedulers follow. Checked: no poll ever sees two leaders, and every LoadModel answered OK is
- * listed at the end, and ends Available. Also: with one replica and `--redis-min-replicas 1`, losing
- * the replica makes changes fail UNAVAILABLE until a replica is back.
+ * SIGKILLed: under Sentinel (a primary, two replicas, three sentinels), the same with every link
+ * over TLS with client certificates, and on a cluster (the primary of the store's hash slot). The
+ * sentinels or the cluster promote a replica and the schedulers follow. Checked: no poll ever sees
+ * two leaders, and every LoadModel answered OK is listed at the end, and ends Available. Also: with
+ * one replica and `--redis-min-replicas 1`, losing the replica makes changes fail UNAVAILABLE until
+ * a replica is back.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it, type TestContext } from 'node:test';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Schedulers } from '../../src/cli/client.js';
 import type { SimulatedAgent } from '../../src/sim/agent.js';
+import { makePki } from '../support/pki.js';
 import { killAll, serve, serveHa } from '../support/processes.js';
 import {
   ask,
@@ -48,6 +53,7 @@ async function stormThroughFailover(
   t: TestContext,
   store: string,
   kill: (prefix: string) => Promise<void>,
+  storeArgs: readonly string[] = [],
 ): Promise<void> {
   const prefix = uniquePrefix('ha-redis-failover');
   const instances: Instance[] = [];
@@ -57,7 +63,7 @@ async function stormThroughFailover(
         store,
         prefix,
         leaseMs: LEASE_MS,
-        args: ['--redis-min-replicas', '1', '--redis-wait-ms', '500'],
+        args: ['--redis-min-replicas', '1', '--redis-wait-ms', '500', ...storeArgs],
       }),
     );
   }
@@ -101,6 +107,30 @@ describe('the Redis primary SIGKILLed during a load storm', () => {
       });
     } finally {
       await group.stop();
+    }
+  });
+
+  it('under Sentinel, every link over TLS with client certificates: the same', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlsched-redis-pki-'));
+    const pki = makePki(dir);
+    const group = await startSentinelGroup({ replicas: 2, downAfterMs: 1000, tls: pki });
+    try {
+      await stormThroughFailover(
+        t,
+        group.url,
+        async () => {
+          const old = await group.primary();
+          await old.kill();
+          await group.settled(1);
+        },
+        [
+          ...['--redis-sentinel-tls', '--redis-tls-ca', pki.ca],
+          ...['--redis-tls-cert', pki.clientCert, '--redis-tls-key', pki.clientKey],
+        ],
+      );
+    } finally {
+      await group.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

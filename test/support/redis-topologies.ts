@@ -3,6 +3,10 @@
  * under three `redis-sentinel` processes, and a Redis Cluster of three primaries with a replica
  * each (built with `redis-cli --cluster create`). Each server is a {@link RedisServer}, so a test
  * can SIGKILL or restart exactly the one it means; `stop()` ends every process it started.
+ *
+ * With a {@link Pki} every process also speaks TLS, requiring client certificates, and the URL names
+ * only TLS ports: replication, the sentinels' links and the cluster bus are TLS too. The plaintext
+ * ports stay for the helpers' own checks (`ask`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,10 +16,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from './harness.js';
+import type { Pki } from './pki.js';
 import { freePort } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis.js';
 
 const MASTER = 'mymaster';
+
+/**
+ * The TLS directives (as `--name value` flags, or config-file lines) of a server or sentinel
+ * listening for TLS on `port`: its certificate, the CA clients' certificates must chain to, and
+ * the client certificate it presents itself when it replicates or watches another.
+ */
+function tlsDirectives(pki: Pki, port: number): [string, string][] {
+  return [
+    ['tls-port', String(port)],
+    ['tls-cert-file', pki.serverCert],
+    ['tls-key-file', pki.serverKey],
+    ['tls-client-cert-file', pki.clientCert],
+    ['tls-client-key-file', pki.clientKey],
+    ['tls-ca-cert-file', pki.ca],
+    ['tls-auth-clients', 'yes'],
+    ['tls-replication', 'yes'],
+  ];
+}
+
+const asFlags = (directives: [string, string][]) =>
+  directives.flatMap(([name, value]) => [`--${name}`, value]);
 
 /** Polls Redis (a connection per check) ten times a second, for up to 20 s. */
 export async function until(
@@ -51,8 +77,10 @@ function infoOf(text: unknown): Map<string, string> {
 
 /** A primary, its replicas and the sentinels that watch them. */
 export interface SentinelGroup {
-  /** `redis-sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/mymaster`. */
+  /** `redis-sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/mymaster` (`rediss-` with TLS). */
   readonly url: string;
+  /** With TLS: the `rediss-sentinel://` URL naming the sentinels' plaintext ports instead. */
+  readonly plainSentinelsUrl: string;
   readonly servers: readonly RedisServer[];
   /** The server the sentinels name as the primary now. */
   primary(): Promise<RedisServer>;
@@ -63,23 +91,35 @@ export interface SentinelGroup {
 
 /**
  * Starts a primary, `replicas` replicas of it and three sentinels (quorum 2, a server is down after
- * `downAfterMs`), and resolves once the sentinels know each other and every replica.
+ * `downAfterMs`), and resolves once the sentinels know each other and every replica. With `tls`,
+ * every link is TLS and the URL is `rediss-sentinel://` naming the sentinels' TLS ports.
  */
 export async function startSentinelGroup(
-  o: { replicas?: number; downAfterMs?: number } = {},
+  o: { replicas?: number; downAfterMs?: number; tls?: Pki } = {},
 ): Promise<SentinelGroup> {
   const replicas = o.replicas ?? 2;
-  const primary = await startRedisServer();
+  const { tls } = o;
+  /** The port the others reach each process on: its TLS port with `tls`, else its own. */
+  const reachedOn = new Map<RedisServer, number>();
+  const startServer = async (args: string[] = []) => {
+    const tlsPort = tls && (await freePort());
+    const server = await startRedisServer({
+      args: [...args, ...(tls && tlsPort ? asFlags(tlsDirectives(tls, tlsPort)) : [])],
+    });
+    reachedOn.set(server, tlsPort ?? server.port);
+    return server;
+  };
+  const primary = await startServer();
+  const primaryPort = reachedOn.get(primary) ?? primary.port;
   const servers = [primary];
   for (let k = 0; k < replicas; k++) {
-    servers.push(
-      await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }),
-    );
+    servers.push(await startServer(['--replicaof', '127.0.0.1', String(primaryPort)]));
   }
   const dir = await mkdtemp(join(tmpdir(), 'mlsched-sentinel-'));
-  const sentinels: { port: number; proc: ChildProcess }[] = [];
+  const sentinels: { port: number; reachedOn: number; proc: ChildProcess }[] = [];
   for (let k = 0; k < 3; k++) {
     const port = await freePort();
+    const tlsPort = tls && (await freePort());
     const file = join(dir, `sentinel-${port}.conf`);
     await writeFile(
       file,
@@ -87,16 +127,23 @@ export async function startSentinelGroup(
         `port ${port}`,
         'bind 127.0.0.1',
         `dir ${dir}`,
-        `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 2`,
+        ...(tls && tlsPort ? tlsDirectives(tls, tlsPort).map((d) => d.join(' ')) : []),
+        `sentinel monitor ${MASTER} 127.0.0.1 ${primaryPort} 2`,
         `sentinel down-after-milliseconds ${MASTER} ${o.downAfterMs ?? 1000}`,
         `sentinel failover-timeout ${MASTER} 10000`,
         `sentinel parallel-syncs ${MASTER} 2`,
         '',
       ].join('\n'),
     );
-    sentinels.push({ port, proc: spawnTracked('redis-sentinel', [file]) });
+    sentinels.push({
+      port,
+      reachedOn: tlsPort ?? port,
+      proc: spawnTracked('redis-sentinel', [file]),
+    });
   }
-  const byPort = (port: number) => servers.find((s) => s.port === port);
+  const urlOf = (port: (s: (typeof sentinels)[number]) => number) =>
+    `${tls ? 'rediss' : 'redis'}-sentinel://${sentinels.map((s) => `127.0.0.1:${port(s)}`).join(',')}/${MASTER}`;
+  const byPort = (port: number) => servers.find((s) => reachedOn.get(s) === port);
   const named = async (): Promise<RedisServer | undefined> => {
     const [, port] = (await ask(
       sentinels[0]?.port ?? 0,
@@ -107,7 +154,8 @@ export async function startSentinelGroup(
     return byPort(Number(port));
   };
   const group: SentinelGroup = {
-    url: `redis-sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${MASTER}`,
+    url: urlOf((s) => s.reachedOn),
+    plainSentinelsUrl: urlOf((s) => s.port),
     servers,
     primary: async () => {
       const p = await named();
@@ -128,7 +176,7 @@ export async function startSentinelGroup(
             string,
             string,
           ];
-          if (Number(port) !== p.port) return false;
+          if (Number(port) !== reachedOn.get(p)) return false;
           const known = (await ask(s.port, 'SENTINEL', 'sentinels', MASTER)) as unknown[];
           if (known.length < 2) return false;
         }
@@ -165,10 +213,18 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** Starts six cluster-enabled servers (a node is down after `nodeTimeoutMs`) and builds the cluster. */
-export async function startRedisCluster(o: { nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
+/**
+ * Starts six cluster-enabled servers (a node is down after `nodeTimeoutMs`) and builds the cluster.
+ * With `tls`, the nodes announce their TLS ports to TLS clients, the bus is TLS too, and the URL is
+ * `rediss-cluster://` naming the TLS ports.
+ */
+export async function startRedisCluster(
+  o: { nodeTimeoutMs?: number; tls?: Pki } = {},
+): Promise<RedisCluster> {
+  const { tls } = o;
   const dir = await mkdtemp(join(tmpdir(), 'mlsched-cluster-'));
   const servers: RedisServer[] = [];
+  const tlsPorts: number[] = [];
   const cluster: RedisCluster = {
     url: '',
     servers,
@@ -206,6 +262,8 @@ export async function startRedisCluster(o: { nodeTimeoutMs?: number } = {}): Pro
   try {
     for (let k = 0; k < 6; k++) {
       const port = await freeClusterPort();
+      const tlsPort = tls && (await freePort());
+      if (tlsPort) tlsPorts.push(tlsPort);
       servers.push(
         await startRedisServer({
           port,
@@ -218,6 +276,9 @@ export async function startRedisCluster(o: { nodeTimeoutMs?: number } = {}): Pro
             String(o.nodeTimeoutMs ?? 1000),
             '--dir',
             dir,
+            ...(tls && tlsPort
+              ? [...asFlags(tlsDirectives(tls, tlsPort)), '--tls-cluster', 'yes']
+              : []),
           ],
         }),
       );
@@ -249,7 +310,9 @@ export async function startRedisCluster(o: { nodeTimeoutMs?: number } = {}): Pro
   }
   return {
     ...cluster,
-    url: `redis-cluster://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`,
+    url: tls
+      ? `rediss-cluster://${tlsPorts.map((port) => `127.0.0.1:${port}`).join(',')}`
+      : `redis-cluster://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`,
   };
 }
 

@@ -79,7 +79,10 @@ export function createClient(endpoint: RedisEndpoint, s: ClientSettings): RedisC
         db: endpoint.db,
         ...(sentinel.username === undefined ? {} : { sentinelUsername: sentinel.username }),
         ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
-        ...(sentinel.tls ? { enableTLSForSentinelMode: true, sentinelTLS: { ...s.tls } } : {}),
+        // ioredis's names: `enableTLSForSentinelMode` is TLS to the primary the sentinels name
+        // (a rediss-sentinel:// URL), `sentinelTLS` TLS to the sentinels themselves.
+        ...(endpoint.tls ? { enableTLSForSentinelMode: true } : {}),
+        ...(sentinel.tls ? { sentinelTLS: { ...s.tls } } : {}),
         sentinelCommandTimeout: s.commandTimeout,
         // Every sentinel unreachable: keep asking, as for a lost connection.
         sentinelRetryStrategy: s.retryDelay,

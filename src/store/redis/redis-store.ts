@@ -173,6 +173,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       logger: options.logger ?? NO_LOGGER,
       probeIntervalMs: options.probeIntervalMs ?? 1_000,
       loadChunkSize: Math.max(1, options.loadChunkSize ?? 1_000),
+      tlsWithoutClientCertificate:
+        (endpoint.tls || options.sentinel?.tls === true) && options.tls?.cert === undefined,
     },
     connectTimeout + commandTimeout,
   );
@@ -188,6 +190,8 @@ export interface StoreSettings {
   readonly logger: RedisStoreLogger;
   readonly probeIntervalMs: number;
   readonly loadChunkSize: number;
+  /** TLS to Redis or to the sentinels, with no client certificate to present. */
+  readonly tlsWithoutClientCertificate: boolean;
 }
 
 /**
@@ -497,7 +501,12 @@ export class RedisStore implements SnapshotStore {
         { cause: e },
       );
     }
-    return new RedisStoreError('Unavailable', `redis unreachable (${this.url}): ${reason}`, {
+    // Through sentinels or a cluster the refusal shows only as nodes that close the connection.
+    const hint = this.settings.tlsWithoutClientCertificate
+      ? '; over TLS, a Redis or sentinel that requires client certificates (tls-auth-clients) ' +
+        'closes the connection without saying why: give --redis-tls-cert and --redis-tls-key'
+      : '';
+    return new RedisStoreError('Unavailable', `redis unreachable (${this.url}): ${reason}${hint}`, {
       cause: e,
     });
   }
