@@ -8,6 +8,12 @@ import { createActor } from 'xstate';
 import type { Command, CommandOf, CommandType, ResultOf } from './supervisor/commands.js';
 import { audit } from './supervisor/models/audit.js';
 import {
+  explainModel,
+  planModels,
+  type ModelExplanation,
+  type Plan,
+} from './supervisor/models/explain.js';
+import {
   exportModel,
   exportServer,
   restoreModels,
@@ -156,6 +162,13 @@ export interface SchedulerSystem {
   modelNames(): string[];
   server(name: string): ServerStatusView | undefined;
   listServers(): ServerStatusView[];
+  /** Why the model is where it is, or nowhere (placement's decision, observed); undefined if unknown. */
+  explainModel(name: string): ModelExplanation | undefined;
+  /**
+   * Where the models would go, loaded in order after the server declarations, without changing
+   * anything (placement on a copy of the state).
+   */
+  plan(declarations: readonly ServerDeclaration[], definitions: readonly ModelDefinition[]): Plan;
   /**
    * LoadPipeline: validates (Seldon's rules and messages), then creates the pipeline or a new version;
    * an identical spec is a no-op.
@@ -344,6 +357,8 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     modelNames: () => modelNames(models),
     server: (name) => server(models, name),
     listServers: () => listServers(models),
+    explainModel: (name) => explainModel(models, name),
+    plan: (declarations, definitions) => planModels(models, declarations, definitions),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -10,16 +10,37 @@ import {
 } from './types.js';
 
 /**
+ * What placement decided on the way, for an explanation: each server's verdict (the first filter
+ * that rejected it, or none), and for each server whose turn came, each replica's verdict and the
+ * suitable replicas in preference order. Placement calls it as it decides; it never decides.
+ */
+export interface PlacementObserver {
+  server(server: ServerView, rejectedBy: string | undefined): void;
+  replica(server: ServerView, replica: ReplicaView, rejectedBy: string | undefined): void;
+  /** A server's turn ended: its suitable replicas, best first. */
+  ranked(server: ServerView, suitable: readonly ReplicaView[]): void;
+}
+
+/**
  * Chooses the server and replicas for one model version. Pure and deterministic.
  *
  * Pass A takes the first server (in preference order) with at least `replicas` suitable replicas; if
  * none has, and `minReplicas` > 0, pass B takes the first with at least `minReplicas` and places as
- * many as fit. Seldon parity: scheduler/pkg/scheduler/scheduler.go scheduleToServer.
+ * many as fit. Seldon parity: scheduler/pkg/scheduler/scheduler.go scheduleToServer. An `observer`
+ * hears every verdict as it is made (see placement/explain.ts).
  */
-export function plan(req: PlacementRequest, servers: readonly ServerView[]): PlacementResult {
+export function plan(
+  req: PlacementRequest,
+  servers: readonly ServerView[],
+  observer?: PlacementObserver,
+): PlacementResult {
   const eligible = sortServers(
     req,
-    servers.filter((s) => serverFilters.every((f) => f.passes(req, s, s))),
+    servers.filter((s) => {
+      const rejectedBy = serverFilters.find((f) => !f.passes(req, s, s))?.name;
+      observer?.server(s, rejectedBy);
+      return rejectedBy === undefined;
+    }),
   );
   if (eligible.length === 0) return { ok: false, reason: NO_MATCHING_SERVERS };
 
@@ -30,8 +51,13 @@ export function plan(req: PlacementRequest, servers: readonly ServerView[]): Pla
     const replicas = sortReplicas(
       req,
       server,
-      server.replicas.filter((rep) => replicaFilters.every((f) => f.passes(req, rep, server))),
+      server.replicas.filter((rep) => {
+        const rejectedBy = replicaFilters.find((f) => !f.passes(req, rep, server))?.name;
+        observer?.replica(server, rep, rejectedBy);
+        return rejectedBy === undefined;
+      }),
     );
+    observer?.ranked(server, replicas);
     if (replicas.length >= req.replicas) {
       return {
         ok: true,

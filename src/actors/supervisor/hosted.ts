@@ -82,6 +82,15 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
     else this.heldModels.delete(model);
   }
 
+  /** The models held here, each with the memory its replicas here need (what unloading frees). */
+  holdings(): { model: string; bytes: number }[] {
+    const bytes = new Map<string, number>();
+    for (const r of this.holding) {
+      bytes.set(r.context.model, (bytes.get(r.context.model) ?? 0) + (this.all.get(r) ?? 0));
+    }
+    return [...bytes].map(([model, b]) => ({ model, bytes: b }));
+  }
+
   /** Memory reserved for loads requested, sent or in flight and not yet reported (bytes). */
   reservedBytes(): number {
     return this.reservingBytes;

@@ -70,12 +70,14 @@ export function exportServer(s: Models, name: string): ServerRecord | undefined 
 
 /**
  * Rebuilds servers and models from their records (before any command). Restored replicas wait
- * `reconnectGraceMs` for their agents, which re-announce what they hold; the rest then move.
+ * `reconnectGraceMs` for their agents, which re-announce what they hold; the rest then move. A
+ * copy of a running scheduler's state (a plan's) says which replicas still wait: `awaitingAgent`.
  */
 export function restoreModels(
   s: Models,
   servers: readonly ServerRecord[],
   models: readonly ModelRecord[],
+  awaitingAgent: (server: string, idx: number) => boolean = () => true,
 ): void {
   for (const rec of servers) {
     const actor = Cell.of(serverMachine, {
@@ -86,8 +88,9 @@ export function restoreModels(
       const rep = Cell.of(serverReplicaMachine, {
         snapshot: snap as Snapshot<unknown>,
       });
-      entry.replicas.set(idx, new ServerReplicaEntry(rep, true));
-      s.grace.start(s.opts.now(), s.opts.reconnectGraceMs);
+      const awaiting = awaitingAgent(rec.name, idx);
+      entry.replicas.set(idx, new ServerReplicaEntry(rep, awaiting));
+      if (awaiting) s.grace.start(s.opts.now(), s.opts.reconnectGraceMs);
     }
     s.servers.set(rec.name, entry);
     replicasChanged(s, entry);

@@ -69,19 +69,7 @@ export function schedule(s: Models, name: string): void {
     recompute(s, m, latest);
     return;
   }
-  const current: Record<number, ReplicaState> = {};
-  for (const [idx, r] of latest.replicas) current[idx] = replicaStateOf(r);
-  const req: PlacementRequest = {
-    requirements: latest.definition.spec.requirements,
-    requiredMemory: requiredMemory(latest.definition.spec),
-    server: latest.definition.spec.server,
-    explainer: latest.definition.spec.explainer !== undefined,
-    replicas,
-    minReplicas: deployment?.minReplicas ?? 0,
-    currentServer: latest.server,
-    current,
-  };
-  const result = plan(req, placementView(s));
+  const result = plan(placementRequest(latest), placementView(s));
   // Seldon parity: a version already on a server that cannot get all its replicas asks for more.
   if ((!result.ok || result.partial) && latest.server !== '') considerScaleUp(s, latest.server);
   if (!result.ok) {
@@ -136,6 +124,23 @@ export function schedule(s: Models, name: string): void {
     s.dirty.add(target);
     s.changes.models.add(m.name);
   }
+}
+
+/** What placement is asked for a version: its needs, and where its replicas are now. */
+export function placementRequest(v: VersionEntry): PlacementRequest {
+  const { spec, deployment } = v.definition;
+  const current: Record<number, ReplicaState> = {};
+  for (const [idx, r] of v.replicas) current[idx] = replicaStateOf(r);
+  return {
+    requirements: spec.requirements,
+    requiredMemory: requiredMemory(spec),
+    server: spec.server,
+    explainer: spec.explainer !== undefined,
+    replicas: deployment?.replicas ?? 0,
+    minReplicas: deployment?.minReplicas ?? 0,
+    currentServer: v.server,
+    current,
+  };
 }
 
 /**

@@ -1,0 +1,227 @@
+// Why a model is where it is (or nowhere), and where models would go: placement's own decision,
+// observed, on the state as it is or on a copy of it.
+import type { ModelDefinition, ModelState } from '../../../domain/model.js';
+import type { ServerDeclaration } from '../../../domain/server.js';
+import { isInactive, isUnloadingOrUnloaded } from '../../../domain/model.js';
+import {
+  explainPlacement,
+  type PlacementExplanation,
+  type ReplicaDetails,
+} from '../../../placement/explain.js';
+import { freeMemory } from '../../../placement/filters.js';
+import { modelStateOf, replicaStateOf } from '../views.js';
+import { replicaJoined } from './agents.js';
+import { loadModel, serverNotify } from './lifecycle.js';
+import { exportModel, exportServer, restoreModels } from './records.js';
+import { placementRequest, placementView } from './scheduling.js';
+import { latestOf, Models, type VersionEntry } from './state.js';
+
+export interface ModelExplanation {
+  readonly model: string;
+  readonly version: number;
+  readonly state: ModelState;
+  /** The reason the model states now (ScheduleFailed's, a load failure's, ...). */
+  readonly reason: string;
+  /** The server its latest version is placed on; '' when none. */
+  readonly server: string;
+  /** The replicas of that server it is placed on (loading, loaded or asked to load). */
+  readonly replicas: readonly number[];
+  /** Why placement is not asked now (deleted, its replicas' agents not back yet). */
+  readonly note?: string;
+  /** Placement's decision for the latest version, against the state as it is. */
+  readonly placement?: PlacementExplanation;
+}
+
+/** Declared memory, over-commit and held models of each server replica. */
+const detailsOf =
+  (s: Models): ReplicaDetails =>
+  (server, idx) => {
+    const rep = s.servers.get(server)?.replicas.get(idx);
+    if (!rep) return undefined;
+    const { config } = rep.actor.context;
+    return {
+      memoryBytes: config.memoryBytes,
+      overCommitPercentage: config.overCommitPercentage,
+      models: rep.hosted.holdings(),
+    };
+  };
+
+/** The replicas of `v` on its server that serve, load or are asked to. */
+function placedReplicas(v: VersionEntry): number[] {
+  return [...v.replicas]
+    .filter(([, r]) => {
+      const st = replicaStateOf(r);
+      return !isInactive(st) && !isUnloadingOrUnloaded(st);
+    })
+    .map(([idx]) => idx)
+    .sort((a, b) => a - b);
+}
+
+/** The model's latest version explained, or undefined for an unknown model. */
+export function explainModel(s: Models, name: string): ModelExplanation | undefined {
+  const m = s.models.get(name);
+  const latest = m && latestOf(m);
+  if (!m || !latest) return undefined;
+  const base = {
+    model: name,
+    version: latest.version,
+    state: modelStateOf(latest.actor),
+    reason: latest.actor.context.reason,
+    server: latest.server,
+    replicas: placedReplicas(latest),
+  };
+  if (m.deleted) return { ...base, note: 'it is being deleted: nothing is placed for it' };
+  const waiting = [...latest.replicas.keys()].filter(
+    (idx) => s.servers.get(latest.server)?.replicas.get(idx)?.awaitingAgent,
+  );
+  if (waiting.length > 0) {
+    return {
+      ...base,
+      note:
+        `it stays on ${waiting.map((idx) => `${latest.server}/${idx}`).join(', ')} until ` +
+        'their agents reconnect after the restart, or the reconnect grace ends',
+    };
+  }
+  return {
+    ...base,
+    placement: explainPlacement(placementRequest(latest), placementView(s), detailsOf(s)),
+  };
+}
+
+/** One model of a plan: what LoadModel would do with it, in order. */
+export interface PlannedModel {
+  readonly model: string;
+  /** Placed fully, partly (min replicas), not at all, or refused (the LoadModel error). */
+  readonly outcome: 'placed' | 'partial' | 'failed' | 'refused';
+  /** The error LoadModel would answer, when refused. */
+  readonly error?: string;
+  readonly explanation?: ModelExplanation;
+}
+
+/** What a server replica would have left once the plan's models are loaded. */
+export interface ReplicaCapacity {
+  readonly server: string;
+  readonly idx: number;
+  readonly memoryBytes: number;
+  readonly overCommitPercentage: number;
+  readonly availableBytes: number;
+  readonly reservedBytes: number;
+  readonly freeBytes: number;
+  /** A replica the plan assumed from a Server declaration (not connected yet). */
+  readonly assumed: boolean;
+}
+
+export interface Plan {
+  readonly models: readonly PlannedModel[];
+  readonly capacity: readonly ReplicaCapacity[];
+  /** What the plan assumed beyond the scheduler's state (replicas of declared servers). */
+  readonly assumptions: readonly string[];
+}
+
+/**
+ * Where `definitions` would go, loaded in order after `declarations` (ServerNotify), without
+ * changing anything: the scheduler's own commands run on a copy of its state whose agent ops go
+ * nowhere. A declared server with more replicas than are connected is assumed to get the missing
+ * ones as its agents would announce them: like its replica with the lowest index, empty. A server
+ * with no replica connected gets none: its capabilities and memory are unknown until one connects.
+ */
+export function planModels(
+  s: Models,
+  declarations: readonly ServerDeclaration[],
+  definitions: readonly ModelDefinition[],
+): Plan {
+  const copy = new Models({
+    ...s.opts,
+    agents: {
+      isConnected: (server, idx) => s.opts.agents.isConnected(server, idx),
+      send: () => undefined,
+    },
+  });
+  restoreModels(
+    copy,
+    [...s.servers.keys()].flatMap((name) => exportServer(s, name) ?? []),
+    [...s.models.keys()].flatMap((name) => exportModel(s, name) ?? []),
+    (server, idx) => s.servers.get(server)?.replicas.get(idx)?.awaitingAgent ?? true,
+  );
+  const assumptions: string[] = [];
+  const assumed = new Set<string>();
+  if (declarations.length > 0) serverNotify(copy, declarations);
+  for (const d of declarations) {
+    for (const join of assumedJoins(copy, d)) {
+      replicaJoined(copy, join);
+      assumed.add(`${join.server}/${join.idx}`);
+      assumptions.push(
+        `replica ${join.server}/${join.idx} joins like ${join.server}/${joinTemplateIdx(copy, d.name)}`,
+      );
+    }
+    if ((copy.servers.get(d.name)?.replicas.size ?? 0) === 0 && d.expectedReplicas > 0) {
+      assumptions.push(
+        `server ${d.name} has no replica connected: its capabilities and memory are unknown, so ` +
+          'nothing is placed on it until one connects',
+      );
+    }
+  }
+  const models = definitions.map((def): PlannedModel => {
+    const name = def.meta.name;
+    try {
+      loadModel(copy, def);
+    } catch (e) {
+      return { model: name, outcome: 'refused', error: e instanceof Error ? e.message : String(e) };
+    }
+    const explanation = explainModel(copy, name);
+    const result = explanation?.placement?.result;
+    return {
+      model: name,
+      outcome: !result?.ok ? 'failed' : result.partial ? 'partial' : 'placed',
+      ...(explanation ? { explanation } : {}),
+    };
+  });
+  const capacity = [...copy.servers.values()]
+    .flatMap((server) => [...server.replicas.values()])
+    .map((rep): ReplicaCapacity => {
+      const { server, idx, config } = rep.actor.context;
+      return {
+        server,
+        idx,
+        memoryBytes: config.memoryBytes,
+        overCommitPercentage: config.overCommitPercentage,
+        availableBytes: rep.availableMemory,
+        reservedBytes: rep.reservedMemory,
+        freeBytes: freeMemory(rep),
+        assumed: assumed.has(`${server}/${idx}`),
+      };
+    })
+    .sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx));
+  return { models, capacity, assumptions };
+}
+
+/** The connected replica a declared server's assumed replicas copy: its lowest index. */
+function joinTemplateIdx(s: Models, server: string): number | undefined {
+  const idxs = [...(s.servers.get(server)?.replicas.keys() ?? [])];
+  return idxs.length === 0 ? undefined : Math.min(...idxs);
+}
+
+/** The replicas a declaration adds beyond those connected, as their agents would announce them. */
+function assumedJoins(s: Models, d: ServerDeclaration) {
+  const server = s.servers.get(d.name);
+  const idx = joinTemplateIdx(s, d.name);
+  const template = idx === undefined ? undefined : server?.replicas.get(idx);
+  if (!server || !template) return [];
+  const { config } = template.actor.context;
+  const joins = [];
+  for (let k = server.replicas.size, next = 0; k < d.expectedReplicas; k++) {
+    while (server.replicas.has(next)) next++;
+    joins.push({
+      server: d.name,
+      idx: next++,
+      shared: d.shared,
+      config,
+      // What an empty agent announces: its memory and the over-commit on top.
+      availableMemoryBytes: Math.floor(
+        config.memoryBytes * (1 + config.overCommitPercentage / 100),
+      ),
+      loaded: [],
+    });
+  }
+  return joins;
+}
