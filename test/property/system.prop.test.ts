@@ -438,11 +438,52 @@ function checkPipelinesAndExperiments(c: Cluster): void {
   }
 }
 
+/**
+ * The explanation of every model agrees with what placement did: a ScheduleFailed version fails
+ * for the reason it states, and a placed one is explained on its server and the replicas it holds.
+ */
+function checkExplanations(c: Cluster): void {
+  for (const name of c.system.modelNames()) {
+    const e = c.system.explainModel(name);
+    const result = e?.placement?.result;
+    // After a restart, until the agents are back, a model's state may predate the restart.
+    if (!e || !result || e.awaitingAgents.length > 0) continue;
+    explanationsChecked++;
+    const where = `${name}:${e.version} ${e.state} on ${e.server}[${e.replicas.join()}]`;
+    if (e.state === 'scheduleFailed') {
+      assert.deepEqual(result, { ok: false, reason: e.reason }, `${where}: explained as placed`);
+    } else if (
+      e.replicas.length > 0 &&
+      e.retryDueAt === undefined &&
+      e.state !== 'failed' &&
+      e.stays === undefined
+    ) {
+      // (A version whose load failed waits for its retry, which places it again; one that stays
+      // where placement would no longer put it says why.)
+      if (!result.ok) {
+        // Placement cannot give it all it wants: it keeps what it has and waits for capacity.
+        assert.ok(
+          e.replicas.length < e.wantedReplicas,
+          `${where}: explained as failing (${result.reason}) with all ${e.wantedReplicas} replicas`,
+        );
+        continue;
+      }
+      assert.equal(result.server, e.server, `${where}: explained on another server`);
+      assert.deepEqual(
+        [...result.replicaIdxs].sort((a, b) => a - b),
+        e.replicas,
+        `${where}: explained on other replicas`,
+      );
+    }
+  }
+}
+
 function checkAll(m: Model, c: Cluster): void {
   checkAgainstModel(m, c);
   checkAgents(c);
   checkModels(c);
   checkPipelinesAndExperiments(c);
+  checkExplanations(c);
   assert.deepEqual(c.system.audit(), [], 'indexes kept for speed agree with what they index');
 }
 
@@ -515,6 +556,7 @@ export async function runSteps(steps: readonly Cmd[]): Promise<void> {
 }
 
 let commandsRun = 0;
+let explanationsChecked = 0;
 
 describe('scheduler against its reference model', () => {
   it('keeps its invariants after every command and reply, in any interleaving', async (t) => {
@@ -540,7 +582,7 @@ describe('scheduler against its reference model', () => {
       ),
       fcParams(),
     );
-    t.diagnostic(`${commandsRun} commands run`);
+    t.diagnostic(`${commandsRun} commands run, ${explanationsChecked} explanations checked`);
   });
 });
 

@@ -247,7 +247,9 @@ describe('explainModel and plan through the scheduler', () => {
       [def('m', { replicas: 2, memory: 500 })],
     );
     assert.equal(p.models[0]?.outcome, 'placed');
-    assert.deepEqual(p.assumptions, ['replica mlserver/1 joins like mlserver/0']);
+    assert.deepEqual(p.assumptions, [
+      'replica mlserver/1 joins like mlserver/0, shared as declared',
+    ]);
     assert.deepEqual(
       p.capacity.map((c) => [c.idx, c.assumed]),
       [

@@ -26,8 +26,23 @@ export interface ModelExplanation {
   readonly server: string;
   /** The replicas of that server it is placed on (loading, loaded or asked to load). */
   readonly replicas: readonly number[];
+  /** The replicas it wants (its deployment's). */
+  readonly wantedReplicas: number;
   /** Why placement is not asked now (deleted, its replicas' agents not back yet). */
   readonly note?: string;
+  /**
+   * Server replicas restored after a restart whose agents are not back yet (`server/idx`):
+   * placement does not see them, and the model's stated reason may be from before the restart
+   * until they return or the reconnect grace ends (either places it again).
+   */
+  readonly awaitingAgents: readonly string[];
+  /**
+   * Why the version stays where placement would no longer put it: a draining replica, or a server
+   * declared with 0 replicas. It serves there, winding down, until it can move or the replicas go.
+   */
+  readonly stays?: string;
+  /** When a load failed on an agent: when placement runs again (ms since epoch). */
+  readonly retryDueAt?: number;
   /** Placement's decision for the latest version, against the state as it is. */
   readonly placement?: PlacementExplanation;
 }
@@ -69,6 +84,13 @@ export function explainModel(s: Models, name: string): ModelExplanation | undefi
     reason: latest.actor.context.reason,
     server: latest.server,
     replicas: placedReplicas(latest),
+    wantedReplicas: latest.definition.deployment?.replicas ?? 0,
+    awaitingAgents: [...s.servers]
+      .flatMap(([server, e]) =>
+        [...e.replicas].filter(([, rep]) => rep.awaitingAgent).map(([idx]) => `${server}/${idx}`),
+      )
+      .sort(),
+    ...(m.retry.dueAt > 0 ? { retryDueAt: m.retry.dueAt } : {}),
   };
   if (m.deleted) return { ...base, note: 'it is being deleted: nothing is placed for it' };
   const waiting = [...latest.replicas.keys()].filter(
@@ -82,10 +104,30 @@ export function explainModel(s: Models, name: string): ModelExplanation | undefi
         'their agents reconnect after the restart, or the reconnect grace ends',
     };
   }
+  const stays = staysBecause(s, latest, base.replicas);
   return {
     ...base,
+    ...(stays === undefined ? {} : { stays }),
     placement: explainPlacement(placementRequest(latest), placementView(s), detailsOf(s)),
   };
+}
+
+function staysBecause(s: Models, v: VersionEntry, replicas: readonly number[]): string | undefined {
+  const server = s.servers.get(v.server);
+  if (!server || replicas.length === 0) return undefined;
+  if (server.actor.context.expectedReplicas === 0) {
+    return (
+      `server \`${v.server}\` is declared with 0 replicas: the model stays on its replicas ` +
+      'until they go'
+    );
+  }
+  const draining = replicas.filter((idx) => server.replicas.get(idx)?.draining);
+  if (draining.length === 0) return undefined;
+  return (
+    `${draining.map((idx) => `replica ${v.server}/${idx}`).join(', ')} ` +
+    `${draining.length === 1 ? 'is' : 'are'} draining: the model stays there until it is ` +
+    'Available elsewhere'
+  );
 }
 
 /** One model of a plan: what LoadModel would do with it, in order. */
@@ -130,10 +172,12 @@ export function planModels(
   declarations: readonly ServerDeclaration[],
   definitions: readonly ModelDefinition[],
 ): Plan {
+  const assumed = new Set<string>();
   const copy = new Models({
     ...s.opts,
     agents: {
-      isConnected: (server, idx) => s.opts.agents.isConnected(server, idx),
+      isConnected: (server, idx) =>
+        assumed.has(`${server}/${idx}`) || s.opts.agents.isConnected(server, idx),
       send: () => undefined,
     },
   });
@@ -144,14 +188,14 @@ export function planModels(
     (server, idx) => s.servers.get(server)?.replicas.get(idx)?.awaitingAgent ?? true,
   );
   const assumptions: string[] = [];
-  const assumed = new Set<string>();
   if (declarations.length > 0) serverNotify(copy, declarations);
   for (const d of declarations) {
     for (const join of assumedJoins(copy, d)) {
-      replicaJoined(copy, join);
       assumed.add(`${join.server}/${join.idx}`);
+      replicaJoined(copy, join);
       assumptions.push(
-        `replica ${join.server}/${join.idx} joins like ${join.server}/${joinTemplateIdx(copy, d.name)}`,
+        `replica ${join.server}/${join.idx} joins like ${join.server}/${joinTemplateIdx(copy, d.name)}` +
+          `, ${d.shared ? 'shared' : 'not shared'} as declared`,
       );
     }
     if ((copy.servers.get(d.name)?.replicas.size ?? 0) === 0 && d.expectedReplicas > 0) {
