@@ -10,7 +10,9 @@ import {
 } from '@grpc/grpc-js';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
 import { AgentService, agentServiceDefinition } from './agent/agent.service.js';
+import { createPlacementService } from './api/placement.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
+import { PlacementService } from './gen/mlsched/placement/v1/placement.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
@@ -91,9 +93,9 @@ export function newXid(): string {
 /** What runs while this instance leads: the actor system, its services and its persistence. */
 interface Core {
   readonly system: SchedulerSystem;
-  /** The gRPC implementations of the three services. */
+  /** The gRPC implementations of the services. */
   readonly services: Readonly<
-    Record<'scheduler' | 'agent' | 'chainer', UntypedServiceImplementation>
+    Record<'scheduler' | 'placement' | 'agent' | 'chainer', UntypedServiceImplementation>
   >;
   readonly persistence: Persistence;
   readonly metrics: Registry;
@@ -189,6 +191,7 @@ async function startCore(
     system,
     services: {
       scheduler: scheduler.implementation,
+      placement: createPlacementService({ system, log: log.child({ component: 'api' }) }),
       agent: agents.implementation(),
       chainer: engines.implementation(),
     },
@@ -209,6 +212,7 @@ async function startCore(
 
 const SERVICES = [
   'seldon.mlops.scheduler.Scheduler',
+  'mlsched.placement.v1.Placement',
   'seldon.mlops.agent.AgentService',
   'seldon.mlops.chainer.Chainer',
 ] as const;
@@ -255,9 +259,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     schedulerServiceDefinition,
     gated(schedulerServiceDefinition, () => active()?.services.scheduler, refusal),
   );
+  schedulerServer.addService(
+    PlacementService,
+    gated(PlacementService, () => active()?.services.placement, refusal),
+  );
   addReflection(
     schedulerServer,
-    ['mlops/scheduler/scheduler.proto', 'mlops/agent/agent.proto', 'mlops/chainer/chainer.proto'],
+    [
+      'mlops/scheduler/scheduler.proto',
+      'mlsched/placement/v1/placement.proto',
+      'mlops/agent/agent.proto',
+      'mlops/chainer/chainer.proto',
+    ],
     PROTO_DIR,
   );
 

@@ -23,6 +23,12 @@ export type {
   ScalingRequest,
 } from './gateways.js';
 export type {
+  ModelExplanation,
+  Plan,
+  PlannedModel,
+  ReplicaCapacity,
+} from './supervisor/models/explain.js';
+export type {
   AgentReport,
   ExperimentView,
   LoadedModel,

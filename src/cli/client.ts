@@ -16,6 +16,7 @@ import {
 } from '@grpc/grpc-js';
 import { parseClientTls, type ClientTls, type ClientTlsFlags } from '../config/tls.js';
 import { SchedulerClient } from '../gen/mlops/scheduler/scheduler.js';
+import { PlacementClient } from '../gen/mlsched/placement/v1/placement.js';
 import { CliError, EXIT } from './errors.js';
 
 /**
@@ -114,6 +115,20 @@ export function clientChannel(tls: ClientTls | undefined): {
     options:
       tls.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName },
   };
+}
+
+const placementClients = new WeakMap<SchedulerClient, PlacementClient>();
+
+/** mlsched's Placement service on the same connection as `client` (same address, same TLS). */
+export function placementOf(client: SchedulerClient): PlacementClient {
+  let placement = placementClients.get(client);
+  if (!placement) {
+    placement = new PlacementClient('unused', credentials.createInsecure(), {
+      channelOverride: client.getChannel(),
+    });
+    placementClients.set(client, placement);
+  }
+  return placement;
 }
 
 /**

@@ -17,8 +17,21 @@ import {
   pipelineVersionState_PipelineStatusToJSON,
   type SchedulerClient,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { Schedulers, clientTls, collect, parseSchedulerHosts, unary } from './client.js';
+import {
+  ModelExplanation,
+  PlanResponse,
+  type PlanRequest,
+} from '../gen/mlsched/placement/v1/placement.js';
+import {
+  Schedulers,
+  clientTls,
+  collect,
+  parseSchedulerHosts,
+  placementOf,
+  unary,
+} from './client.js';
 import { CliError, EXIT } from './errors.js';
+import { formatExplanation, formatPlan } from './explain-format.js';
 import type { Manifest } from './manifests.js';
 import { withEmptyCollections } from './proto-json.js';
 
@@ -28,6 +41,18 @@ const POLL_MS = 200;
 /** One line of JSON on stdout. */
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
+};
+
+/** `-o`: text for people (the default of `explain` and `plan`) or one JSON object. */
+function outputOf(v: string): 'text' | 'json' {
+  if (v === 'text' || v === 'json') return v;
+  throw new CliError(`-o: '${v}' must be text or json`, EXIT.usage);
+}
+
+/** The reply as text lines, or as one line of proto3 JSON. */
+const show = (output: 'text' | 'json', lines: () => string[], json: () => unknown): void => {
+  if (output === 'json') print(json());
+  else process.stdout.write(`${lines().join('\n')}\n`);
 };
 
 /** `30s`, `2m`, `500ms`, `1h` or a number of seconds, in ms. */
@@ -185,9 +210,10 @@ interface Global {
 }
 
 /** A client command: it takes `--scheduler-host` and the client TLS flags. */
-const client = (parent: Command, name: string): Command =>
-  parent
-    .command(name)
+const client = (parent: Command, name: string): Command => withClientFlags(parent.command(name));
+
+function withClientFlags(cmd: Command): Command {
+  return cmd
     .option(
       '--scheduler-host <host:port,...>',
       'the scheduler, or comma-separated addresses of several (serve --ha): the leader gets the calls',
@@ -197,6 +223,7 @@ const client = (parent: Command, name: string): Command =>
     .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
     .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
     .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate");
+}
 
 /** Runs `f` with the schedulers the flags name, closing their clients after. */
 async function withSchedulers<T>(o: Global, f: (s: Schedulers) => Promise<T>): Promise<T> {
@@ -388,11 +415,95 @@ function addServerCommands(cmd: Command): void {
     });
 }
 
+function addExplainCommand(cmd: Command): void {
+  client(cmd, 'explain')
+    .description(
+      "why the model is where it is, or nowhere: placement's decision now, every server and " +
+        'replica with the numbers behind its verdict, and what would place the model',
+    )
+    .argument('<name>', 'model name')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (name: string, o: { output: string } & Global) => {
+      const output = outputOf(o.output);
+      await withSchedulers(o, async (s) => {
+        const e = await s.run(
+          (c, a) =>
+            unary<ModelExplanation>(a, (md, opts, cb) =>
+              placementOf(c).explainModel({ name }, md, opts, cb),
+            ),
+          READ,
+        );
+        show(
+          output,
+          () => formatExplanation(e),
+          () => ModelExplanation.toJSON(e),
+        );
+      });
+    });
+}
+
+/**
+ * `mlsched plan -f FILE...`: the Model documents of the manifests placed in order, after their
+ * Server documents are declared, against the scheduler's state, without changing anything.
+ */
+function definePlanCommand(cmd: Command): void {
+  withClientFlags(cmd)
+    .requiredOption(
+      '-f, --file <file...>',
+      'manifests with Model (and Server) documents (- for stdin)',
+    )
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (o: { file: string[]; output: string } & Global) => {
+      const output = outputOf(o.output);
+      const { readManifestsOf, sourceName } = await import('./manifests.js');
+      const request: PlanRequest = { servers: [], models: [] };
+      for (const file of o.file) {
+        let all: Manifest[];
+        try {
+          all = await readManifestsOf(file);
+        } catch (e) {
+          throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+        }
+        all.forEach((m, i) => {
+          if (m.kind === 'Server') request.servers.push(m.notify);
+          else if (m.kind === 'Model' && m.request.model) request.models.push(m.request.model);
+          else {
+            throw new CliError(
+              `${sourceName(file)}: document ${i + 1} (${m.kind} ${m.name}): a plan places ` +
+                'Models (on Servers); apply it with `mlsched ' +
+                `${m.kind.toLowerCase()} ...\``,
+              EXIT.usage,
+            );
+          }
+        });
+      }
+      if (request.models.length === 0) {
+        throw new CliError(`${o.file.join(', ')}: no Model document to plan`, EXIT.usage);
+      }
+      await withSchedulers(o, async (s) => {
+        const plan = await s.run(
+          (c, a) =>
+            unary<PlanResponse>(a, (md, opts, cb) => placementOf(c).plan(request, md, opts, cb)),
+          READ,
+        );
+        show(
+          output,
+          () => formatPlan(plan),
+          () => PlanResponse.toJSON(plan),
+        );
+      });
+    });
+}
+
 /** Defines the subcommands of the client command `cmd` (declared by ./index.ts). */
 export function defineClientCommand(cmd: Command): void {
   switch (cmd.name()) {
     case 'model':
       addResourceCommands(cmd, MODEL);
+      addExplainCommand(cmd);
+      break;
+    case 'plan':
+      definePlanCommand(cmd);
       break;
     case 'pipeline':
       addResourceCommands(cmd, PIPELINE);

@@ -1,15 +1,16 @@
 /**
- * The client commands of `mlsched` (`model`, `pipeline`, `experiment`, `server`), declared without
- * loading the gRPC client: the subcommands of one are defined (./commands.ts) only when it runs,
+ * The client commands of `mlsched` (`model`, `pipeline`, `experiment`, `server`, `plan`), declared
+ * without loading the gRPC client: the subcommands of one are defined (./commands.ts) only when it runs,
  * so that `mlsched --version`, `serve` and the simulators start without it.
  */
 import type { Command } from 'commander';
 
 const NOUNS: Readonly<Record<string, string>> = {
-  model: 'models: load, unload, status, list',
+  model: 'models: load, unload, status, list, explain',
   pipeline: 'pipelines: load, unload, status, list',
   experiment: 'experiments: start, stop, status, list',
   server: 'servers: status, list, load',
+  plan: 'where the Models of manifests would go (after their Servers), without applying them',
 };
 
 /**

@@ -3,6 +3,7 @@
  * same filters and sorters, never a copy), with the numbers behind every verdict and, when a model
  * cannot be placed (or only partly), the smallest changes that would let it.
  */
+import { isLoadingOrLoaded } from '../domain/model.js';
 import { freeMemory } from './filters.js';
 import { plan, type PlacementObserver } from './plan.js';
 import type { PlacementRequest, PlacementResult, ReplicaView, ServerView } from './types.js';
@@ -100,7 +101,12 @@ function serverWhy(req: PlacementRequest, server: ServerView, rejectedBy: string
   }
 }
 
-function replicaWhy(req: PlacementRequest, rep: ReplicaView, rejectedBy: string | undefined) {
+function replicaWhy(
+  req: PlacementRequest,
+  rep: ReplicaView,
+  rejectedBy: string | undefined,
+  holds: boolean,
+) {
   const free = freeMemory(rep);
   const memory =
     `${formatBytes(free)} free (${formatBytes(rep.availableMemory)} available − ` +
@@ -108,7 +114,9 @@ function replicaWhy(req: PlacementRequest, rep: ReplicaView, rejectedBy: string 
     formatBytes(req.requiredMemory);
   switch (rejectedBy) {
     case undefined:
-      return `suitable: ${memory}`;
+      return holds
+        ? `it holds this version already, so its memory is counted (${formatBytes(free)} free besides)`
+        : `suitable: ${memory}`;
     case 'memory':
       return `${formatBytes(req.requiredMemory - free)} short: ${memory}`;
     case 'explainer':
@@ -158,8 +166,10 @@ export function explainPlacement(
   const result = plan(req, servers, observer);
   const chosenServer = result.ok ? result.server : undefined;
   const chosenIdxs = new Set(result.ok ? result.replicaIdxs : []);
-  const holds = (server: ServerView, rep: ReplicaView) =>
-    server.name === req.currentServer && req.current[rep.idx] !== undefined;
+  const holds = (server: ServerView, rep: ReplicaView) => {
+    const st = server.name === req.currentServer ? req.current[rep.idx] : undefined;
+    return st !== undefined && isLoadingOrLoaded(st);
+  };
   const eligible = servers.filter((s) => !rejected.has(s));
 
   const explainReplica = (server: ServerView, rep: ReplicaView): ReplicaExplanation => {
@@ -171,7 +181,7 @@ export function explainPlacement(
       idx: rep.idx,
       verdict: chosen ? 'chosen' : rejectedBy === undefined ? 'suitable' : 'rejected',
       ...(rejectedBy === undefined ? {} : { rejectedBy }),
-      why: replicaWhy(req, rep, rejectedBy),
+      why: replicaWhy(req, rep, rejectedBy, holds(server, rep)),
       ...(rank >= 0 ? { rank: rank + 1 } : {}),
       availableBytes: rep.availableMemory,
       reservedBytes: rep.reservedMemory,
@@ -192,7 +202,9 @@ export function explainPlacement(
       name: server.name,
       verdict: chosen ? 'chosen' : 'tooFewReplicas',
       why: chosen
-        ? `${result.ok && result.partial ? `only ${suitable} of ${req.replicas}` : suitable} suitable replica(s): chosen`
+        ? result.ok && result.partial
+          ? `only ${suitable} of ${req.replicas} wanted replicas suitable (min replicas ${req.minReplicas})`
+          : `${suitable} suitable replica(s) for ${req.replicas} wanted`
         : `${suitable} of ${req.replicas} wanted replicas suitable` +
           (req.minReplicas > 0 ? ` (min replicas ${req.minReplicas})` : ''),
       order: k + 1,
@@ -274,17 +286,6 @@ function suggest(
   if (named !== undefined && !servers.some((s) => s.name === named)) {
     out.push(`no server named \`${named}\` is connected: start it, or change spec.server`);
   }
-  for (const [server, rejectedBy] of rejected) {
-    if (rejectedBy === 'requirements') {
-      out.push(`server \`${server.name}\` lacks ${quote(missingCapabilities(req, server))}`);
-    } else if (rejectedBy === 'hasReplicas') {
-      out.push(`server \`${server.name}\` has no replica connected: scale it up`);
-    } else if (rejectedBy === 'sharing' && named === undefined) {
-      out.push(
-        `server \`${server.name}\` is not shared: name it in spec.server to place the model there`,
-      );
-    }
-  }
   const want = req.replicas;
   for (const server of considered) {
     const v = verdicts.get(server) ?? new Map<ReplicaView, string | undefined>();
@@ -299,10 +300,17 @@ function suggest(
       .sort((a, b) => a.short - b.short || a.rep.idx - b.rep.idx)
       .slice(0, missing);
     for (const { rep, short: bytes } of short) {
-      const models = [...(details(server.name, rep.idx)?.models ?? [])];
+      const detail = details(server.name, rep.idx);
+      const most =
+        detail && Math.floor(detail.memoryBytes * (1 + detail.overCommitPercentage / 100));
       fixes.push(
-        `replica ${server.name}/${rep.idx} is ${formatBytes(bytes)} short` +
-          unloading(models, bytes),
+        most !== undefined && req.requiredMemory > most
+          ? `replica ${server.name}/${rep.idx} holds at most ${formatBytes(most)} in all ` +
+              `(${formatBytes(detail?.memoryBytes ?? 0)} + ${detail?.overCommitPercentage ?? 0}% ` +
+              `over-commit), the model needs ${formatBytes(req.requiredMemory)}: give it less ` +
+              'memory, or the server more'
+          : `replica ${server.name}/${rep.idx} is ${formatBytes(bytes)} short` +
+              unloading([...(detail?.models ?? [])], bytes),
       );
     }
     for (const rep of server.replicas) {
@@ -321,6 +329,17 @@ function suggest(
       fixes.push(`or set min replicas to ${suitable} to place ${suitable} now`);
     }
     out.push(...fixes);
+  }
+  for (const [server, rejectedBy] of rejected) {
+    if (rejectedBy === 'requirements') {
+      out.push(`server \`${server.name}\` lacks ${quote(missingCapabilities(req, server))}`);
+    } else if (rejectedBy === 'hasReplicas') {
+      out.push(`server \`${server.name}\` has no replica connected: scale it up`);
+    } else if (rejectedBy === 'sharing' && named === undefined) {
+      out.push(
+        `server \`${server.name}\` is not shared: name it in spec.server to place the model there`,
+      );
+    }
   }
   return out;
 }

@@ -194,7 +194,11 @@ describe('explainModel and plan through the scheduler', () => {
     assert.equal(e?.state, 'scheduleFailed');
     assert.equal(e.reason, NOT_ENOUGH_REPLICAS);
     assert.deepEqual(e.placement?.result, { ok: false, reason: NOT_ENOUGH_REPLICAS });
-    assert.deepEqual(e.placement.suggestions, ['replica mlserver/0 is 4000 B short']);
+    // 5000 B never fit a replica of 1000 B with 10% over-commit, however empty.
+    assert.deepEqual(e.placement.suggestions, [
+      'replica mlserver/0 holds at most 1100 B in all (1000 B + 10% over-commit), the model ' +
+        'needs 5000 B: give it less memory, or the server more',
+    ]);
     assert.equal(w.system.explainModel('nope'), undefined);
   });
 
