@@ -24,8 +24,8 @@ export interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  /** stdout parsed as one JSON object per line. */
-  lines: Record<string, unknown>[];
+  /** stdout parsed as one JSON object per line (parsed when read: text output has none). */
+  readonly lines: Record<string, unknown>[];
 }
 
 /**
@@ -43,11 +43,17 @@ export function runMlsched(
       { timeout: 60_000, ...(o.cwd ? { cwd: o.cwd } : {}) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        const lines = stdout
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => JSON.parse(l) as Record<string, unknown>);
-        resolve({ code, stdout, stderr, lines });
+        resolve({
+          code,
+          stdout,
+          stderr,
+          get lines() {
+            return stdout
+              .split('\n')
+              .filter((l) => l.trim() !== '')
+              .map((l) => JSON.parse(l) as Record<string, unknown>);
+          },
+        });
       },
     );
     if (o.input !== undefined) child.stdin?.end(o.input);
