@@ -10,9 +10,10 @@ import {
 } from '@grpc/grpc-js';
 import { createSchedulerSystem, type SchedulerSystem, type Timers } from './actors/index.js';
 import { AgentService, agentServiceDefinition } from './agent/agent.service.js';
+import { planRequestFromProto } from './api/mappers/placement.js';
 import { createPlacementService } from './api/placement.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
-import { PlacementService } from './gen/mlsched/placement/v1/placement.js';
+import { PlacementService, PlanRequest } from './gen/mlsched/placement/v1/placement.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
@@ -336,6 +337,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       active() ?? {
         standby: { status: 'NOT_SERVING', detail: standby(), leader: named() ?? null },
       },
+    planRequest: (body) => planRequestFromProto(PlanRequest.fromJSON(body)),
   };
 
   // Rotated certificates (and tokens) are served without a restart (read again every 10 s).

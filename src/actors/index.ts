@@ -27,6 +27,7 @@ export type {
   Plan,
   PlannedModel,
   ReplicaCapacity,
+  ReplicaHeadroom,
 } from './supervisor/models/explain.js';
 export type {
   AgentReport,

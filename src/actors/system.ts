@@ -9,9 +9,11 @@ import type { Command, CommandOf, CommandType, ResultOf } from './supervisor/com
 import { audit } from './supervisor/models/audit.js';
 import {
   explainModel,
+  headroom,
   planModels,
   type ModelExplanation,
   type Plan,
+  type ReplicaHeadroom,
 } from './supervisor/models/explain.js';
 import {
   exportModel,
@@ -169,6 +171,8 @@ export interface SchedulerSystem {
    * anything (placement on a copy of the state).
    */
   plan(declarations: readonly ServerDeclaration[], definitions: readonly ModelDefinition[]): Plan;
+  /** What each replica of the server can still take; undefined for an unknown server. */
+  headroom(server: string): ReplicaHeadroom[] | undefined;
   /**
    * LoadPipeline: validates (Seldon's rules and messages), then creates the pipeline or a new version;
    * an identical spec is a no-op.
@@ -359,6 +363,7 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     listServers: () => listServers(models),
     explainModel: (name) => explainModel(models, name),
     plan: (declarations, definitions) => planModels(models, declarations, definitions),
+    headroom: (name) => headroom(models, name),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

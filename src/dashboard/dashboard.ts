@@ -176,6 +176,9 @@ export class Dashboard {
       name,
       view: view ?? null,
       transitions: this.tracker.transitionsOf(`${kind}:${name}`),
+      // Why a model is where it is (or nowhere); what each replica of a server can still take.
+      ...(kind === 'model' ? { explanation: this.system.explainModel(name) ?? null } : {}),
+      ...(kind === 'server' ? { headroom: this.system.headroom(name) ?? null } : {}),
     };
   }
 

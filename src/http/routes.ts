@@ -1,11 +1,19 @@
 /**
- * What the HTTP port answers (README "Security" lists it): `/health`, `/metrics`, `/api/state`
- * and the dashboard (`/`, its assets and `/api/...`). Access and redaction are the listener's
- * (server.ts); these only read.
+ * What the HTTP port answers (README "Security" lists it): `/health`, `/metrics`, `/api/state`,
+ * explanations and plans of placement (`/api/models/NAME/explanation`, `POST /api/plan`) and the
+ * dashboard (`/`, its assets and `/api/...`). Access and redaction are the listener's
+ * (server.ts); these only read: a plan changes nothing.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { SchedulerSystem } from '../actors/index.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
+import { invalidSpec, isSchedulerError } from '../domain/errors.js';
+import type { ModelDefinition } from '../domain/model.js';
+import type { ServerDeclaration } from '../domain/server.js';
+
+/** The largest plan request body read (bytes). */
+const MAX_PLAN_BYTES = 4 * 1024 * 1024;
+const EXPLANATION = /^\/api\/models\/([^/]+)\/explanation$/;
 
 /** What the routes read, as the app provides it. */
 export interface HttpViews {
@@ -15,6 +23,15 @@ export interface HttpViews {
   metrics(): Promise<{ contentType: string; text: string }>;
   /** The leader's system and dashboard; on a standby, the body of the 503 that names the leader. */
   leader(): { system: SchedulerSystem; dashboard: Dashboard } | { standby: object };
+  /**
+   * A plan request's JSON (the Placement service's PlanRequest in proto3 JSON) decoded and
+   * checked as the gRPC service checks it.
+   * @throws SchedulerError InvalidSpec naming the field.
+   */
+  planRequest(json: unknown): {
+    declarations: ServerDeclaration[];
+    definitions: ModelDefinition[];
+  };
 }
 
 export interface RoutesLog {
@@ -46,6 +63,25 @@ export function httpRoutes(views: HttpViews, log: RoutesLog): RequestListener {
     const leader = views.leader();
     if ('standby' in leader) {
       json(res, 503, leader.standby);
+    } else if (EXPLANATION.test(path)) {
+      const name = decodeURIComponent(EXPLANATION.exec(path)?.[1] ?? '');
+      const explanation = leader.system.explainModel(name);
+      if (explanation) json(res, 200, explanation);
+      else json(res, 404, { error: `model ${name} not found` });
+    } else if (path === '/api/plan') {
+      plan(req, res, log, (body) => {
+        let decoded;
+        try {
+          decoded = views.planRequest(body);
+        } catch (e) {
+          if (isSchedulerError(e)) throw e;
+          throw invalidSpec(
+            'body',
+            `not a PlanRequest: ${e instanceof Error ? e.message : String(e)}`,
+          );
+        }
+        return leader.system.plan(decoded.declarations, decoded.definitions);
+      });
     } else if (path === '/api/state') {
       const { system } = leader;
       json(res, 200, {
@@ -60,6 +96,56 @@ export function httpRoutes(views: HttpViews, log: RoutesLog): RequestListener {
       res.end();
     }
   };
+}
+
+/**
+ * `POST /api/plan` with a JSON body (a form cannot send one: no cross-site request gets this far
+ * with a browser's own form): 200 and the plan, or 400 naming the bad field.
+ */
+function plan(
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: RoutesLog,
+  answer: (body: unknown) => unknown,
+): void {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    json(res, 405, { error: 'POST a PlanRequest (JSON) to /api/plan' });
+    return;
+  }
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    json(res, 415, { error: 'content-type: must be application/json' });
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= MAX_PLAN_BYTES) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (size > MAX_PLAN_BYTES) {
+      json(res, 413, { error: `the plan request is over ${MAX_PLAN_BYTES} bytes` });
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (e) {
+      json(res, 400, { error: `body: not JSON: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    try {
+      json(res, 200, answer(body));
+    } catch (e) {
+      if (isSchedulerError(e) && e.code === 'InvalidSpec') {
+        json(res, 400, { error: e.message });
+        return;
+      }
+      log.error({ err: e }, 'plan failed');
+      json(res, 500, { error: 'the plan failed (logged)' });
+    }
+  });
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {

@@ -4,7 +4,9 @@
  * reload, its statechart highlight moves, the counts per state and the diagrams' labels read without
  * zoom, pipelines are drawn as graphs, and the console stays clean. Two servers of simulated agents
  * and a few dozen models, pipelines and an experiment make the screenshots saved to test/artifacts/
- * (dashboard.png, dashboard-loading.png, dashboard-statechart.png, dashboard-pipeline.png).
+ * (dashboard.png, dashboard-loading.png, dashboard-statechart.png, dashboard-pipeline.png,
+ * dashboard-explain.png, dashboard-headroom.png). A model's page explains its placement, a
+ * server's shows its headroom.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -523,6 +525,70 @@ describe('dashboard in headless Chromium', () => {
       transitions: { to: string }[];
     };
     assert.ok(iris.transitions.some((t) => t.to === 'available'));
+  });
+
+  it('explains why a model is nowhere, shows a server headroom, and answers explain and plan', async () => {
+    // More than a replica of 4 GiB holds, even empty (4 GiB + 10% over-commit).
+    await load('huge', { memoryBytes: 6 * 2 ** 30 });
+    const row = page.locator('tr[data-model="huge"]');
+    await row.waitFor();
+    await row.click();
+    await page.waitForSelector('#explanation .verdict.failed');
+    const text = (await page.textContent('#explanation')) ?? '';
+    assert.match(
+      text,
+      /Cannot be placed: Failed to schedule model as no matching server had enough suitable replicas/,
+    );
+    assert.equal(await page.locator('#explanation tr.server-verdict').count(), 2);
+    assert.equal(await page.locator('#explanation tr.replica-verdict.rejected').count(), 4);
+    assert.match(text, /replica mlserver\/\d holds at most 4505\.6 MiB in all/);
+    await page.locator('#detail-section').screenshot({
+      path: new URL('dashboard-explain.png', ARTIFACTS).pathname,
+    });
+
+    await page.locator('[data-server="mlserver"] .server-name').click();
+    await page.waitForSelector('#headroom tr[data-replica="1"]');
+    assert.match((await page.textContent('#headroom')) ?? '', /iris 500 MiB/);
+    await page.locator('#detail-section').screenshot({
+      path: new URL('dashboard-headroom.png', ARTIFACTS).pathname,
+    });
+
+    const base = `http://127.0.0.1:${h.app.ports.http}`;
+    const explained = (await (await fetch(`${base}/api/models/huge/explanation`)).json()) as {
+      state: string;
+      placement: { result: { ok: boolean } };
+    };
+    assert.equal(explained.state, 'scheduleFailed');
+    assert.equal(explained.placement.result.ok, false);
+    assert.equal((await fetch(`${base}/api/models/nope/explanation`)).status, 404);
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${base}/api/plan`, { method: 'POST', headers: { 'content-type': type }, body });
+    const modelJson = (name: string, memoryBytes: string) => ({
+      meta: { name },
+      modelSpec: { uri: `gs://m/${name}`, requirements: ['sklearn'], memoryBytes },
+      deploymentSpec: { replicas: 1 },
+    });
+    const planned = await post(
+      JSON.stringify({ models: [modelJson('small', '1000'), modelJson('vast', '99999999999')] }),
+    );
+    assert.equal(planned.status, 200);
+    const plan = (await planned.json()) as { models: { model: string; outcome: string }[] };
+    assert.deepEqual(
+      plan.models.map((m) => [m.model, m.outcome]),
+      [
+        ['small', 'placed'],
+        ['vast', 'failed'],
+      ],
+    );
+    const bad = await post(JSON.stringify({ models: [modelJson('Bad.Name', '1')] }));
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /^models\[0\]\.meta\.name: /);
+    const garbage = await post(JSON.stringify({ models: [{ modelSpec: { memoryBytes: 'x' } }] }));
+    assert.equal(garbage.status, 400);
+    assert.equal((await post('{', 'application/json')).status, 400);
+    assert.equal((await post('{}', 'text/plain')).status, 415);
+    assert.equal((await fetch(`${base}/api/plan`)).status, 405);
+    assert.equal(h.app.system.model('small', false), undefined, 'a plan changes nothing');
   });
 
   it('logged no console errors', () => {

@@ -508,6 +508,9 @@ function renderDetail() {
         ),
       );
     }
+    if (d.explanation) box.append(renderExplanation(d.explanation));
+  } else if (d.kind === 'server') {
+    if (d.headroom) box.append(renderHeadroom(d.headroom));
   } else if (d.kind === 'pipeline') {
     const v = d.view.versions.at(-1);
     if (v) {
@@ -551,6 +554,141 @@ function renderDetail() {
         'thead',
         {},
         el('tr', {}, ...['time', 'actor', 'from', 'to', 'reason'].map((h) => el('th', {}, h))),
+      ),
+      el('tbody', {}, ...rows),
+    ),
+  );
+}
+
+// ── placement explained ────────────────────────────────────────────────────────────────────────
+/** Placement's decision for the model now: each server and replica with its verdict, and fixes. */
+function renderExplanation(e) {
+  const section = el('section', { id: 'explanation' }, el('h3', {}, 'Placement'));
+  for (const note of [e.note, e.stays && `Stays: ${e.stays}`]) {
+    if (note) section.append(el('p', { class: 'muted' }, note));
+  }
+  if (e.awaitingAgents.length > 0) {
+    section.append(
+      el('p', { class: 'muted' }, `Waiting for the agents of ${e.awaitingAgents.join(', ')}.`),
+    );
+  }
+  const p = e.placement;
+  if (!p) return section;
+  const r = p.result;
+  section.append(
+    el(
+      'p',
+      { class: r.ok ? 'verdict placed' : 'verdict failed' },
+      r.ok
+        ? `${r.partial ? 'Partly placed' : 'Placed'} on ${r.server}, replica ${[...r.replicaIdxs].sort((a, b) => a - b).join(', ')}`
+        : `Cannot be placed: ${r.reason}`,
+    ),
+  );
+  if (p.tieBreak) section.append(el('p', { class: 'muted' }, p.tieBreak));
+  const rows = [];
+  for (const s of p.servers) {
+    rows.push(
+      el(
+        'tr',
+        { class: `server-verdict ${s.verdict}`, 'data-server': s.name },
+        el('td', {}, s.order ? String(s.order) : '–'),
+        el('td', {}, s.name),
+        el('td', {}, el('span', { class: `verdict-tag ${s.verdict}` }, s.verdict)),
+        el('td', {}, s.why),
+      ),
+    );
+    for (const rep of s.replicas) {
+      rows.push(
+        el(
+          'tr',
+          { class: `replica-verdict ${rep.verdict}`, 'data-replica': `${s.name}/${rep.idx}` },
+          el('td', {}, rep.rank ? `#${rep.rank}` : ''),
+          el('td', {}, `  replica ${rep.idx}`),
+          el(
+            'td',
+            {},
+            el('span', { class: `verdict-tag ${rep.verdict}` }, rep.rejectedBy ?? rep.verdict),
+          ),
+          el(
+            'td',
+            {},
+            rep.why,
+            el(
+              'span',
+              { class: 'muted' },
+              rep.memoryBytes === undefined
+                ? ''
+                : ` · memory ${bytes(rep.memoryBytes)}, over-commit ${rep.overCommitPercentage}%`,
+            ),
+          ),
+        ),
+      );
+    }
+  }
+  section.append(
+    el(
+      'table',
+      { class: 'explanation' },
+      el(
+        'thead',
+        {},
+        el('tr', {}, ...['order', 'server', 'verdict', 'why'].map((h) => el('th', {}, h))),
+      ),
+      el('tbody', {}, ...rows),
+    ),
+  );
+  if (p.suggestions.length > 0) {
+    section.append(
+      el('h4', {}, r.ok ? 'To place it fully' : 'To place it'),
+      el('ul', { class: 'suggestions' }, ...p.suggestions.map((x) => el('li', {}, x))),
+    );
+  }
+  return section;
+}
+
+/** What each replica of a server can still take, and the models it holds. */
+function renderHeadroom(replicas) {
+  const rows = replicas.map((r) =>
+    el(
+      'tr',
+      { 'data-replica': String(r.idx) },
+      el(
+        'td',
+        {},
+        `replica ${r.idx}`,
+        r.draining ? el('span', { class: 'draining' }, ' draining') : null,
+      ),
+      el('td', {}, bytes(r.freeBytes)),
+      el('td', {}, bytes(r.reservedBytes)),
+      el(
+        'td',
+        {},
+        `${bytes(r.capacityBytes)} (${bytes(r.memoryBytes)} + ${r.overCommitPercentage}%)`,
+      ),
+      el(
+        'td',
+        { class: 'muted' },
+        r.models.map((m) => `${m.model} ${bytes(m.bytes)}`).join(', ') || 'none',
+      ),
+    ),
+  );
+  return el(
+    'section',
+    { id: 'headroom' },
+    el('h3', {}, 'Headroom'),
+    el(
+      'table',
+      {},
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...['replica', 'free for a new model', 'reserved for loads', 'capacity', 'holds'].map(
+            (h) => el('th', {}, h),
+          ),
+        ),
       ),
       el('tbody', {}, ...rows),
     ),

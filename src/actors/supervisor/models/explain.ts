@@ -269,3 +269,46 @@ function assumedJoins(s: Models, d: ServerDeclaration) {
   }
   return joins;
 }
+
+/** What one server replica can still take: what a new model's replica may use, and what it holds. */
+export interface ReplicaHeadroom {
+  readonly idx: number;
+  /** Memory plus over-commit: the most it can hold. */
+  readonly capacityBytes: number;
+  readonly memoryBytes: number;
+  readonly overCommitPercentage: number;
+  readonly availableBytes: number;
+  readonly reservedBytes: number;
+  /** What placement sees as free for a new model's replica. */
+  readonly freeBytes: number;
+  readonly draining: boolean;
+  /** Its agent is not back since a restart: placement does not use it yet. */
+  readonly awaitingAgent: boolean;
+  /** The models it holds, largest first, with the memory unloading each would free. */
+  readonly models: readonly { readonly model: string; readonly bytes: number }[];
+}
+
+/** The headroom of each replica of the server, or undefined for an unknown server. */
+export function headroom(s: Models, name: string): ReplicaHeadroom[] | undefined {
+  const server = s.servers.get(name);
+  if (!server) return undefined;
+  return [...server.replicas.values()]
+    .map((rep): ReplicaHeadroom => {
+      const { idx, config } = rep.actor.context;
+      return {
+        idx,
+        capacityBytes: Math.floor(config.memoryBytes * (1 + config.overCommitPercentage / 100)),
+        memoryBytes: config.memoryBytes,
+        overCommitPercentage: config.overCommitPercentage,
+        availableBytes: rep.availableMemory,
+        reservedBytes: rep.reservedMemory,
+        freeBytes: freeMemory(rep),
+        draining: rep.draining,
+        awaitingAgent: rep.awaitingAgent,
+        models: rep.hosted
+          .holdings()
+          .sort((a, b) => b.bytes - a.bytes || (a.model < b.model ? -1 : 1)),
+      };
+    })
+    .sort((a, b) => a.idx - b.idx);
+}
