@@ -61,8 +61,7 @@ function replicaLine(r: ReplicaExplanation): string {
     r.memoryBytes === undefined
       ? ''
       : `; memory ${bytes(r.memoryBytes)}, over-commit ${r.overCommitPercentage ?? 0}%`;
-  const holds = r.holdsVersion ? '; holds this version' : '';
-  return `       replica ${r.idx}  ${verdict}${rank}${by}: ${r.why}${declared}${holds}`;
+  return `       replica ${r.idx}  ${verdict}${rank}${by}: ${r.why}${declared}`;
 }
 
 function serverLines(s: ServerExplanation): string[] {

@@ -116,7 +116,7 @@ function replicaWhy(
     case undefined:
       return holds
         ? `it holds this version already, so its memory is counted (${formatBytes(free)} free besides)`
-        : `suitable: ${memory}`;
+        : memory;
     case 'memory':
       return `${formatBytes(req.requiredMemory - free)} short: ${memory}`;
     case 'explainer':

@@ -189,15 +189,23 @@ export function planModels(
   );
   const assumptions: string[] = [];
   if (declarations.length > 0) serverNotify(copy, declarations);
+  // The replicas the declarations add join in order of server and index, as a test or an
+  // operator applying the same can repeat.
+  const joins = declarations
+    .flatMap((d) => assumedJoins(copy, d))
+    .sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx));
+  for (const { join, like } of joins.map((j) => ({
+    join: j,
+    like: joinTemplateIdx(copy, j.server),
+  }))) {
+    assumed.add(`${join.server}/${join.idx}`);
+    replicaJoined(copy, join);
+    assumptions.push(
+      `replica ${join.server}/${join.idx} joins like ${join.server}/${like}, ` +
+        `${join.shared ? 'shared' : 'not shared'} as declared`,
+    );
+  }
   for (const d of declarations) {
-    for (const join of assumedJoins(copy, d)) {
-      assumed.add(`${join.server}/${join.idx}`);
-      replicaJoined(copy, join);
-      assumptions.push(
-        `replica ${join.server}/${join.idx} joins like ${join.server}/${joinTemplateIdx(copy, d.name)}` +
-          `, ${d.shared ? 'shared' : 'not shared'} as declared`,
-      );
-    }
     if ((copy.servers.get(d.name)?.replicas.size ?? 0) === 0 && d.expectedReplicas > 0) {
       assumptions.push(
         `server ${d.name} has no replica connected: its capabilities and memory are unknown, so ` +
@@ -205,14 +213,25 @@ export function planModels(
       );
     }
   }
+  // Each model's decision as placement made it when the model was loaded (not as it would be
+  // made again once placed, which prefers where the model now is).
+  const decisions = new Map<string, PlacementExplanation>();
+  copy.place = (model, req, servers) => {
+    const decision = explainPlacement(req, servers, detailsOf(copy));
+    decisions.set(model, decision);
+    return decision.result;
+  };
   const models = definitions.map((def): PlannedModel => {
     const name = def.meta.name;
+    decisions.delete(name);
     try {
       loadModel(copy, def);
     } catch (e) {
       return { model: name, outcome: 'refused', error: e instanceof Error ? e.message : String(e) };
     }
-    const explanation = explainModel(copy, name);
+    const now = explainModel(copy, name);
+    const decision = decisions.get(name);
+    const explanation = now && decision ? { ...now, placement: decision } : now;
     const result = explanation?.placement?.result;
     return {
       model: name,

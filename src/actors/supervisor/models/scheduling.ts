@@ -6,7 +6,6 @@ import {
   requiredMemory,
   type ReplicaState,
 } from '../../../domain/model.js';
-import { plan } from '../../../placement/plan.js';
 import type { PlacementRequest, ServerView as PlacementServer } from '../../../placement/types.js';
 import { earlier } from '../due-times.js';
 import { modelStateOf, replicaStateOf } from '../views.js';
@@ -69,7 +68,7 @@ export function schedule(s: Models, name: string): void {
     recompute(s, m, latest);
     return;
   }
-  const result = plan(placementRequest(latest), placementView(s));
+  const result = s.place(name, placementRequest(latest), placementView(s));
   // Seldon parity: a version already on a server that cannot get all its replicas asks for more.
   if ((!result.ok || result.partial) && latest.server !== '') considerScaleUp(s, latest.server);
   if (!result.ok) {

@@ -1,5 +1,8 @@
 import type { ModelDefinition } from '../../../domain/model.js';
+import { plan } from '../../../placement/plan.js';
 import type {
+  PlacementRequest,
+  PlacementResult,
   ReplicaView as PlacementReplica,
   ServerView as PlacementServer,
 } from '../../../placement/types.js';
@@ -115,6 +118,15 @@ export class Models {
   readonly waiting = new Set<string>();
   /** What placement sees of the servers, by name, until a server or a replica comes or goes. */
   views: PlacementServer[] | undefined;
+  /**
+   * Placement itself, which a plan's copy of the state replaces by placement observed (the same
+   * decision, explained: see explain.ts).
+   */
+  place: (
+    model: string,
+    req: PlacementRequest,
+    servers: readonly PlacementServer[],
+  ) => PlacementResult = (_model, req, servers) => plan(req, servers);
 
   constructor(readonly opts: ModelsOptions) {}
 }
