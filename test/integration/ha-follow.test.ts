@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { PlacementClient } from '../../src/gen/mlsched/placement/v1/placement.js';
 import {
   LoadPipelineRequest,
   ModelStatus_ModelState as MS,
@@ -248,6 +249,27 @@ describe('agents, dataflow engines and the client follow the leader', () => {
     for (const name of MODELS) {
       const watch = await cli('model', 'status', name, '-w', 'ModelAvailable');
       assert.equal(watch.code, 0, watch.stderr);
+    }
+    // mlsched's Placement service follows the leader too: a standby refuses naming it, and the
+    // client given only standbys goes there.
+    const explained = await cli(
+      ...['model', 'explain', MODELS[0] ?? '', '-o', 'json'],
+      ...['--scheduler-host', standbys.map((i) => i.address).join(',')],
+    );
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.equal(explained.lines[0]?.['state'], 'ModelAvailable');
+    const direct = new PlacementClient(standbys[0]?.address ?? '', credentials.createInsecure());
+    try {
+      await assert.rejects(
+        call(direct.explainModel.bind(direct), { name: MODELS[0] ?? '' }),
+        (e: ServiceError) => {
+          assert.equal(e.code, grpcStatus.UNAVAILABLE);
+          assert.match(e.details, new RegExp(`the leader is at ${leader.address}`));
+          return true;
+        },
+      );
+    } finally {
+      direct.close();
     }
     const pipeline = await cli('pipeline', 'load', '-f', join(dir, 'pipeline.yaml'));
     assert.equal(pipeline.code, 0, pipeline.stderr);

@@ -364,7 +364,7 @@ describe('rotated certificates are served without a restart', () => {
 });
 
 describe('mlsched serve, agent and the client commands with the TLS flags', () => {
-  it('model load, status -w and list work over mutual TLS; without the flags they fail in one line', async () => {
+  it('model load, status -w, list, explain and plan work over mutual TLS; without the flags they fail in one line', async () => {
     const { ports } = await serve({
       args: ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey, '--tls-ca', pki.ca],
     });
@@ -386,6 +386,13 @@ describe('mlsched serve, agent and the client commands with the TLS flags', () =
     const lines = list.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
     assert.equal((JSON.parse(lines[0] ?? '') as { modelName: string }).modelName, 'iris');
+    // mlsched's Placement service shares the port, its TLS and the client's channel.
+    const explain = await mlsched('model', 'explain', 'iris', '-o', 'json', ...tls);
+    assert.equal(explain.code, 0, explain.stderr);
+    assert.equal((JSON.parse(explain.stdout) as { state: string }).state, 'ModelAvailable');
+    const plan = await mlsched('plan', '-f', 'models/sklearn2.yaml', ...tls);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /^plan of 1 model\(s\), in order:\n {2}iris2 {2}placed on mlserver/);
 
     const plain = await mlsched('model', 'list', '--scheduler-host', host);
     assert.equal(plain.code, 4);
