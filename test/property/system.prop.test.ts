@@ -449,6 +449,11 @@ function checkExplanations(c: Cluster): void {
     // After a restart, until the agents are back, a model's state may predate the restart.
     if (!e || !result || e.awaitingAgents.length > 0) continue;
     explanationsChecked++;
+    for (const server of e.placement.servers) {
+      for (const by of [server.rejectedBy, ...server.replicas.map((r) => r.rejectedBy)]) {
+        if (by !== undefined) verdictsReached.set(by, (verdictsReached.get(by) ?? 0) + 1);
+      }
+    }
     const where = `${name}:${e.version} ${e.state} on ${e.server}[${e.replicas.join()}]`;
     if (e.state === 'scheduleFailed') {
       assert.deepEqual(result, { ok: false, reason: e.reason }, `${where}: explained as placed`);
@@ -557,6 +562,8 @@ export async function runSteps(steps: readonly Cmd[]): Promise<void> {
 
 let commandsRun = 0;
 let explanationsChecked = 0;
+/** How often each filter's rejection was explained (which filters the property reaches). */
+const verdictsReached = new Map<string, number>();
 
 describe('scheduler against its reference model', () => {
   it('keeps its invariants after every command and reply, in any interleaving', async (t) => {
@@ -582,7 +589,11 @@ describe('scheduler against its reference model', () => {
       ),
       fcParams(),
     );
-    t.diagnostic(`${commandsRun} commands run, ${explanationsChecked} explanations checked`);
+    const reached = [...verdictsReached].map(([by, n]) => `${by} ${n}`).join(', ');
+    t.diagnostic(
+      `${commandsRun} commands run, ${explanationsChecked} explanations checked; ` +
+        `rejections explained: ${reached}`,
+    );
   });
 });
 

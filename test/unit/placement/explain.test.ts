@@ -168,6 +168,22 @@ describe('explainPlacement', () => {
     );
   });
 
+  it('ranks suitable replicas by free memory, then by index, and says which were not needed', () => {
+    const e = explainPlacement(req({ replicas: 2 }), [
+      server('s', [rep(0, 300 * MiB), rep(1, 500 * MiB), rep(2, 500 * MiB), rep(3, 50 * MiB)]),
+    ]);
+    assert.deepEqual(
+      e.servers[0]?.replicas.map((r) => [r.idx, r.verdict, r.rank ?? null]),
+      [
+        [0, 'suitable', 3],
+        [1, 'chosen', 1],
+        [2, 'chosen', 2],
+        [3, 'rejected', null],
+      ],
+    );
+    assert.deepEqual(e.result.ok && e.result.replicaIdxs, [1, 2]);
+  });
+
   it('a partial placement says how it was chosen and how to get all replicas', () => {
     const e = explainPlacement(req({ replicas: 3, minReplicas: 1 }), [
       server('s', [rep(0, 900 * MiB), rep(1, 10 * MiB)]),
