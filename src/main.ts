@@ -12,7 +12,12 @@ import {
   type Config,
 } from './config/config.js';
 import { parseAllowedHosts, parseHttpPort, readHttpToken } from './config/http.js';
-import { parseRedisTls, parseServerTls, type ClientTlsFlags } from './config/tls.js';
+import {
+  parseRedisTls,
+  parseServerTls,
+  withClientTlsFlags,
+  type ClientTlsFlags,
+} from './config/tls.js';
 import { parseMemoryQuantity } from './domain/quantity.js';
 import { PACKAGE_DIR } from './package-dir.js';
 import { redactPassword } from './store/redis/endpoint.js';
@@ -325,7 +330,7 @@ program
     },
   );
 
-program
+const agentCommand = program
   .command('agent')
   .description('run a simulated model-server agent (one or more replicas of one server)')
   .option(
@@ -365,11 +370,8 @@ program
     '--fail-uri <regex>',
     'loads of models whose storage URI matches fail',
     opt((v) => new RegExp(v)),
-  )
-  .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
-  .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
-  .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
-  .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate")
+  );
+withClientTlsFlags(agentCommand)
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {
@@ -418,7 +420,7 @@ program
     },
   );
 
-program
+const dataflowCommand = program
   .command('dataflow')
   .description('run a simulated dataflow engine (speaks the Chainer protocol)')
   .option(
@@ -438,11 +440,8 @@ program
     '--fail-pipeline <regex>',
     'pipelines whose name matches report a failure',
     opt((v) => new RegExp(v)),
-  )
-  .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
-  .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
-  .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
-  .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate")
+  );
+withClientTlsFlags(dataflowCommand)
   .option('--log-level <level>', 'log level', opt(parseLogLevel), DEFAULTS.logLevel)
   .action(
     async (o: {

@@ -30,6 +30,7 @@ import {
   placementOf,
   unary,
 } from './client.js';
+import { withClientTlsFlags } from '../config/tls.js';
 import { CliError, EXIT } from './errors.js';
 import { formatExplanation, formatPlan } from './explain-format.js';
 import type { Manifest } from './manifests.js';
@@ -213,16 +214,13 @@ interface Global {
 const client = (parent: Command, name: string): Command => withClientFlags(parent.command(name));
 
 function withClientFlags(cmd: Command): Command {
-  return cmd
-    .option(
+  return withClientTlsFlags(
+    cmd.option(
       '--scheduler-host <host:port,...>',
       'the scheduler, or comma-separated addresses of several (serve --ha): the leader gets the calls',
       '127.0.0.1:9004',
-    )
-    .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
-    .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
-    .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
-    .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate");
+    ),
+  );
 }
 
 /** Runs `f` with the schedulers the flags name, closing their clients after. */

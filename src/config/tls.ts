@@ -4,6 +4,7 @@
  * client certificate). Files are read and checked at start-up (the server's again when they change,
  * tls-reload.ts); every error is one line naming the flag and the file.
  */
+import type { Command } from 'commander';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isRedisUrl, parseRedisEndpoint } from '../store/redis/endpoint.js';
@@ -45,6 +46,15 @@ export interface ClientTlsFlags {
   readonly tlsCert?: string | undefined;
   readonly tlsKey?: string | undefined;
   readonly tlsServerName?: string | undefined;
+}
+
+/** Declares the {@link ClientTlsFlags} on a command of a client of the scheduler (once, here). */
+export function withClientTlsFlags(cmd: Command): Command {
+  return cmd
+    .option('--tls-ca <file>', "TLS: trust this CA (PEM) for the scheduler's certificate")
+    .option('--tls-cert <file>', 'mutual TLS: client certificate (PEM)')
+    .option('--tls-key <file>', "mutual TLS: the client certificate's private key (PEM)")
+    .option('--tls-server-name <name>', "TLS: the name to check in the scheduler's certificate");
 }
 
 /**
