@@ -42,6 +42,30 @@ import {
   type ServerNotify,
   type StartExperimentRequest,
 } from '../gen/mlops/scheduler/scheduler.js';
+import {
+  absent,
+  bool,
+  FieldError,
+  int,
+  INT32_MAX,
+  INT32_MIN,
+  isObject,
+  list,
+  type Obj,
+  object,
+  opaqueList,
+  opaqueObject,
+  optionalInt,
+  optionalStr,
+  optionalUint32,
+  str,
+  stringMap,
+  strings,
+  uint32,
+  UINT32_MAX,
+  wrongType,
+} from './decode.js';
+import { memoryBytes, parseQuantity } from './quantity.js';
 
 /** The only apiVersion the parser accepts. */
 export const API_VERSION = 'mlops.seldon.io/v1alpha1';
@@ -99,111 +123,6 @@ export class ManifestError extends Error {
     this.field = where.field;
     this.reason = reason;
   }
-}
-
-/** A field-level failure inside one document; parseManifests adds the file and document. */
-class FieldError extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
-
-// ── generic strict decoding ──────────────────────────────────────────────────────────────────
-
-type Obj = Readonly<Record<string, unknown>>;
-
-const absent = (v: unknown): v is null | undefined => v === null || v === undefined;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** `path` + `.key`, or `["key"]` for keys that are not plain names (tensor names have dots). */
-const at = (path: string, key: string): string =>
-  /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
-    ? path === ''
-      ? key
-      : `${path}.${key}`
-    : `${path}[${JSON.stringify(key)}]`;
-
-/** A value as an error message quotes it. */
-function show(v: unknown): string {
-  if (Array.isArray(v)) return 'a list';
-  if (isObject(v)) return 'an object';
-  if (typeof v === 'string') {
-    return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  }
-  return String(v);
-}
-
-const wrongType = (path: string, expected: string, v: unknown): FieldError =>
-  new FieldError(path, `must be ${expected}, not ${show(v)}`);
-
-/** An object with only the given keys; the first other key, in document order, is an error. */
-function object(path: string, v: unknown, known: readonly string[]): Obj {
-  if (absent(v)) return {};
-  if (!isObject(v)) throw wrongType(path, 'an object', v);
-  const unknown = Object.keys(v).find((k) => !known.includes(k));
-  if (unknown !== undefined) throw new FieldError(at(path, unknown), 'unknown field');
-  return v;
-}
-
-function str(path: string, v: unknown): string {
-  if (absent(v)) return '';
-  if (typeof v !== 'string') throw wrongType(path, 'a string', v);
-  return v;
-}
-
-const optionalStr = (path: string, v: unknown): string | undefined =>
-  absent(v) ? undefined : str(path, v);
-
-function bool(path: string, v: unknown): boolean {
-  if (absent(v)) return false;
-  if (typeof v !== 'boolean') throw wrongType(path, 'true or false', v);
-  return v;
-}
-
-const INT32_MIN = -0x8000_0000;
-const INT32_MAX = 0x7fff_ffff;
-const UINT32_MAX = 0xffff_ffff;
-
-function int(path: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw wrongType(path, 'a whole number', v);
-  if (v < min || v > max) throw wrongType(path, `a whole number between ${min} and ${max}`, v);
-  return v;
-}
-
-const optionalInt = (path: string, v: unknown, min: number, max: number): number | undefined =>
-  absent(v) ? undefined : int(path, v, min, max);
-const uint32 = (path: string, v: unknown): number => (absent(v) ? 0 : int(path, v, 0, UINT32_MAX));
-const optionalUint32 = (path: string, v: unknown): number | undefined =>
-  optionalInt(path, v, 0, UINT32_MAX);
-
-function list(path: string, v: unknown): readonly unknown[] {
-  if (absent(v)) return [];
-  if (!Array.isArray(v)) throw wrongType(path, 'a list', v);
-  return v as readonly unknown[];
-}
-
-const strings = (path: string, v: unknown): string[] =>
-  list(path, v).map((s, i) => str(`${path}[${i}]`, s));
-
-function stringMap(path: string, v: unknown): Record<string, string> {
-  if (absent(v)) return {};
-  if (!isObject(v)) throw wrongType(path, 'a map of strings', v);
-  return Object.fromEntries(Object.entries(v).map(([k, s]) => [k, str(at(path, k), s)]));
-}
-
-/** A Kubernetes type the scheduler request does not carry: an object, contents unchecked. */
-function opaqueObject(path: string, v: unknown): void {
-  if (!absent(v) && !isObject(v)) throw wrongType(path, 'an object', v);
-}
-
-/** A list of Kubernetes objects the scheduler request does not carry, contents unchecked. */
-function opaqueList(path: string, v: unknown): void {
-  list(path, v).forEach((item, i) => {
-    opaqueObject(`${path}[${i}]`, item);
-  });
 }
 
 // ── metadata ─────────────────────────────────────────────────────────────────────────────────
@@ -326,103 +245,6 @@ function scaling(spec: Obj): Scaling {
     }
   }
   return out;
-}
-
-// ── memory quantities ────────────────────────────────────────────────────────────────────────
-
-/** A Kubernetes quantity as an exact rational number: sign × num / den. */
-interface Quantity {
-  negative: boolean;
-  num: bigint;
-  den: bigint;
-  /** How Kubernetes would print it: `1e3` keeps the exponent form, the rest use SI suffixes. */
-  exponentForm: boolean;
-}
-
-const BINARY_SI: Readonly<Record<string, number>> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
-const DECIMAL_SI: Readonly<Record<string, number>> = {
-  n: -9,
-  u: -6,
-  m: -3,
-  '': 0,
-  k: 3,
-  M: 6,
-  G: 9,
-  T: 12,
-  P: 15,
-  E: 18,
-};
-const SI_BY_EXPONENT = new Map(Object.entries(DECIMAL_SI).map(([s, e]) => [e, s]));
-/** Beyond this decimal exponent a quantity is far outside int64 (or below 1n) anyway. */
-const MAX_EXPONENT = 400;
-const INT64_MAX = (1n << 63n) - 1n;
-
-// Seldon parity: k8s.io/apimachinery/pkg/api/resource/quantity.go ParseQuantity (grammar)
-const QUANTITY = /^([+-]?)(\d+\.?\d*|\.\d+)(?:([KMGTPE]i)|([numkMGTPE]?)|[eE]([+-]?\d+))$/;
-
-function parseQuantity(path: string, v: unknown): Quantity | undefined {
-  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : undefined;
-  // Go's Quantity.UnmarshalJSON: "" is the zero quantity.
-  if (text === '') return { negative: false, num: 0n, den: 1n, exponentForm: false };
-  const m = text === undefined ? null : QUANTITY.exec(text);
-  const digits = m?.[2];
-  if (!m || digits === undefined) {
-    throw wrongType(path, 'a Kubernetes quantity such as 100Ki, 3Gi or 1e3', v);
-  }
-  const [whole = '', fraction = ''] = digits.split('.');
-  const binary = m[3] === undefined ? 0 : (BINARY_SI[m[3]] ?? 0) * 10;
-  const exponent = m[5] === undefined ? (DECIMAL_SI[m[4] ?? ''] ?? 0) : Number(m[5]);
-  const scale = exponent - fraction.length;
-  const mantissa = BigInt(whole + fraction || '0');
-  if (Math.abs(scale) > MAX_EXPONENT) {
-    throw new FieldError(path, `Can't convert model memory quantity to bytes. ${text}`);
-  }
-  const num = mantissa * 2n ** BigInt(binary) * 10n ** BigInt(Math.max(scale, 0));
-  return {
-    negative: m[1] === '-' && mantissa !== 0n,
-    num,
-    den: 10n ** BigInt(Math.max(-scale, 0)),
-    exponentForm: m[5] !== undefined,
-  };
-}
-
-/**
- * How Kubernetes prints a quantity (Quantity.String): rounded up to 1n, trailing zeros moved into
- * an exponent that is a multiple of 3, shown as an SI suffix (or `e<exp>` for exponent input).
- */
-// Seldon parity: k8s.io/apimachinery/pkg/api/resource/quantity.go CanonicalizeBytes
-function canonical(q: Quantity): string {
-  let n = (q.num * 1_000_000_000n + q.den - 1n) / q.den;
-  if (n === 0n) return '0';
-  let exponent = -9;
-  while (n % 10n === 0n) {
-    n /= 10n;
-    exponent += 1;
-  }
-  while (exponent % 3 !== 0) {
-    n *= 10n;
-    exponent -= 1;
-  }
-  const si = SI_BY_EXPONENT.get(exponent);
-  const suffix = q.exponentForm || si === undefined ? (exponent === 0 ? '' : `e${exponent}`) : si;
-  return `${q.negative ? '-' : ''}${n}${suffix}`;
-}
-
-/** spec.memory as whole bytes: the exact value of the quantity, which must be an integer. */
-// Seldon parity: operator/apis/mlops/v1alpha1/model_types.go AsSchedulerModel (Memory.AsInt64)
-function memoryBytes(path: string, q: Quantity, text: unknown): number {
-  if (q.negative) throw wrongType(path, 'a quantity of at least 0', text);
-  if (q.num % q.den !== 0n || q.num / q.den > INT64_MAX) {
-    throw new FieldError(path, `Can't convert model memory quantity to bytes. ${canonical(q)}`);
-  }
-  const bytes = q.num / q.den;
-  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new FieldError(
-      path,
-      `${canonical(q)} is more bytes than a request can carry (at most ${Number.MAX_SAFE_INTEGER})`,
-    );
-  }
-  return Number(bytes);
 }
 
 // ── Model ────────────────────────────────────────────────────────────────────────────────────
