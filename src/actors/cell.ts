@@ -115,6 +115,14 @@ export class Cell<M extends AnyStateMachine> {
     return cell;
   }
 
+  /**
+   * Another actor in the same state (value and context, which the machine never mutates: an
+   * `assign` makes a new one), passive, stepping on its own from here (a plan's copy of the state).
+   */
+  copy(): Cell<M> {
+    return new Cell<M>(this.kind, this.stateValue, this.stateContext);
+  }
+
   /** The state value (never resolves a passive actor). */
   get value(): SnapshotFrom<M>['value'] {
     return this.stateValue as SnapshotFrom<M>['value'];

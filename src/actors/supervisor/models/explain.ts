@@ -12,7 +12,7 @@ import { freeMemory } from '../../../placement/filters.js';
 import { modelStateOf, replicaStateOf } from '../views.js';
 import { replicaJoined } from './agents.js';
 import { loadModel, serverNotify } from './lifecycle.js';
-import { exportModel, exportServer, restoreModels } from './records.js';
+import { copyOf, exportModel, exportServer, restoreModels } from './records.js';
 import { placementRequest, placementView } from './scheduling.js';
 import { latestOf, Models, type VersionEntry } from './state.js';
 
@@ -57,7 +57,10 @@ const detailsOf =
     return {
       memoryBytes: config.memoryBytes,
       overCommitPercentage: config.overCommitPercentage,
-      models: rep.hosted.holdings(),
+      // A walk of what the replica hosts: only for the suggestions that need it.
+      get models() {
+        return rep.hosted.holdings();
+      },
     };
   };
 
@@ -181,11 +184,13 @@ export function planModels(
       send: () => undefined,
     },
   });
+  // Built as a restore builds the state, from records holding the actors, which it copies.
   restoreModels(
     copy,
-    [...s.servers.keys()].flatMap((name) => exportServer(s, name) ?? []),
-    [...s.models.keys()].flatMap((name) => exportModel(s, name) ?? []),
+    [...s.servers.keys()].flatMap((name) => exportServer(s, name, copyOf) ?? []),
+    [...s.models.keys()].flatMap((name) => exportModel(s, name, copyOf) ?? []),
     (server, idx) => s.servers.get(server)?.replicas.get(idx)?.awaitingAgent ?? true,
+    copyOf,
   );
   const assumptions: string[] = [];
   if (declarations.length > 0) serverNotify(copy, declarations);

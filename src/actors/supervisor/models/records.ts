@@ -1,5 +1,5 @@
 // Persistence of models and servers: their records, and the state rebuilt from them.
-import type { Snapshot } from 'xstate';
+import type { AnyStateMachine, Snapshot } from 'xstate';
 import { Cell } from '../../cell.js';
 import { requiredMemory, type ModelDefinition } from '../../../domain/model.js';
 import { modelVersionMachine } from '../../model/model.machine.js';
@@ -38,8 +38,32 @@ export interface ServerRecord {
   replicas: [number, unknown][];
 }
 
+/**
+ * How a record holds each actor: its persisted snapshot (the store's), or, for a copy of the state
+ * within the process (a plan's), the actor itself, which {@link copyOf} then copies.
+ */
+export interface ActorCodec {
+  save(cell: Cell<AnyStateMachine>): unknown;
+  revive<M extends AnyStateMachine>(machine: M, saved: unknown): Cell<M>;
+}
+
+export const persisted: ActorCodec = {
+  save: (cell) => cell.getPersistedSnapshot(),
+  revive: (machine, saved) => Cell.of(machine, { snapshot: saved as Snapshot<unknown> }),
+};
+
+/** Records that hold the actors themselves, rebuilt into copies (no persistence, no JSON). */
+export const copyOf: ActorCodec = {
+  save: (cell) => cell,
+  revive: <M extends AnyStateMachine>(_machine: M, saved: unknown) => (saved as Cell<M>).copy(),
+};
+
 /** The model's persisted record, or undefined once it is gone. */
-export function exportModel(s: Models, name: string): ModelRecord | undefined {
+export function exportModel(
+  s: Models,
+  name: string,
+  codec: ActorCodec = persisted,
+): ModelRecord | undefined {
   const m = s.models.get(name);
   if (!m) return undefined;
   return {
@@ -51,20 +75,24 @@ export function exportModel(s: Models, name: string): ModelRecord | undefined {
       version: v.version,
       definition: v.definition,
       server: v.server,
-      actor: v.actor.getPersistedSnapshot(),
-      replicas: [...v.replicas].map(([idx, r]) => [idx, r.getPersistedSnapshot()]),
+      actor: codec.save(v.actor),
+      replicas: [...v.replicas].map(([idx, r]) => [idx, codec.save(r)]),
     })),
   };
 }
 
 /** The server's persisted record (expected config and replicas as last seen), or undefined. */
-export function exportServer(s: Models, name: string): ServerRecord | undefined {
+export function exportServer(
+  s: Models,
+  name: string,
+  codec: ActorCodec = persisted,
+): ServerRecord | undefined {
   const server = s.servers.get(name);
   if (!server) return undefined;
   return {
     name,
-    actor: server.actor.getPersistedSnapshot(),
-    replicas: [...server.replicas].map(([idx, rep]) => [idx, rep.actor.getPersistedSnapshot()]),
+    actor: codec.save(server.actor),
+    replicas: [...server.replicas].map(([idx, rep]) => [idx, codec.save(rep.actor)]),
   };
 }
 
@@ -78,16 +106,13 @@ export function restoreModels(
   servers: readonly ServerRecord[],
   models: readonly ModelRecord[],
   awaitingAgent: (server: string, idx: number) => boolean = () => true,
+  codec: ActorCodec = persisted,
 ): void {
   for (const rec of servers) {
-    const actor = Cell.of(serverMachine, {
-      snapshot: rec.actor as Snapshot<unknown>,
-    });
+    const actor = codec.revive(serverMachine, rec.actor);
     const entry: ServerEntry = { actor, replicas: new Map() };
     for (const [idx, snap] of rec.replicas) {
-      const rep = Cell.of(serverReplicaMachine, {
-        snapshot: snap as Snapshot<unknown>,
-      });
+      const rep = codec.revive(serverReplicaMachine, snap);
       const awaiting = awaitingAgent(rec.name, idx);
       entry.replicas.set(idx, new ServerReplicaEntry(rep, awaiting));
       if (awaiting) s.grace.start(s.opts.now(), s.opts.reconnectGraceMs);
@@ -108,15 +133,11 @@ export function restoreModels(
         version: rv.version,
         definition: rv.definition,
         server: rv.server,
-        actor: Cell.of(modelVersionMachine, {
-          snapshot: rv.actor as Snapshot<unknown>,
-        }),
+        actor: codec.revive(modelVersionMachine, rv.actor),
         replicas: new Map(),
       };
       for (const [idx, snap] of rv.replicas) {
-        const r = Cell.of(replicaMachine, {
-          snapshot: snap as Snapshot<unknown>,
-        });
+        const r = codec.revive(replicaMachine, snap);
         v.replicas.set(idx, r);
         s.servers
           .get(rv.server)
