@@ -16,6 +16,7 @@ import { parseRedisEndpoint } from './endpoint.js';
 import { RedisStoreError, messageOf } from './errors.js';
 import { keyRoot, keySpace, type KeySpace } from './keys.js';
 import { NO_REPLICATION, replicated, type Replication } from './replication.js';
+import { SCRIPTS } from './scripts.js';
 
 export interface RedisLeaseOptions {
   /** The store's URL (any of endpoint.ts's forms). */
@@ -33,31 +34,6 @@ export interface RedisLeaseOptions {
   /** Replicas that must have a take-over or renewal before it counts (as the store's writes). */
   readonly replication?: Replication;
 }
-
-/** KEYS: leader, epoch. ARGV: identity prefix, ttl. Takes a free lease; returns the new epoch. */
-const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local epoch = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch, 'PX', ARGV[2])
-return epoch
-`;
-
-/** KEYS: leader. ARGV: identity, ttl. Extends the lease if it is still this identity's. */
-const RENEW = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-/** KEYS: leader. The lease's value and its time to live (ms), read together. */
-const HOLDER = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
-
-/** KEYS: leader. ARGV: identity. Deletes the lease if it is still this identity's. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-`;
 
 /** How long one command of the lease may take: well within the lease. */
 const commandTimeout = (options: RedisLeaseOptions) => Math.max(100, Math.floor(options.ttlMs / 3));
@@ -128,7 +104,7 @@ export class RedisLease implements Lease {
     try {
       [epoch] = (await replicated(
         this.client,
-        (p) => p.eval(ACQUIRE, 2, leader, counter, this.id, ttl),
+        (p) => p.eval(SCRIPTS.acquire, 2, leader, counter, this.id, ttl),
         this.replication,
         'the lease take-over',
       )) as [number | null];
@@ -137,7 +113,7 @@ export class RedisLease implements Lease {
         // Taken on the primary only: not led from. Given back, whoever holds it now.
         const held = await this.client.get(this.keys.leader).catch(() => null);
         if (held?.startsWith(`${this.id}|`)) {
-          await this.client.eval(RELEASE, 1, this.keys.leader, held).catch(() => undefined);
+          await this.client.eval(SCRIPTS.release, 1, this.keys.leader, held).catch(() => undefined);
         }
       }
       throw e;
@@ -157,7 +133,7 @@ export class RedisLease implements Lease {
     const held = this.held;
     const [ok] = await replicated(
       this.client,
-      (p) => p.eval(RENEW, 1, this.keys.leader, held, ttl),
+      (p) => p.eval(SCRIPTS.renew, 1, this.keys.leader, held, ttl),
       this.replication,
       'the lease renewal',
     );
@@ -169,11 +145,11 @@ export class RedisLease implements Lease {
     if (this.held === undefined) return;
     const held = this.held;
     this.held = undefined;
-    await this.client.eval(RELEASE, 1, this.keys.leader, held);
+    await this.client.eval(SCRIPTS.release, 1, this.keys.leader, held);
   }
 
   async holder(): Promise<LeaseHolder | undefined> {
-    const [value, ttl] = (await this.client.eval(HOLDER, 1, this.keys.leader)) as [
+    const [value, ttl] = (await this.client.eval(SCRIPTS.holder, 1, this.keys.leader)) as [
       string | null,
       number,
     ];

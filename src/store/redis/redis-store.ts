@@ -26,6 +26,7 @@ import { RedisStoreError, fromRedisError, messageOf } from './errors.js';
 import { RecordMirror } from './mirror.js';
 import { decodeKey, encodeKey, isWellFormed, keyRoot, keySpace, type KeySpace } from './keys.js';
 import { NO_REPLICATION, replicated, type Replication } from './replication.js';
+import { SCRIPTS } from './scripts.js';
 
 /** Where the store reports connectivity changes (a pino logger fits). */
 export interface RedisStoreLogger {
@@ -60,39 +61,6 @@ export interface RedisStoreOptions {
   /** Records per MGET in `load`. Default 1000. */
   readonly loadChunkSize?: number;
 }
-
-/**
- * A write. Fenced (a token given, `--ha`): applied only while the epoch is the writer's token, and
- * announced to standbys as a numbered entry of the change stream (mirror.ts); unfenced (an empty
- * token): applied as it is. KEYS: epoch, index, change stream, its number, the puts' record keys,
- * the deletes' record keys. ARGV: token or '', number of puts, the stream's approximate length, the
- * JSON list of the batch's index members, the puts' texts, the puts' index members, the deletes'
- * index members.
- */
-const WRITE = `
-local fenced = ARGV[1] ~= ''
-if fenced then
-  local current = redis.call('GET', KEYS[1])
-  if current ~= ARGV[1] then
-    return redis.error_reply('FENCED this scheduler (epoch ' .. ARGV[1] .. ') no longer leads; epoch ' .. tostring(current) .. ' does')
-  end
-end
-local puts = tonumber(ARGV[2])
-local dels = #KEYS - 4 - puts
-for i = 1, puts do
-  redis.call('SET', KEYS[4 + i], ARGV[4 + i])
-  redis.call('SADD', KEYS[2], ARGV[4 + puts + i])
-end
-for i = 1, dels do
-  redis.call('DEL', KEYS[4 + puts + i])
-  redis.call('SREM', KEYS[2], ARGV[4 + 2 * puts + i])
-end
-if fenced then
-  local seq = redis.call('INCR', KEYS[4])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k', ARGV[4])
-end
-return puts + dels
-`;
 
 /**
  * Entries the change stream keeps (about; each lists up to a batch's 1,000 members): a standby
@@ -426,7 +394,7 @@ export class RedisStore implements SnapshotStore {
     const token = this.fencingToken === undefined ? '' : String(this.fencingToken);
     const build = (p: ChainableCommander) =>
       p.eval(
-        WRITE,
+        SCRIPTS.write,
         4 + puts.length + recordKeys.length,
         this.keys.epoch,
         this.keys.index,
