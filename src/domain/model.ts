@@ -88,34 +88,6 @@ export const REPLICA_STATES = [
 ] as const;
 export type ReplicaState = (typeof REPLICA_STATES)[number];
 
-/** Replicas that hold (or are about to hold) the model and count as placed: the placement keeps them. */
-export const isLoadingOrLoaded = (s: ReplicaState): boolean =>
-  s === 'loadRequested' || s === 'loading' || isLoadedish(s);
-
-/** Loading, Loaded, Available, LoadedUnavailable: the agent has been told to load (not merely asked). */
-export const isLoadedish = (s: ReplicaState): boolean =>
-  s === 'loading' || s === 'loaded' || s === 'available' || s === 'loadedUnavailable';
-
-/** Replicas that can receive traffic. */
-export const isLive = (s: ReplicaState): boolean =>
-  s === 'loaded' || s === 'available' || s === 'loadedUnavailable' || s === 'draining';
-
-/** Replicas already on their way out or gone. */
-export const isUnloadingOrUnloaded = (s: ReplicaState): boolean =>
-  s === 'unloadEnvoyRequested' ||
-  s === 'unloadRequested' ||
-  s === 'unloading' ||
-  s === 'unloaded' ||
-  s === 'unknown';
-
-/** Replicas that hold nothing and expect nothing from their agent. */
-export const isInactive = (s: ReplicaState): boolean =>
-  s === 'unloaded' || s === 'unloadFailed' || s === 'loadFailed' || s === 'unknown';
-
-/** Replicas whose reservation of memory still stands: the agent has not yet reported the load. */
-export const reservesMemory = (s: ReplicaState): boolean =>
-  s === 'loadRequested' || s === 'loading';
-
 /** Memory one replica of the model needs: memoryBytes times the runtime's instance count. */
 export function requiredMemory(spec: ModelSpec): number {
   const base = spec.memoryBytes ?? 0;

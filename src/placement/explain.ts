@@ -3,7 +3,6 @@
  * same filters and sorters, never a copy), with the numbers behind every verdict and, when a model
  * cannot be placed (or only partly), the smallest changes that would let it.
  */
-import { isLoadingOrLoaded } from '../domain/model.js';
 import { freeMemory } from './filters.js';
 import { plan, type PlacementObserver } from './plan.js';
 import type { PlacementRequest, PlacementResult, ReplicaView, ServerView } from './types.js';
@@ -167,8 +166,7 @@ export function explainPlacement(
   const chosenServer = result.ok ? result.server : undefined;
   const chosenIdxs = new Set(result.ok ? result.replicaIdxs : []);
   const holds = (server: ServerView, rep: ReplicaView) => {
-    const st = server.name === req.currentServer ? req.current[rep.idx] : undefined;
-    return st !== undefined && isLoadingOrLoaded(st);
+    return server.name === req.currentServer && req.current[rep.idx]?.placed === true;
   };
   const eligible = servers.filter((s) => !rejected.has(s));
 

@@ -1,4 +1,3 @@
-import { isLoadedish } from '../domain/model.js';
 import type { PlacementRequest, ReplicaView, ServerView } from './types.js';
 
 /** A named predicate, so a rejection can say which filter refused. */
@@ -27,8 +26,7 @@ export const serverFilters: readonly Filter<ServerView>[] = [
 
 /** True when this version already occupies the replica (so it keeps it even when full). */
 const hosts = (r: PlacementRequest, rep: ReplicaView, s: ServerView): boolean => {
-  const st = s.name === r.currentServer ? r.current[rep.idx] : undefined;
-  return st !== undefined && isLoadedish(st);
+  return s.name === r.currentServer && r.current[rep.idx]?.loadSent === true;
 };
 
 /** Free memory for placement: what the agent reports minus what is promised to pending loads. */

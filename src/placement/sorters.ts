@@ -1,4 +1,3 @@
-import { isLoadingOrLoaded } from '../domain/model.js';
 import { freeMemory } from './filters.js';
 import type { PlacementRequest, ReplicaView, ServerView } from './types.js';
 
@@ -25,8 +24,7 @@ export function sortReplicas(
   replicas: readonly ReplicaView[],
 ): ReplicaView[] {
   const holds = (rep: ReplicaView): number => {
-    const st = server.name === req.currentServer ? req.current[rep.idx] : undefined;
-    return st !== undefined && isLoadingOrLoaded(st) ? 0 : 1;
+    return server.name === req.currentServer && req.current[rep.idx]?.placed === true ? 0 : 1;
   };
   return [...replicas].sort(
     (a, b) => holds(a) - holds(b) || freeMemory(b) - freeMemory(a) || a.idx - b.idx,

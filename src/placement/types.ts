@@ -1,5 +1,3 @@
-import type { ReplicaState } from '../domain/model.js';
-
 /** What placement sees of one server replica. */
 export interface ReplicaView {
   readonly idx: number;
@@ -32,8 +30,16 @@ export interface PlacementRequest {
   readonly minReplicas: number;
   /** The server this version is already placed on, '' if none. */
   readonly currentServer: string;
-  /** This version's replica states on `currentServer`, by replica index. */
-  readonly current: Readonly<Record<number, ReplicaState>>;
+  /** This version's replicas on `currentServer`, by replica index. */
+  readonly current: Readonly<Record<number, CurrentReplica>>;
+}
+
+/** What placement needs to know of a replica the version already has on its server. */
+export interface CurrentReplica {
+  /** Asked to load, loading or loaded: placement keeps it, first among equals. */
+  readonly placed: boolean;
+  /** Its agent was told to load it: it occupies its memory, so it stays even when full. */
+  readonly loadSent: boolean;
 }
 
 export const NO_MATCHING_SERVERS = 'Failed to schedule model as no matching servers are available';

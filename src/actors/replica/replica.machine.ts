@@ -32,6 +32,14 @@ const toLoadedUnavailable = {
 /**
  * One model version on one server replica: `ModelReplicaStatus.ModelReplicaState` as a statechart.
  * Seldon parity: the replica transition table of scheduler/pkg/store (memory.go, mesh.go).
+ *
+ * Its tags group the states the scheduler asks about:
+ * - `placed`: placement keeps the replica (asked to load, loading or loaded);
+ * - `loadSent`: its agent has been told to load it (loading or loaded), so it occupies the memory;
+ * - `reservesMemory`: memory is promised to a load the agent has not reported yet;
+ * - `serving`: it can receive traffic (loaded, or draining while its replacement comes up);
+ * - `leaving`: on its way out, or gone (unloads asked, unloading, unloaded, never placed);
+ * - `inactive`: it holds nothing and expects nothing from its agent.
  */
 export const replicaMachine = setup({
   types: {
@@ -77,6 +85,7 @@ export const replicaMachine = setup({
   },
   states: {
     unknown: {
+      tags: ['leaving', 'inactive'],
       description: 'No entry yet (ModelReplicaStateUnknown).',
       on: {
         'server.replicaGone': {},
@@ -84,6 +93,7 @@ export const replicaMachine = setup({
       },
     },
     loadRequested: {
+      tags: ['placed', 'reservesMemory'],
       description: 'Placement chose this replica; memory is reserved until the agent reports.',
       on: {
         'agent.loadSent': {
@@ -121,6 +131,7 @@ export const replicaMachine = setup({
       },
     },
     loading: {
+      tags: ['placed', 'loadSent', 'reservesMemory'],
       description: 'The agent was sent LOAD_MODEL.',
       on: {
         'agent.loaded': {
@@ -138,6 +149,7 @@ export const replicaMachine = setup({
       },
     },
     loaded: {
+      tags: ['placed', 'loadSent', 'serving'],
       description: 'The agent loaded it; waiting for the routing step to make it Available.',
       on: {
         'routing.ready': {
@@ -149,6 +161,7 @@ export const replicaMachine = setup({
       },
     },
     available: {
+      tags: ['placed', 'loadSent', 'serving'],
       description: 'Loaded and receiving traffic.',
       on: {
         'routing.failed': toLoadedUnavailable,
@@ -156,6 +169,7 @@ export const replicaMachine = setup({
       },
     },
     loadedUnavailable: {
+      tags: ['placed', 'loadSent', 'serving'],
       description: 'Loaded, but the routing step could not route traffic to it.',
       on: {
         'routing.ready': {
@@ -166,6 +180,7 @@ export const replicaMachine = setup({
       },
     },
     loadFailed: {
+      tags: ['inactive'],
       description: 'The agent could not load it (or the op could not be sent).',
       entry: 'markEmpty',
       on: {
@@ -175,6 +190,7 @@ export const replicaMachine = setup({
       },
     },
     unloadEnvoyRequested: {
+      tags: ['leaving'],
       description: 'Dropped from the chosen set; traffic is being taken away first.',
       entry: stampAt,
       on: {
@@ -186,6 +202,7 @@ export const replicaMachine = setup({
       },
     },
     unloadRequested: {
+      tags: ['leaving'],
       description: 'No traffic any more; UNLOAD_MODEL is due to the agent.',
       entry: stampAt,
       on: {
@@ -204,6 +221,7 @@ export const replicaMachine = setup({
       },
     },
     unloading: {
+      tags: ['leaving'],
       description: 'The agent was sent UNLOAD_MODEL.',
       on: {
         'agent.unloaded': {
@@ -221,6 +239,7 @@ export const replicaMachine = setup({
       },
     },
     unloaded: {
+      tags: ['leaving', 'inactive'],
       description: 'Unloaded; the entry stays listed.',
       entry: 'markEmpty',
       on: {
@@ -229,6 +248,7 @@ export const replicaMachine = setup({
       },
     },
     unloadFailed: {
+      tags: ['inactive'],
       description: 'The agent could not unload it.',
       on: {
         'placement.loadRequested': toLoadRequested,
@@ -237,6 +257,7 @@ export const replicaMachine = setup({
       },
     },
     draining: {
+      tags: ['serving'],
       description: 'Its server replica is draining: it keeps serving until the replica leaves.',
       entry: stampAt,
       on: {

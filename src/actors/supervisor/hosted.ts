@@ -1,7 +1,5 @@
 import type { Cell } from '../cell.js';
-import { reservesMemory } from '../../domain/model.js';
 import type { replicaMachine } from '../replica/replica.machine.js';
-import { replicaStateOf } from './views.js';
 
 type ReplicaActor = Cell<typeof replicaMachine>;
 
@@ -53,7 +51,7 @@ export class HostedReplicas implements Iterable<ReplicaActor> {
   /** Re-reads a replica's state after it changed (a replica not hosted here is ignored). */
   update(r: ReplicaActor): void {
     if (!this.all.has(r)) return;
-    const reserves = reservesMemory(replicaStateOf(r));
+    const reserves = r.hasTag('reservesMemory');
     this.setReserving(r, reserves || r.context.loadInFlight);
     toggle(this.busy, r, reserves || r.context.holdsModel);
     this.setHolding(r, r.context.holdsModel);

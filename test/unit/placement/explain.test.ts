@@ -153,7 +153,7 @@ describe('explainPlacement', () => {
       ],
     );
     const moved = explainPlacement(
-      req({ currentServer: 'b', current: { 0: 'available' } }),
+      req({ currentServer: 'b', current: { 0: { placed: true, loadSent: true } } }),
       servers,
     );
     assert.equal(moved.result.ok && moved.result.server, 'b');

@@ -33,6 +33,9 @@ const server = (
   ...o,
 });
 
+/** A replica of the version that is Available (its state's tags: placed, load sent). */
+const AVAILABLE = { placed: true, loadSent: true };
+
 const req = (o: Partial<PlacementRequest> = {}): PlacementRequest => ({
   requirements: ['sklearn'],
   requiredMemory: 100,
@@ -104,10 +107,26 @@ describe('plan', () => {
   it('keeps replicas that already host the version even when they are full', () => {
     const s = [server('s1', [replica(0, 0), replica(1, 0), replica(2, 100)])];
     const r = plan(
-      req({ replicas: 3, currentServer: 's1', current: { 0: 'available', 1: 'available' } }),
+      req({ replicas: 3, currentServer: 's1', current: { 0: AVAILABLE, 1: AVAILABLE } }),
       s,
     );
     assert.deepEqual(r, { ok: true, server: 's1', replicaIdxs: [0, 1, 2], partial: false });
+  });
+
+  it('a replica only asked to load is preferred, but needs its memory: its agent was not told yet', () => {
+    const s = [server('s1', [replica(0, 0), replica(1, 900)])];
+    const asked = { placed: true, loadSent: false };
+    assert.deepEqual(plan(req({ replicas: 1, currentServer: 's1', current: { 0: asked } }), s), {
+      ok: true,
+      server: 's1',
+      replicaIdxs: [1],
+      partial: false,
+    });
+    const roomy = [server('s1', [replica(0, 500), replica(1, 900)])];
+    assert.deepEqual(
+      plan(req({ replicas: 1, currentServer: 's1', current: { 0: asked } }), roomy),
+      { ok: true, server: 's1', replicaIdxs: [0], partial: false },
+    );
   });
 
   it('prefers hosting replicas, then the most free memory, then the lowest index', () => {
@@ -119,7 +138,7 @@ describe('plan', () => {
       partial: false,
     });
     const down = plan(
-      req({ replicas: 1, currentServer: 's1', current: { 0: 'available', 3: 'available' } }),
+      req({ replicas: 1, currentServer: 's1', current: { 0: AVAILABLE, 3: AVAILABLE } }),
       s,
     );
     assert.deepEqual(down, { ok: true, server: 's1', replicaIdxs: [0], partial: false });

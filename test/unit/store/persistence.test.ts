@@ -165,8 +165,11 @@ describe('persistence', () => {
     await tick();
     store.settle(false);
     await assert.rejects(waiting, /the change was not stored: store down/);
-    // The change is still retried, and a later call is told once it is stored.
-    await new Promise((r) => setTimeout(r, 20));
+    // The change is still retried (after the back-off: waited for, not assumed within a fixed
+    // time), and a later call is told once it is stored.
+    for (let i = 0; i < 200 && store.batches.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.deepEqual(store.keys(1), ['model:a']);
     w.system.loadModel(def('b', { replicas: 0 }));
     const later = { stored: false };

@@ -1,6 +1,5 @@
-import { requiredMemory, reservesMemory } from '../../../domain/model.js';
+import { requiredMemory } from '../../../domain/model.js';
 import type { ServerView as PlacementServer } from '../../../placement/types.js';
-import { replicaStateOf } from '../views.js';
 import { dueOf, isWaiting, nextDueAt, placementServer, placementView } from './scheduling.js';
 import type { Models } from './state.js';
 
@@ -18,7 +17,7 @@ export function audit(s: Models): string[] {
       const held = new Set<string>();
       for (const r of rep.hosted) {
         if (r.context.holdsModel) held.add(r.context.model);
-        const reserves = reservesMemory(replicaStateOf(r));
+        const reserves = r.hasTag('reservesMemory');
         busy ||= reserves || r.context.holdsModel;
         if (!reserves && !r.context.loadInFlight) continue;
         const v = s.models

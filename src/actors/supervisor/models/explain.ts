@@ -2,14 +2,13 @@
 // observed, on the state as it is or on a copy of it.
 import type { ModelDefinition, ModelState } from '../../../domain/model.js';
 import type { ServerDeclaration } from '../../../domain/server.js';
-import { isInactive, isUnloadingOrUnloaded } from '../../../domain/model.js';
 import {
   explainPlacement,
   type PlacementExplanation,
   type ReplicaDetails,
 } from '../../../placement/explain.js';
 import { freeMemory } from '../../../placement/filters.js';
-import { modelStateOf, replicaStateOf } from '../views.js';
+import { modelStateOf } from '../views.js';
 import { replicaJoined } from './agents.js';
 import { loadModel, serverNotify } from './lifecycle.js';
 import { copyOf, exportModel, exportServer, restoreModels } from './records.js';
@@ -67,10 +66,7 @@ const detailsOf =
 /** The replicas of `v` on its server that serve, load or are asked to. */
 function placedReplicas(v: VersionEntry): number[] {
   return [...v.replicas]
-    .filter(([, r]) => {
-      const st = replicaStateOf(r);
-      return !isInactive(st) && !isUnloadingOrUnloaded(st);
-    })
+    .filter(([, r]) => !r.hasTag('inactive') && !r.hasTag('leaving'))
     .map(([idx]) => idx)
     .sort((a, b) => a - b);
 }

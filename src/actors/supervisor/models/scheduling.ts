@@ -1,12 +1,10 @@
 // Placement of a model's latest version, and the indexes that find the models waiting for capacity.
-import {
-  isInactive,
-  isLoadedish,
-  isUnloadingOrUnloaded,
-  requiredMemory,
-  type ReplicaState,
-} from '../../../domain/model.js';
-import type { PlacementRequest, ServerView as PlacementServer } from '../../../placement/types.js';
+import { requiredMemory } from '../../../domain/model.js';
+import type {
+  CurrentReplica,
+  PlacementRequest,
+  ServerView as PlacementServer,
+} from '../../../placement/types.js';
 import { earlier } from '../due-times.js';
 import { modelStateOf, replicaStateOf } from '../views.js';
 import { considerScaleUp } from './scaling.js';
@@ -37,9 +35,8 @@ export function schedule(s: Models, name: string): void {
   if (m.deleted) {
     for (const v of m.versions) {
       for (const r of v.replicas.values()) {
-        const st = replicaStateOf(r);
-        if (isUnloadingOrUnloaded(st)) continue;
-        const draining = st === 'draining';
+        if (r.hasTag('leaving')) continue;
+        const draining = replicaStateOf(r) === 'draining';
         sendReplica(s, m, v, r, {
           type:
             v === latest && !draining
@@ -57,10 +54,9 @@ export function schedule(s: Models, name: string): void {
   // After a restart, a version placed on replicas whose agents have not reconnected yet stays as
   // it is until they return or the grace ends (both place it again), unless it has too many.
   const rep = s.servers.get(latest.server)?.replicas;
-  const placed = [...latest.replicas.values()].filter((r) => {
-    const st = replicaStateOf(r);
-    return !isInactive(st) && !isUnloadingOrUnloaded(st);
-  });
+  const placed = [...latest.replicas.values()].filter(
+    (r) => !r.hasTag('inactive') && !r.hasTag('leaving'),
+  );
   if (
     placed.length <= replicas &&
     [...latest.replicas.keys()].some((idx) => rep?.get(idx)?.awaitingAgent)
@@ -91,7 +87,9 @@ export function schedule(s: Models, name: string): void {
     });
     // With nothing left on its server, the version may later be placed anywhere without a new
     // version number. Replicas still busy (loading, unloading) keep it where it is.
-    if (states.every(isInactive)) resetServer(s, m, latest);
+    if ([...latest.replicas.values()].every((r) => r.hasTag('inactive'))) {
+      resetServer(s, m, latest);
+    }
     s.changes.models.add(name);
     return;
   }
@@ -105,15 +103,13 @@ export function schedule(s: Models, name: string): void {
   let changed = false;
   for (const idx of result.replicaIdxs) {
     const r = replicaEntry(s, m, target, idx);
-    const st = replicaStateOf(r);
-    if (!isLoadedish(st) && st !== 'draining') {
+    if (!r.hasTag('loadSent') && replicaStateOf(r) !== 'draining') {
       changed = sendReplica(s, m, target, r, { type: 'placement.loadRequested', at }) || changed;
     }
   }
   for (const [idx, r] of target.replicas) {
     if (chosen.has(idx)) continue;
-    const st = replicaStateOf(r);
-    if (!isUnloadingOrUnloaded(st) && st !== 'draining') {
+    if (!r.hasTag('leaving') && replicaStateOf(r) !== 'draining') {
       changed =
         sendReplica(s, m, target, r, { type: 'placement.unloadEnvoyRequested', at }) || changed;
     }
@@ -128,8 +124,10 @@ export function schedule(s: Models, name: string): void {
 /** What placement is asked for a version: its needs, and where its replicas are now. */
 export function placementRequest(v: VersionEntry): PlacementRequest {
   const { spec, deployment } = v.definition;
-  const current: Record<number, ReplicaState> = {};
-  for (const [idx, r] of v.replicas) current[idx] = replicaStateOf(r);
+  const current: Record<number, CurrentReplica> = {};
+  for (const [idx, r] of v.replicas) {
+    current[idx] = { placed: r.hasTag('placed'), loadSent: r.hasTag('loadSent') };
+  }
   return {
     requirements: spec.requirements,
     requiredMemory: requiredMemory(spec),

@@ -1,5 +1,4 @@
 // The end of every command: changed models are driven to a fixed point and the changes taken.
-import { isUnloadingOrUnloaded } from '../../../domain/model.js';
 import { internal } from '../../../domain/errors.js';
 import type { Changes } from '../../gateways.js';
 import type { ReplicaEvent } from '../../replica/replica.events.js';
@@ -87,7 +86,7 @@ function settleModel(s: Models, m: ModelEntry, seen: Set<string>): void {
         if (v === latest || v === serving) continue;
         for (const r of v.replicas.values()) {
           const st = replicaStateOf(r);
-          if (!isUnloadingOrUnloaded(st) && st !== 'unloadFailed' && st !== 'loadFailed') {
+          if (!r.hasTag('leaving') && st !== 'unloadFailed' && st !== 'loadFailed') {
             moved = sendReplica(s, m, v, r, { type: 'placement.unloadRequested', at }) || moved;
           }
         }

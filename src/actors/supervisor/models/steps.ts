@@ -2,7 +2,6 @@
 // scheduling, settling and agent reports compose. Each records what it changed in the state.
 import { Cell } from '../../cell.js';
 import {
-  isInactive,
   requiredMemory,
   summarizeReplicas,
   type ModelDefinition,
@@ -121,7 +120,7 @@ export function moveVersion(s: Models, m: ModelEntry, v: VersionEntry, server: s
 /** Some replica of the version on its own server holds the model or is about to. */
 export function placedOnItsServer(v: VersionEntry): boolean {
   return [...v.replicas.values()].some(
-    (r) => r.context.holdsModel || r.context.loadInFlight || !isInactive(r.value),
+    (r) => r.context.holdsModel || r.context.loadInFlight || !r.hasTag('inactive'),
   );
 }
 
@@ -170,9 +169,7 @@ export function serverEntry(s: Models, name: string, shared: boolean): ServerEnt
  * looks at the latest version only, and so can forget an old version whose unload is in flight.)
  */
 export function isActive(m: ModelEntry): boolean {
-  return m.versions.some((v) =>
-    [...v.replicas.values()].some((r) => !isInactive(replicaStateOf(r))),
-  );
+  return m.versions.some((v) => [...v.replicas.values()].some((r) => !r.hasTag('inactive')));
 }
 
 export function forget(s: Models, m: ModelEntry): void {
