@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import type { ExperimentContext, ExperimentEvent, ExperimentInput } from './experiment.events.js';
 
 type Evaluated = Extract<ExperimentEvent, { type: 'resources.evaluated' }>;
@@ -29,7 +29,10 @@ export const experimentMachine = setup({
     input: {} as ExperimentInput,
   },
   guards: {
-    routable: ({ event }) => (event as Evaluated).routeError === undefined,
+    routable: ({ event }) => {
+      assertEvent(event, 'resources.evaluated');
+      return event.routeError === undefined;
+    },
   },
   actions: {
     record: assign(

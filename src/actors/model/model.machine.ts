@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import type {
   ModelVersionContext,
   ModelVersionEvent,
@@ -49,24 +49,40 @@ export const modelVersionMachine = setup({
     events: {} as ModelVersionEvent,
     input: {} as ModelVersionInput,
   },
+  // Every guard judges a `replicas.changed` (XState's assertEvent says so, and narrows it).
   guards: {
-    retiringWithUnloadFailure: ({ event }) =>
-      event.type === 'replicas.changed' && event.retiring && event.summary.unloadFailed > 0,
-    retiringWithActiveReplicas: ({ event }) =>
-      event.type === 'replicas.changed' && event.retiring && anyActive(event),
-    retiring: ({ event }) => event.type === 'replicas.changed' && event.retiring,
-    anyReplicaFailed: ({ event }) => event.type === 'replicas.changed' && event.summary.failed > 0,
-    enoughAvailable: ({ event }) =>
-      event.type === 'replicas.changed' &&
-      event.replicas !== undefined &&
-      (event.summary.available === event.replicas ||
-        (event.minReplicas > 0 && event.summary.available >= event.minReplicas)),
+    retiringWithUnloadFailure: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return event.retiring && event.summary.unloadFailed > 0;
+    },
+    retiringWithActiveReplicas: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return event.retiring && anyActive(event);
+    },
+    retiring: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return event.retiring;
+    },
+    anyReplicaFailed: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return event.summary.failed > 0;
+    },
+    enoughAvailable: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return (
+        event.replicas !== undefined &&
+        (event.summary.available === event.replicas ||
+          (event.minReplicas > 0 && event.summary.available >= event.minReplicas))
+      );
+    },
     // Differs from Seldon, which takes one Available replica: a rolling update never reports a
     // version Available below the minReplicas its user asked for.
-    servingWhileOtherVersionAvailable: ({ event }) =>
-      event.type === 'replicas.changed' &&
-      event.summary.available >= Math.max(1, event.minReplicas) &&
-      event.otherVersionAvailable,
+    servingWhileOtherVersionAvailable: ({ event }) => {
+      assertEvent(event, 'replicas.changed');
+      return (
+        event.summary.available >= Math.max(1, event.minReplicas) && event.otherVersionAvailable
+      );
+    },
   },
   actions: {
     record: assign(

@@ -1,4 +1,4 @@
-import { assign, setup, type SnapshotFrom } from 'xstate';
+import { assertEvent, assign, setup, type SnapshotFrom } from 'xstate';
 import type { PipelineState } from '../../domain/pipeline.js';
 import type {
   PipelineVersionContext,
@@ -6,7 +6,6 @@ import type {
   PipelineVersionInput,
 } from './pipeline.events.js';
 
-type Ev<T extends PipelineVersionEvent['type']> = Extract<PipelineVersionEvent, { type: T }>;
 
 /** modelsReady follows the step models until the version is terminated. */
 const followModels = {
@@ -43,8 +42,14 @@ export const pipelineVersionMachine = setup({
     input: {} as PipelineVersionInput,
   },
   guards: {
-    allReady: ({ event }) => (event as Ev<'dataflow.reported'>).outcome === 'ready',
-    allFailed: ({ event }) => (event as Ev<'dataflow.reported'>).outcome === 'failed',
+    allReady: ({ event }) => {
+      assertEvent(event, 'dataflow.reported');
+      return event.outcome === 'ready';
+    },
+    allFailed: ({ event }) => {
+      assertEvent(event, 'dataflow.reported');
+      return event.outcome === 'failed';
+    },
   },
   actions: {
     note: assign((_, p: { at: number; reason: string }) => ({ at: p.at, reason: p.reason })),

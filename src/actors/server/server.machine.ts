@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import { UNDECLARED_REPLICAS } from '../../domain/server.js';
 import type { ServerContext, ServerEvent } from './server.events.js';
 
@@ -30,7 +30,10 @@ export const serverMachine = setup({
     input: {} as { name: string; shared: boolean; at: number },
   },
   guards: {
-    lastReplicaLeft: ({ event }) => event.type === 'agent.replicaLeft' && event.remaining === 0,
+    lastReplicaLeft: ({ event }) => {
+      assertEvent(event, 'agent.replicaLeft');
+      return event.remaining === 0;
+    },
   },
   actions: {
     declare: assign((_, p: ServerContext) => p),
