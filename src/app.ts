@@ -91,8 +91,11 @@ export function newXid(): string {
   return out + BASE32HEX.charAt((value << (5 - bits)) & 31);
 }
 
-/** What runs while this instance leads: the actor system, its services and its persistence. */
-interface Core {
+/**
+ * A term of leadership: what runs while this instance leads (alone, it leads from start to
+ * stop), the actor system, its services and its persistence.
+ */
+interface Term {
   readonly system: SchedulerSystem;
   /** The gRPC implementations of the services. */
   readonly services: Readonly<
@@ -111,13 +114,13 @@ interface Core {
  * Restores the system from `store` (or from the records a standby kept warm, `taken`) and builds
  * its services.
  */
-async function startCore(
+async function startTerm(
   config: Config,
   log: Logger,
   store: SnapshotStore,
   taken?: TakenRecords,
   busy?: (ms: number) => void,
-): Promise<Core> {
+): Promise<Term> {
   const started = performance.now();
   const { records, quarantined } = restorable(taken?.records ?? (await store.load()));
   for (const q of quarantined) {
@@ -225,20 +228,20 @@ const SERVICES = [
  */
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const store = await openStore(config, log.child({ component: 'store' }));
-  let core: Core | undefined;
+  let term: Term | undefined;
   /**
    * With --ha: whether the lease is surely held, checked at each call and health probe too, not
    * only by the election's timer, which an event loop busy for a moment runs late.
    */
   let leaseHeld = () => true;
-  /** The core while this instance may answer for it. */
-  const active = () => (leaseHeld() ? core : undefined);
+  /** The term, while this instance may answer for it. */
+  const active = () => (leaseHeld() ? term : undefined);
   let leader: string | undefined;
   const serving = (on: boolean) => {
     for (const s of ['', ...SERVICES]) health.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
   };
   /** Who leads, as far as a standby knows (none while this one is between leading and not). */
-  const named = () => (core === undefined ? leader : undefined);
+  const named = () => (term === undefined ? leader : undefined);
   const standby = (): string => {
     const at = named();
     return `this scheduler is a standby; ${at === undefined ? 'no scheduler leads at the moment, retry shortly' : `the leader is at ${at}`}`;
@@ -249,7 +252,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const haStatus = { terms: 0, stepDowns: 0, lastTakeoverMs: undefined as number | undefined };
   // Served by a standby too: a scrape of every instance finds which one leads.
   const processMetrics = createProcessMetrics(
-    ha && (() => ({ ...haStatus, leading: core !== undefined })),
+    ha && (() => ({ ...haStatus, leading: term !== undefined })),
   );
   if (ha && config.store.kind !== 'redis') {
     await store.close();
@@ -292,7 +295,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   if (!ha) {
     try {
-      core = await startCore(config, log, borrowed(store));
+      term = await startTerm(config, log, borrowed(store));
     } catch (e) {
       await store.close();
       throw e;
@@ -330,7 +333,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       };
     },
     metrics: async () => {
-      const texts = await Promise.all([processMetrics.metrics(), core?.metrics.metrics() ?? '']);
+      const texts = await Promise.all([processMetrics.metrics(), term?.metrics.metrics() ?? '']);
       return { contentType: processMetrics.contentType, text: texts.join('') };
     },
     leader: () =>
@@ -398,7 +401,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     // A port taken, an unusable token file or Redis refusing the lease: give back what was
     // started, then say why.
     await closeListeners(0);
-    await core?.stop(0);
+    await term?.stop(0);
     await store.close();
     throw e;
   }
@@ -409,7 +412,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const advertise = leaseStore.address;
     const haLog = log.child({ component: 'ha' });
     // A write fenced off means another scheduler leads: stop at once.
-    const coreStore = borrowed(store, (e) => {
+    const termStore = borrowed(store, (e) => {
       if ((e as { code?: unknown }).code === 'Fenced') {
         election?.resign('a write was fenced: another scheduler leads');
       }
@@ -423,7 +426,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         // The old leader is fenced off by now: what the standby kept warm, caught up, is the state.
         const taken = await leaseStore.warm.take();
         leaseStore.redis.fence(epoch);
-        core = await startCore(config, log, coreStore, taken, busy);
+        term = await startTerm(config, log, termStore, taken, busy);
         leader = advertise;
         serving(true);
         haStatus.terms++;
@@ -437,8 +440,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         leader = holder;
       },
       stepDown: async (why) => {
-        const c = core;
-        core = undefined;
+        const c = term;
+        term = undefined;
         serving(false);
         haStatus.stepDowns++;
         haLog.warn({ why }, 'no longer leading; standing by');
@@ -453,15 +456,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   return {
     ports,
     get system() {
-      if (!core) throw new Error('this scheduler is a standby: it has no system');
-      return core.system;
+      if (!term) throw new Error('this scheduler is a standby: it has no system');
+      return term.system;
     },
     stop: (graceMs = 4000) =>
       (stopping ??= (async () => {
         serving(false);
         await election?.stop();
-        const c = core;
-        core = undefined;
+        const c = term;
+        term = undefined;
         await c?.stop(graceMs);
         await closeListeners(graceMs);
         await leaseStore?.warm.stop();
@@ -472,7 +475,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 }
 
 /**
- * The store as a leader's core uses it: its persistence does not close it (the app does, once,
+ * The store as a leader's term uses it: its persistence does not close it (the app does, once,
  * whoever leads meanwhile), and `onWriteError` sees every failed write.
  */
 function borrowed(store: SnapshotStore, onWriteError?: (e: unknown) => void): SnapshotStore {

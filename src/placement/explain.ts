@@ -5,7 +5,12 @@
  */
 import { freeMemory } from './filters.js';
 import { plan, type PlacementObserver } from './plan.js';
-import type { PlacementRequest, PlacementResult, ReplicaView, ServerView } from './types.js';
+import type {
+  PlacementRequest,
+  PlacementResult,
+  PlacementReplica,
+  PlacementServer,
+} from './types.js';
 
 /** What placement does not see of a server replica, for the numbers of an explanation. */
 export interface ReplicaDetail {
@@ -78,12 +83,12 @@ export function formatBytes(bytes: number): string {
 const quote = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
 
 /** The capabilities of `req` that `server` lacks (as the requirements filter compares them). */
-function missingCapabilities(req: PlacementRequest, server: ServerView): string[] {
+function missingCapabilities(req: PlacementRequest, server: PlacementServer): string[] {
   const caps = server.replicas[0]?.capabilities ?? [];
   return req.requirements.map((r) => r.trim()).filter((r) => !caps.includes(r));
 }
 
-function serverWhy(req: PlacementRequest, server: ServerView, rejectedBy: string): string {
+function serverWhy(req: PlacementRequest, server: PlacementServer, rejectedBy: string): string {
   switch (rejectedBy) {
     case 'hasReplicas':
       return 'no replica of it is connected';
@@ -102,7 +107,7 @@ function serverWhy(req: PlacementRequest, server: ServerView, rejectedBy: string
 
 function replicaWhy(
   req: PlacementRequest,
-  rep: ReplicaView,
+  rep: PlacementReplica,
   rejectedBy: string | undefined,
   holds: boolean,
 ) {
@@ -134,13 +139,13 @@ function replicaWhy(
  */
 export function explainPlacement(
   req: PlacementRequest,
-  servers: readonly ServerView[],
+  servers: readonly PlacementServer[],
   details: ReplicaDetails = () => undefined,
 ): PlacementExplanation {
-  const rejected = new Map<ServerView, string>();
-  const order: ServerView[] = [];
-  const replicaVerdicts = new Map<ServerView, Map<ReplicaView, string | undefined>>();
-  const ranks = new Map<ServerView, readonly ReplicaView[]>();
+  const rejected = new Map<PlacementServer, string>();
+  const order: PlacementServer[] = [];
+  const replicaVerdicts = new Map<PlacementServer, Map<PlacementReplica, string | undefined>>();
+  const ranks = new Map<PlacementServer, readonly PlacementReplica[]>();
   const observer: PlacementObserver = {
     server: (server, rejectedBy) => {
       if (rejectedBy !== undefined) rejected.set(server, rejectedBy);
@@ -165,12 +170,12 @@ export function explainPlacement(
   const result = plan(req, servers, observer);
   const chosenServer = result.ok ? result.server : undefined;
   const chosenIdxs = new Set(result.ok ? result.replicaIdxs : []);
-  const holds = (server: ServerView, rep: ReplicaView) => {
+  const holds = (server: PlacementServer, rep: PlacementReplica) => {
     return server.name === req.currentServer && req.current[rep.idx]?.placed === true;
   };
   const eligible = servers.filter((s) => !rejected.has(s));
 
-  const explainReplica = (server: ServerView, rep: ReplicaView): ReplicaExplanation => {
+  const explainReplica = (server: PlacementServer, rep: PlacementReplica): ReplicaExplanation => {
     const rejectedBy = replicaVerdicts.get(server)?.get(rep);
     const rank = (ranks.get(server) ?? []).indexOf(rep);
     const chosen = server.name === chosenServer && chosenIdxs.has(rep.idx);
@@ -270,10 +275,10 @@ function tieBreak(
 /** What would place the model: per server, the smallest change, most promising server first. */
 function suggest(
   req: PlacementRequest,
-  servers: readonly ServerView[],
-  rejected: ReadonlyMap<ServerView, string>,
-  considered: readonly ServerView[],
-  verdicts: ReadonlyMap<ServerView, ReadonlyMap<ReplicaView, string | undefined>>,
+  servers: readonly PlacementServer[],
+  rejected: ReadonlyMap<PlacementServer, string>,
+  considered: readonly PlacementServer[],
+  verdicts: ReadonlyMap<PlacementServer, ReadonlyMap<PlacementReplica, string | undefined>>,
   details: ReplicaDetails,
 ): string[] {
   const out: string[] = [];
@@ -286,7 +291,7 @@ function suggest(
   }
   const want = req.replicas;
   for (const server of considered) {
-    const v = verdicts.get(server) ?? new Map<ReplicaView, string | undefined>();
+    const v = verdicts.get(server) ?? new Map<PlacementReplica, string | undefined>();
     const suitable = [...v.values()].filter((r) => r === undefined).length;
     const missing = want - suitable;
     if (missing <= 0) continue;

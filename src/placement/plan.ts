@@ -5,8 +5,8 @@ import {
   NOT_ENOUGH_REPLICAS,
   type PlacementRequest,
   type PlacementResult,
-  type ReplicaView,
-  type ServerView,
+  type PlacementReplica,
+  type PlacementServer,
 } from './types.js';
 
 /**
@@ -15,10 +15,10 @@ import {
  * suitable replicas in preference order. Placement calls it as it decides; it never decides.
  */
 export interface PlacementObserver {
-  server(server: ServerView, rejectedBy: string | undefined): void;
-  replica(server: ServerView, replica: ReplicaView, rejectedBy: string | undefined): void;
+  server(server: PlacementServer, rejectedBy: string | undefined): void;
+  replica(server: PlacementServer, replica: PlacementReplica, rejectedBy: string | undefined): void;
   /** A server's turn ended: its suitable replicas, best first. */
-  ranked(server: ServerView, suitable: readonly ReplicaView[]): void;
+  ranked(server: PlacementServer, suitable: readonly PlacementReplica[]): void;
 }
 
 /**
@@ -31,7 +31,7 @@ export interface PlacementObserver {
  */
 export function plan(
   req: PlacementRequest,
-  servers: readonly ServerView[],
+  servers: readonly PlacementServer[],
   observer?: PlacementObserver,
 ): PlacementResult {
   const eligible = sortServers(
@@ -46,7 +46,7 @@ export function plan(
 
   // Each server's suitable replicas, computed when the server's turn comes: the first with enough
   // ends the search (with thousands of replicas, most servers are never looked at).
-  const candidates: { server: ServerView; replicas: ReplicaView[] }[] = [];
+  const candidates: { server: PlacementServer; replicas: PlacementReplica[] }[] = [];
   for (const server of eligible) {
     const replicas = sortReplicas(
       req,
@@ -82,4 +82,4 @@ export function plan(
   return { ok: false, reason: NOT_ENOUGH_REPLICAS };
 }
 
-export type { PlacementRequest, PlacementResult, ReplicaView, ServerView };
+export type { PlacementRequest, PlacementResult, PlacementReplica, PlacementServer };

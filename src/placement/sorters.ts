@@ -1,11 +1,14 @@
 import { freeMemory } from './filters.js';
-import type { PlacementRequest, ReplicaView, ServerView } from './types.js';
+import type { PlacementRequest, PlacementReplica, PlacementServer } from './types.js';
 
 /**
  * Servers in preference order: the one the version already lives on, then by name, so equal
  * candidates are always chosen the same way (Seldon leaves this to Go's random map order).
  */
-export function sortServers(req: PlacementRequest, servers: readonly ServerView[]): ServerView[] {
+export function sortServers(
+  req: PlacementRequest,
+  servers: readonly PlacementServer[],
+): PlacementServer[] {
   return [...servers].sort((a, b) => {
     const ac = a.name === req.currentServer ? 0 : 1;
     const bc = b.name === req.currentServer ? 0 : 1;
@@ -20,10 +23,10 @@ export function sortServers(req: PlacementRequest, servers: readonly ServerView[
  */
 export function sortReplicas(
   req: PlacementRequest,
-  server: ServerView,
-  replicas: readonly ReplicaView[],
-): ReplicaView[] {
-  const holds = (rep: ReplicaView): number => {
+  server: PlacementServer,
+  replicas: readonly PlacementReplica[],
+): PlacementReplica[] {
+  const holds = (rep: PlacementReplica): number => {
     return server.name === req.currentServer && req.current[rep.idx]?.placed === true ? 0 : 1;
   };
   return [...replicas].sort(

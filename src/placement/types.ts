@@ -1,5 +1,5 @@
 /** What placement sees of one server replica. */
-export interface ReplicaView {
+export interface PlacementReplica {
   readonly idx: number;
   readonly capabilities: readonly string[];
   /** Free memory the agent last reported (over-commit headroom included). */
@@ -10,12 +10,12 @@ export interface ReplicaView {
 }
 
 /** What placement sees of one server. */
-export interface ServerView {
+export interface PlacementServer {
   readonly name: string;
   readonly shared: boolean;
   /** −1 when never declared by ServerNotify; 0 when the server is being deleted. */
   readonly expectedReplicas: number;
-  readonly replicas: readonly ReplicaView[];
+  readonly replicas: readonly PlacementReplica[];
 }
 
 /** The model version to place. */

@@ -6,7 +6,6 @@ import type {
   PipelineVersionInput,
 } from './pipeline.events.js';
 
-
 /** modelsReady follows the step models until the version is terminated. */
 const followModels = {
   actions: {

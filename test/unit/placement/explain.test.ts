@@ -10,7 +10,7 @@ import {
   NO_MATCHING_SERVERS,
   NOT_ENOUGH_REPLICAS,
   type PlacementRequest,
-  type ServerView,
+  type PlacementServer,
 } from '../../../src/placement/types.js';
 import { def, TestWorld } from '../../support/system.js';
 
@@ -27,7 +27,7 @@ const req = (o: Partial<PlacementRequest> = {}): PlacementRequest => ({
   ...o,
 });
 
-const rep = (idx: number, free: number, o: Partial<ServerView['replicas'][number]> = {}) => ({
+const rep = (idx: number, free: number, o: Partial<PlacementServer['replicas'][number]> = {}) => ({
   idx,
   capabilities: ['sklearn'],
   availableMemory: free,
@@ -36,7 +36,11 @@ const rep = (idx: number, free: number, o: Partial<ServerView['replicas'][number
   ...o,
 });
 
-const server = (name: string, replicas: ServerView['replicas'], o: Partial<ServerView> = {}) => ({
+const server = (
+  name: string,
+  replicas: PlacementServer['replicas'],
+  o: Partial<PlacementServer> = {},
+) => ({
   name,
   shared: true,
   expectedReplicas: -1,

@@ -5,13 +5,13 @@ import {
   NO_MATCHING_SERVERS,
   NOT_ENOUGH_REPLICAS,
   type PlacementRequest,
-  type ServerView,
+  type PlacementServer,
 } from '../../../src/placement/types.js';
 
 const replica = (
   idx: number,
   availableMemory = 1000,
-  o: Partial<ServerView['replicas'][number]> = {},
+  o: Partial<PlacementServer['replicas'][number]> = {},
 ) => ({
   idx,
   capabilities: ['sklearn', 'xgboost'],
@@ -23,9 +23,9 @@ const replica = (
 
 const server = (
   name: string,
-  replicas: ServerView['replicas'],
-  o: Partial<ServerView> = {},
-): ServerView => ({
+  replicas: PlacementServer['replicas'],
+  o: Partial<PlacementServer> = {},
+): PlacementServer => ({
   name,
   shared: true,
   expectedReplicas: -1,

@@ -1,5 +1,5 @@
 import { requiredMemory } from '../../../domain/model.js';
-import type { ServerView as PlacementServer } from '../../../placement/types.js';
+import type { PlacementServer } from '../../../placement/types.js';
 import { dueOf, isWaiting, nextDueAt, placementServer, placementView } from './scheduling.js';
 import type { Models } from './state.js';
 

@@ -3,7 +3,7 @@ import { requiredMemory } from '../../../domain/model.js';
 import type {
   CurrentReplica,
   PlacementRequest,
-  ServerView as PlacementServer,
+  PlacementServer,
 } from '../../../placement/types.js';
 import { earlier } from '../due-times.js';
 import { modelStateOf, replicaStateOf } from '../views.js';

@@ -3,8 +3,8 @@ import { plan } from '../../../placement/plan.js';
 import type {
   PlacementRequest,
   PlacementResult,
-  ReplicaView as PlacementReplica,
-  ServerView as PlacementServer,
+  PlacementReplica,
+  PlacementServer,
 } from '../../../placement/types.js';
 import type { Cell } from '../../cell.js';
 import type { AgentGateway } from '../../gateways.js';
