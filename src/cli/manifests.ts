@@ -1,7 +1,7 @@
 /**
  * Seldon manifests (YAML or JSON, apiVersion mlops.seldon.io/v1alpha1, kinds Model, Server, Pipeline
- * and Experiment) as the scheduler requests Seldon's operator and `seldon` CLI send for them
- * (seldon-pipelines-experiments.md §5.1–5.4): the input of `mlsched model|pipeline|experiment|server`.
+ * and Experiment) as the scheduler requests Seldon's operator and `seldon` CLI send for them: the
+ * input of `mlsched model|pipeline|experiment|server|plan`.
  *
  * Decoding is strict, like the CLI's decode into the CRD Go types: a field the CRD does not have
  * is an error, and so is a value of the wrong type. Fields the CRD has but the seed's proto cannot

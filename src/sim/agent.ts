@@ -1,6 +1,6 @@
 /**
  * A simulated model-server agent (`mlsched agent`): one or more replicas of one server, each speaking
- * the real `seldon.mlops.agent.AgentService` protocol (seldon-models-servers.md §4). Loads take
+ * the real `seldon.mlops.agent.AgentService` protocol, as Seldon's agents speak it. Loads take
  * `loadMs`, may fail by URI pattern or for lack of memory, and what a replica holds is re-announced
  * (`loadedModels`) whenever it reconnects, so a restarted scheduler gets it back without reloading.
  * Given several scheduler addresses (`serve --ha`), it follows the leader: refused or cut off with

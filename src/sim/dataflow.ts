@@ -1,6 +1,6 @@
 /**
  * A simulated dataflow engine (`mlsched dataflow`): it speaks the real `seldon.mlops.chainer.Chainer`
- * protocol (seldon-chainer-protocol.md, seldon-pipelines-experiments.md §1.12) without Kafka. It
+ * protocol, as Seldon's dataflow engines speak it, without Kafka. It
  * subscribes by name and acknowledges every Create (a failure for pipelines whose name matches
  * `failPipeline`) and every Delete, echoing the message's timestamp and naming itself as the stream.
  * Given several scheduler addresses (`serve --ha`), it follows the leader: refused or cut off with

@@ -1,5 +1,5 @@
 /**
- * The scheduler and fake agents over the real gRPC protocols (seldon-models-servers.md §6, agent
+ * The scheduler and fake agents over the real gRPC protocols (the reference's agent
  * scenarios): what agents receive, how their replies move replicas, and what a lost replica does.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Pipelines and experiments over gRPC (§6 scenarios in the test names): error codes and texts,
+ * Pipelines and experiments over gRPC (the reference's scenarios, numbered in the test names): error codes and texts,
  * one-shot status calls, and Subscribe streams that send the current state and then every change.
  */
 import assert from 'node:assert/strict';

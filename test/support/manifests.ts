@@ -1,6 +1,6 @@
 /**
  * Seldon manifests in tests: a thin adapter over the client's parser, src/cli/manifests.ts (strict
- * decode of Model, Server, Pipeline and Experiment documents into scheduler requests, docs §5),
+ * decode of Model, Server, Pipeline and Experiment documents into scheduler requests),
  * plus where the Seldon sample manifests are.
  */
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 /**
- * Pipelines, experiments and dataflow engines against the reference scenarios of
- * seldon-pipelines-experiments.md §6 (numbers in the test names), through the system facade with
+ * Pipelines, experiments and dataflow engines against the reference scheduler's scenarios
+ * (numbers in the test names), through the system facade with
  * recording agents and engines and a hand-driven clock.
  */
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ const expState = (w: TestWorld, name: string) => {
   };
 };
 
-describe('pipelines: versions, unload, status (§6 15-21)', () => {
+describe('pipelines: versions, unload, status (scenarios 15-21)', () => {
   it('#1 a new pipeline is version 1 with a uid, Create and models not ready', () => {
     const w = new TestWorld();
     w.system.loadPipeline(pipe('p1', { a: [] }));
@@ -156,7 +156,7 @@ describe('pipelines: versions, unload, status (§6 15-21)', () => {
   });
 });
 
-describe('pipelines: dataflow engines (§6 22-26)', () => {
+describe('pipelines: dataflow engines (scenarios 22-26)', () => {
   it('#22 an engine gets Create and its ack makes the pipeline Ready', () => {
     const w = new TestWorld();
     w.engineJoin('df-0');
@@ -327,7 +327,7 @@ describe('pipelines: dataflow engines (§6 22-26)', () => {
   });
 });
 
-describe('pipelines: modelsReady (§6 28-29)', () => {
+describe('pipelines: modelsReady (scenarios 28-29)', () => {
   it('#28 follows the step models live, both ways (no model gateway in the seed)', () => {
     const w = withModels('a');
     w.system.loadPipeline(pipe('p1', { a: [], b: ['a'] }));
@@ -349,7 +349,7 @@ describe('pipelines: modelsReady (§6 28-29)', () => {
   });
 });
 
-describe('experiments (§6 30-40)', () => {
+describe('experiments (scenarios 30-40)', () => {
   it('#30-#32 validation failures change nothing', () => {
     const w = new TestWorld();
     assert.throws(() => {

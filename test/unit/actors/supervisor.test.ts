@@ -1,13 +1,12 @@
 /**
- * The supervisor against the reference scenarios of seldon-models-servers.md §6 (numbers in the test
- * names), driven through the system facade with recording agents and a hand-driven clock.
+ * The supervisor against the reference scheduler's scenarios (numbers in the test names), driven through the system facade with recording agents and a hand-driven clock.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_MATCHING_SERVERS, NOT_ENOUGH_REPLICAS } from '../../../src/placement/types.js';
 import { def, TestWorld } from '../../support/system.js';
 
-describe('supervisor: versioning (§6 1-10)', () => {
+describe('supervisor: versioning (scenarios 1-10)', () => {
   it('#2 a new model is version 1, Unknown until placement records something', () => {
     const w = new TestWorld();
     w.join('s1', 0);
@@ -70,7 +69,7 @@ describe('supervisor: versioning (§6 1-10)', () => {
   });
 });
 
-describe('supervisor: scheduling outcomes (§6 11-27)', () => {
+describe('supervisor: scheduling outcomes (scenarios 11-27)', () => {
   it('#11 no servers: ScheduleFailed, no matching servers, serverName empty', () => {
     const w = new TestWorld();
     w.system.loadModel(def('m1'));
@@ -242,7 +241,7 @@ describe('supervisor: scheduling outcomes (§6 11-27)', () => {
   });
 });
 
-describe('supervisor: agents and replica states (§6 28-40)', () => {
+describe('supervisor: agents and replica states (scenarios 28-40)', () => {
   it('#28 #29 LOAD_MODEL → Loading, LOADED → Available; server counts the model', () => {
     const w = new TestWorld();
     w.join('s1', 0);
@@ -427,7 +426,7 @@ describe('supervisor: agents and replica states (§6 28-40)', () => {
   });
 });
 
-describe('supervisor: servers and connections (§6 41-60)', () => {
+describe('supervisor: servers and connections (scenarios 41-60)', () => {
   it('#41 #43 ServerNotify declares a server; a replica of an undeclared one shows -1 expected', () => {
     const w = new TestWorld();
     w.system.serverNotify([

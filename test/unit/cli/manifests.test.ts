@@ -1,6 +1,6 @@
 /**
  * The client's manifest parser (src/cli/manifests.ts): every Seldon sample, then one rule of
- * seldon-pipelines-experiments.md §5.1–5.4 per test, then the error format.
+ * each kind's conversion per test, then the error format.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -87,7 +87,7 @@ const scalingOf = (fields: string) => model(`storageUri: gs://m\n${fields}`).mod
 // ── samples ──────────────────────────────────────────────────────────────────────────────────
 
 /**
- * The sample files the parser refuses (the CLI's strict decode, §5.5), by field. Every other file
+ * The sample files the parser refuses (the CLI's strict decode), by field. Every other file
  * parses, including the other `error-*` samples: those are valid manifests the scheduler refuses
  * or fails later (empty uri accepted, unknown requirement → ScheduleFailed, missing artifacts →
  * load failure, empty input/trigger and step named like the pipeline → FailedPrecondition).
@@ -217,7 +217,7 @@ describe('manifests: every Seldon sample', () => {
   });
 });
 
-// ── Model (§5.1) ─────────────────────────────────────────────────────────────────────────────
+// ── Model ────────────────────────────────────────────────────────────────────────────────────────
 
 describe('manifests: Model → LoadModelRequest', () => {
   it('maps every field the proto carries', () => {
@@ -548,7 +548,7 @@ describe('manifests: scaling validation (models and servers)', () => {
   });
 });
 
-// ── Server (§5.2) ────────────────────────────────────────────────────────────────────────────
+// ── Server ───────────────────────────────────────────────────────────────────────────────────────
 
 describe('manifests: Server → ServerNotify', () => {
   it('ignores what shapes the StatefulSet: serverConfig, capabilities, imageOverrides, podSpec', () => {
@@ -589,7 +589,7 @@ describe('manifests: Server → ServerNotify', () => {
   });
 });
 
-// ── Pipeline (§5.3) ──────────────────────────────────────────────────────────────────────────
+// ── Pipeline ─────────────────────────────────────────────────────────────────────────────────────
 
 describe('manifests: Pipeline → LoadPipelineRequest', () => {
   it('maps steps, input and output verbatim with join types; uid "" and version 0', () => {
@@ -696,7 +696,7 @@ describe('manifests: Pipeline → LoadPipelineRequest', () => {
   });
 });
 
-// ── Experiment (§5.4) ────────────────────────────────────────────────────────────────────────
+// ── Experiment ───────────────────────────────────────────────────────────────────────────────────
 
 describe('manifests: Experiment → StartExperimentRequest', () => {
   it('maps default, candidates and mirror; no config', () => {

@@ -1,6 +1,6 @@
 /**
- * StartExperiment validation, rules 2-4 of seldon-pipelines-experiments.md §2.2 and scenarios
- * 30-32 of §6. Rule 1 (the baseline is free) is stateful and belongs to the caller; scenario 40
+ * StartExperiment validation, the reference's rules 2-4 (in its order, with its messages) and its
+ * scenarios 30-32. Rule 1 (the baseline is free) is stateful and belongs to the caller; scenario 40
  * (unknown resource type) is at the wire: test/unit/wire/pipeline-experiment.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ function rejects(def: ExperimentDefinition, message: string): void {
   );
 }
 
-describe('checkExperiment (§2.2)', () => {
+describe('checkExperiment (the reference rules)', () => {
   it('accepts a default among the candidates', () => {
     checkExperiment(experiment('e', ['iris', 'iris2'], { default: 'iris' }));
   });

@@ -1,6 +1,6 @@
 /**
- * LoadPipeline normalisation and validation against seldon-pipelines-experiments.md §1.2, §1.3 and
- * the acceptance scenarios of §6 (numbers in the test names). Scenario 2 (the name) is at the wire:
+ * LoadPipeline normalisation and validation as the reference does them (in its order, with its
+ * messages) and its acceptance scenarios (numbers in the test names). Scenario 2 (the name) is at the wire:
  * test/unit/wire/pipeline-experiment.test.ts. Scenarios 10 (allowCycles) and 14 do not apply: the
  * seed's Pipeline message has no allowCycles, maxStepRevisits or dataflow.
  */
@@ -63,7 +63,7 @@ function rejects(raw: PipelineDefinition, message: string): void {
   );
 }
 
-describe('preparePipeline: normalisation (§1.2)', () => {
+describe('preparePipeline: normalisation', () => {
   it('#1 a one-step pipeline is accepted as it is', () => {
     const def = preparePipeline(pipeline('p1', [step('a')]));
     assert.deepEqual(def, pipeline('p1', [step('a')]));
@@ -120,7 +120,7 @@ describe('preparePipeline: normalisation (§1.2)', () => {
   });
 });
 
-describe('preparePipeline: validation in the reference order (§1.3)', () => {
+describe('preparePipeline: validation in the reference order', () => {
   it('#5 rule 0: repeated step names', () => {
     rejects(pipeline('p', [step('a'), step('b'), step('a')]), 'pipeline p has repeated step a');
   });

@@ -1,5 +1,5 @@
 /**
- * Every Seldon sample Pipeline and Experiment (seldon-pipelines-experiments.md §7) through what a
+ * Every Seldon sample Pipeline and Experiment (test/fixtures/seldon-samples) through what a
  * request meets: the client's strict manifest decode (src/cli/manifests.ts, through
  * test/support/manifests.ts), the wire decode and the domain rules. Files without an entry in the
  * expectations below must be accepted.

@@ -1,6 +1,6 @@
 /**
  * The wire side of pipelines and experiments: decoding LoadPipeline / StartExperiment messages
- * (INVALID_ARGUMENT for malformed input, scenarios 2 and 40 of seldon-pipelines-experiments.md §6),
+ * (INVALID_ARGUMENT for malformed input, the reference's scenarios 2 and 40),
  * the `Pipeline` message of status responses, and the PipelineStatus / ExperimentStatus mappers.
  */
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
