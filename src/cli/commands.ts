@@ -176,20 +176,23 @@ function wantedState(r: Resource<unknown>, v: string): string {
   return found;
 }
 
+/** Every document of `-f FILE` (stdin for `-`), and how errors name the file. */
+async function documentsOf(file: string): Promise<{ source: string; all: Manifest[] }> {
+  // Loaded only to read a manifest: the YAML parser would be most of a listing's start-up.
+  const { readManifestsOf, sourceName } = await import('./manifests.js');
+  try {
+    return { source: sourceName(file), all: await readManifestsOf(file) };
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+}
+
 /**
  * The documents of `-f FILE` (stdin for `-`), each of kind `kind` (any other kind is an error
  * naming it).
  */
 async function manifestsOf(kind: Manifest['kind'], file: string): Promise<Manifest[]> {
-  // Loaded only to read a manifest: the YAML parser would be most of a listing's start-up.
-  const { readManifestsOf, sourceName } = await import('./manifests.js');
-  const source = sourceName(file);
-  let all: Manifest[];
-  try {
-    all = await readManifestsOf(file);
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
-  }
+  const { source, all } = await documentsOf(file);
   all.forEach((m, i) => {
     if (m.kind !== kind) {
       throw new CliError(
@@ -453,21 +456,15 @@ function definePlanCommand(cmd: Command): void {
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (o: { file: string[]; output: string } & Global) => {
       const output = outputOf(o.output);
-      const { readManifestsOf, sourceName } = await import('./manifests.js');
       const request: PlanRequest = { servers: [], models: [] };
       for (const file of o.file) {
-        let all: Manifest[];
-        try {
-          all = await readManifestsOf(file);
-        } catch (e) {
-          throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
-        }
+        const { source, all } = await documentsOf(file);
         all.forEach((m, i) => {
           if (m.kind === 'Server') request.servers.push(m.notify);
           else if (m.kind === 'Model' && m.request.model) request.models.push(m.request.model);
           else {
             throw new CliError(
-              `${sourceName(file)}: document ${i + 1} (${m.kind} ${m.name}): a plan places ` +
+              `${source}: document ${i + 1} (${m.kind} ${m.name}): a plan places ` +
                 'Models (on Servers); apply it with `mlsched ' +
                 `${m.kind.toLowerCase()} ...\``,
               EXIT.usage,

@@ -33,7 +33,7 @@ import {
   type SimulatedDataflowOptions,
 } from '../../src/sim/dataflow.js';
 import { startScheduler, waitFor } from '../support/harness.js';
-import { HealthClient, ReflectionClient } from '../support/health.js';
+import { HealthClient, listedServices } from '../support/health.js';
 import {
   bind,
   cleanupsAfterEach,
@@ -503,19 +503,7 @@ describe('the Chainer service in the scheduler', () => {
     });
     assert.equal(res.status, 1);
 
-    const reflection = new ReflectionClient(h.address, credentials.createInsecure());
-    cleanups.push(() => {
-      reflection.close();
-    });
-    const services = await new Promise<string[]>((resolve, reject) => {
-      const s = reflection.ServerReflectionInfo();
-      s.on('data', (m: { listServicesResponse?: { service: { name: string }[] } }) => {
-        resolve(m.listServicesResponse?.service.map((x) => x.name) ?? []);
-        s.end();
-      });
-      s.on('error', reject);
-      s.write({ listServices: '' });
-    });
+    const services = await listedServices(h.address);
     assert.ok(services.includes('seldon.mlops.chainer.Chainer'), services.join(','));
   });
 });

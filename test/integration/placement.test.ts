@@ -22,7 +22,7 @@ import {
 } from '../../src/gen/mlsched/placement/v1/placement.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agent.js';
 import { call, model, startScheduler, status, waitFor, type Harness } from '../support/harness.js';
-import { ReflectionClient } from '../support/health.js';
+import { listedServices } from '../support/health.js';
 import { runMlsched, type Run } from '../support/processes.js';
 
 const MiB = 1024 * 1024;
@@ -186,18 +186,8 @@ describe('the Placement service', () => {
   });
 
   it('is listed by server reflection beside the Scheduler', async () => {
-    const c = new ReflectionClient(h.address, credentials.createInsecure());
-    const services = await new Promise<string[]>((resolve, reject) => {
-      const s = c.ServerReflectionInfo();
-      s.on('data', (m: { listServicesResponse?: { service: { name: string }[] } }) => {
-        resolve(m.listServicesResponse?.service.map((x) => x.name) ?? []);
-        s.end();
-      });
-      s.on('error', reject);
-      s.write({ listServices: '' });
-    });
+    const services = await listedServices(h.address);
     assert.ok(services.includes('mlsched.placement.v1.Placement'), services.join(','));
-    c.close();
   });
 });
 

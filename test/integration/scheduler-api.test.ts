@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials, status as grpcStatus } from '@grpc/grpc-js';
-import { HealthClient } from '../support/health.js';
+import { HealthClient, listedServices } from '../support/health.js';
 import {
   ControlPlaneResponse_Event,
   ModelStatus_ModelState as MS,
@@ -346,19 +346,8 @@ describe('health and reflection', () => {
   });
 
   it('lists the Scheduler service through server reflection', async () => {
-    const { ReflectionClient } = await import('../support/health.js');
-    const c = new ReflectionClient(h.address, credentials.createInsecure());
-    const services = await new Promise<string[]>((resolve, reject) => {
-      const s = c.ServerReflectionInfo();
-      s.on('data', (m: { listServicesResponse?: { service: { name: string }[] } }) => {
-        resolve(m.listServicesResponse?.service.map((x) => x.name) ?? []);
-        s.end();
-      });
-      s.on('error', reject);
-      s.write({ listServices: '' });
-    });
+    const services = await listedServices(h.address);
     assert.ok(services.includes('seldon.mlops.scheduler.Scheduler'), services.join(','));
-    c.close();
   });
 
   it('the model of a bad request was never created', async () => {
