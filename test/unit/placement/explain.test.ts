@@ -9,44 +9,20 @@ import { plan } from '../../../src/placement/plan.js';
 import {
   NO_MATCHING_SERVERS,
   NOT_ENOUGH_REPLICAS,
+  type PlacementReplica,
   type PlacementRequest,
-  type PlacementServer,
 } from '../../../src/placement/types.js';
+import { replica, request, server } from '../../support/placement.js';
 import { def, TestWorld } from '../../support/system.js';
 
 const MiB = 1024 * 1024;
 
-const req = (o: Partial<PlacementRequest> = {}): PlacementRequest => ({
-  requirements: ['sklearn'],
-  requiredMemory: 100 * MiB,
-  explainer: false,
-  replicas: 1,
-  minReplicas: 0,
-  currentServer: '',
-  current: {},
-  ...o,
-});
+/** A sklearn model needing 100 MiB a replica. */
+const req = (o: Partial<PlacementRequest> = {}): PlacementRequest =>
+  request({ requiredMemory: 100 * MiB, ...o });
 
-const rep = (idx: number, free: number, o: Partial<PlacementServer['replicas'][number]> = {}) => ({
-  idx,
-  capabilities: ['sklearn'],
-  availableMemory: free,
-  reservedMemory: 0,
-  draining: false,
-  ...o,
-});
-
-const server = (
-  name: string,
-  replicas: PlacementServer['replicas'],
-  o: Partial<PlacementServer> = {},
-) => ({
-  name,
-  shared: true,
-  expectedReplicas: -1,
-  replicas,
-  ...o,
-});
+/** A server replica with `free` bytes free. */
+const rep = (idx: number, free: number, o: Partial<PlacementReplica> = {}) => replica(idx, free, o);
 
 describe('explainPlacement', () => {
   it('is plan, observed: the same result', () => {

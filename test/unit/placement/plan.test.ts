@@ -1,51 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { plan } from '../../../src/placement/plan.js';
-import {
-  NO_MATCHING_SERVERS,
-  NOT_ENOUGH_REPLICAS,
-  type PlacementRequest,
-  type PlacementServer,
-} from '../../../src/placement/types.js';
-
-const replica = (
-  idx: number,
-  availableMemory = 1000,
-  o: Partial<PlacementServer['replicas'][number]> = {},
-) => ({
-  idx,
-  capabilities: ['sklearn', 'xgboost'],
-  availableMemory,
-  reservedMemory: 0,
-  draining: false,
-  ...o,
-});
-
-const server = (
-  name: string,
-  replicas: PlacementServer['replicas'],
-  o: Partial<PlacementServer> = {},
-): PlacementServer => ({
-  name,
-  shared: true,
-  expectedReplicas: -1,
-  replicas,
-  ...o,
-});
+import { replica, request, server } from '../../support/placement.js';
+import { NO_MATCHING_SERVERS, NOT_ENOUGH_REPLICAS } from '../../../src/placement/types.js';
 
 /** A replica of the version that is Available (its state's tags: placed, load sent). */
 const AVAILABLE = { placed: true, loadSent: true };
 
-const req = (o: Partial<PlacementRequest> = {}): PlacementRequest => ({
-  requirements: ['sklearn'],
-  requiredMemory: 100,
-  explainer: false,
-  replicas: 1,
-  minReplicas: 0,
-  currentServer: '',
-  current: {},
-  ...o,
-});
+const req = request;
 
 describe('plan', () => {
   it('fails with no matching servers when there are none', () => {
