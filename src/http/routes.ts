@@ -64,9 +64,11 @@ export function httpRoutes(views: HttpViews, log: RoutesLog): RequestListener {
     if ('standby' in leader) {
       json(res, 503, leader.standby);
     } else if (EXPLANATION.test(path)) {
-      const name = decodeURIComponent(EXPLANATION.exec(path)?.[1] ?? '');
-      const explanation = leader.system.explainModel(name);
-      if (explanation) json(res, 200, explanation);
+      const name = decoded(EXPLANATION.exec(path)?.[1] ?? '');
+      const explanation = name === undefined ? undefined : leader.system.explainModel(name);
+      if (name === undefined)
+        json(res, 400, { error: 'the model name is not valid percent-encoding' });
+      else if (explanation) json(res, 200, explanation);
       else json(res, 404, { error: `model ${name} not found` });
     } else if (path === '/api/plan') {
       plan(req, res, log, (body) => {
@@ -117,6 +119,8 @@ function plan(
     json(res, 415, { error: 'content-type: must be application/json' });
     return;
   }
+  // A client gone mid-body: nothing to answer, and nothing to throw.
+  req.on('error', () => undefined);
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
@@ -146,6 +150,15 @@ function plan(
       json(res, 500, { error: 'the plan failed (logged)' });
     }
   });
+}
+
+/** A path segment decoded, or undefined when its percent-encoding is malformed. */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {

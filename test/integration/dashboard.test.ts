@@ -561,6 +561,7 @@ describe('dashboard in headless Chromium', () => {
     assert.equal(explained.state, 'scheduleFailed');
     assert.equal(explained.placement.result.ok, false);
     assert.equal((await fetch(`${base}/api/models/nope/explanation`)).status, 404);
+    assert.equal((await fetch(`${base}/api/models/%E0%A4%A/explanation`)).status, 400);
     const post = (body: string, type = 'application/json') =>
       fetch(`${base}/api/plan`, { method: 'POST', headers: { 'content-type': type }, body });
     const modelJson = (name: string, memoryBytes: string) => ({
