@@ -259,6 +259,22 @@ describe('explainModel and plan through the scheduler', () => {
     );
   });
 
+  it('plan declares a server with no replica connected, and says nothing can go there yet', () => {
+    const w = new TestWorld();
+    w.join('mlserver', 0, { memory: 1000 });
+    const declare = { name: 'gpu', expectedReplicas: 2, minReplicas: 0, maxReplicas: 0 };
+    const p = w.system.plan([{ ...declare, shared: true }], [def('m', { server: 'gpu' })]);
+    assert.deepEqual(p.assumptions, [
+      'server gpu has no replica connected: its capabilities and memory are unknown, so nothing ' +
+        'is placed on it until one connects',
+    ]);
+    assert.equal(p.models[0]?.outcome, 'failed');
+    assert.deepEqual(
+      p.capacity.map((c) => `${c.server}/${c.idx}`),
+      ['mlserver/0'],
+    );
+  });
+
   it('plan says which LoadModel would be refused, and why', () => {
     const w = new TestWorld();
     w.join('s1', 0);
