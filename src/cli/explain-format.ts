@@ -77,7 +77,7 @@ function serverLines(s: ServerExplanation): string[] {
 export function formatExplanation(e: ModelExplanation, indent = ''): string[] {
   const state = modelStatus_ModelStateToJSON(e.state);
   const placed =
-    e.server === '' ? 'none' : `${e.server} replica(s) ${e.replicas.join(', ') || 'none'}`;
+    e.replicas.length === 0 ? 'none' : `${e.server} replica(s) ${e.replicas.join(', ')}`;
   const lines = [
     `model ${e.model} version ${e.version}: ${state}${e.reason === '' ? '' : ` (${e.reason})`}`,
     `  wants ${e.wantedReplicas} replica(s); placed on: ${placed}`,
@@ -134,6 +134,13 @@ export function formatPlan(plan: PlanResponse): string[] {
   }
   if (plan.capacity.length > 0) lines.push('capacity left per server replica:');
   for (const c of plan.capacity) lines.push(capacityLine(c));
+  if (plan.alsoChanged.length > 0) lines.push('also changed by the plan:');
+  for (const { now, before } of plan.alsoChanged) {
+    if (!now) continue;
+    const where =
+      now.replicas.length > 0 ? `${now.server} replica(s) ${sorted(now.replicas)}` : 'nowhere';
+    lines.push(`  ${now.model}  now on ${where} (before: ${before})`);
+  }
   if (plan.assumptions.length > 0) lines.push('assumed:');
   for (const a of plan.assumptions) lines.push(`  - ${a}`);
   return lines;

@@ -76,6 +76,8 @@ const sortedResult = (r: PlacementResult | undefined) =>
   r?.ok ? { ...r, replicaIdxs: [...r.replicaIdxs].sort((a, b) => a - b) } : r;
 
 let plansChecked = 0;
+/** Models outside a plan that it said it would move (and that applying it moved). */
+let alsoChanged = 0;
 const outcomes = new Map<string, number>();
 
 describe('plan', () => {
@@ -113,8 +115,19 @@ describe('plan', () => {
             maxReplicas: 0,
           }));
           const definitions = manifests.map(toDef);
+          const where = (name: string) => {
+            const e = w.system.explainModel(name);
+            return e && e.replicas.length > 0 ? `${e.server}/${e.replicas.join(',')}` : 'nowhere';
+          };
+          const others = w.system
+            .modelNames()
+            .filter((n) => !definitions.some((d) => d.meta.name === n));
+          const before = new Map(others.map((n) => [n, where(n)]));
           const plan = w.system.plan(declarations, definitions);
           plansChecked++;
+          for (const c of plan.alsoChanged) {
+            assert.equal(c.before, before.get(c.now.model), `${c.now.model}: where it was`);
+          }
 
           // Apply the same: the declarations, the replicas the plan assumed, then the models.
           if (declarations.length > 0) w.system.serverNotify(declarations);
@@ -153,11 +166,27 @@ describe('plan', () => {
             plan.capacity.map((c) => ({ ...c, assumed: false })),
             'capacity left',
           );
+          // The models outside the plan: those it said it would move are where it said; the
+          // others did not move.
+          const moved = new Map(plan.alsoChanged.map((c) => [c.now.model, c.now]));
+          for (const name of others) {
+            const now = moved.get(name);
+            if (now) alsoChanged++;
+            const expected = now
+              ? now.replicas.length > 0
+                ? `${now.server}/${now.replicas.join(',')}`
+                : 'nowhere'
+              : before.get(name);
+            assert.equal(where(name), expected, `${name}, outside the plan`);
+          }
         },
       ),
       fcParams(200),
     );
     const tally = [...outcomes].map(([outcome, n]) => `${n} ${outcome}`).join(', ');
-    t.diagnostic(`${plansChecked} plans checked; models planned: ${tally}`);
+    t.diagnostic(
+      `${plansChecked} plans checked; models planned: ${tally}; ` +
+        `${alsoChanged} models outside a plan moved by it`,
+    );
   });
 });

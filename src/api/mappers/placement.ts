@@ -131,5 +131,9 @@ export function planToProto(plan: Plan): PlanResponse {
       assumed: c.assumed,
     })),
     assumptions: [...plan.assumptions],
+    alsoChanged: plan.alsoChanged.map((c) => ({
+      now: modelExplanationToProto(c.now),
+      before: c.before,
+    })),
   };
 }

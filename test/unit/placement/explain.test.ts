@@ -275,6 +275,20 @@ describe('explainModel and plan through the scheduler', () => {
     );
   });
 
+  it('plan says which models outside it would move too (one waiting for a declared replica)', () => {
+    const w = new TestWorld();
+    w.join('mlserver', 0, { memory: 1000 });
+    w.system.loadModel(def('waits', { replicas: 2, memory: 100 }));
+    w.ackAll();
+    const declare = { name: 'mlserver', expectedReplicas: 2, minReplicas: 0, maxReplicas: 0 };
+    const p = w.system.plan([{ ...declare, shared: true }], [def('new', { memory: 100 })]);
+    assert.deepEqual(
+      p.alsoChanged.map((c) => [c.now.model, c.before, c.now.server, c.now.replicas]),
+      [['waits', 'nowhere', 'mlserver', [0, 1]]],
+    );
+    assert.equal(w.system.explainModel('waits')?.state, 'scheduleFailed', 'nothing changed');
+  });
+
   it('plan says which LoadModel would be refused, and why', () => {
     const w = new TestWorld();
     w.join('s1', 0);

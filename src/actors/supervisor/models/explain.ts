@@ -157,6 +157,11 @@ export interface Plan {
   readonly capacity: readonly ReplicaCapacity[];
   /** What the plan assumed beyond the scheduler's state (replicas of declared servers). */
   readonly assumptions: readonly string[];
+  /**
+   * Models not in the plan that it would move too (a model waiting for capacity placed on an
+   * assumed replica, say), as they would be afterwards; `before` says where they are now.
+   */
+  readonly alsoChanged: readonly { readonly now: ModelExplanation; readonly before: string }[];
 }
 
 /**
@@ -256,7 +261,33 @@ export function planModels(
       };
     })
     .sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx));
-  return { models, capacity, assumptions };
+  return { models, capacity, assumptions, alsoChanged: alsoChanged(s, copy, definitions) };
+}
+
+/** Where a model's latest version is: `server/idx,idx` of the replicas placed, or `nowhere`. */
+function whereIs(s: Models, name: string): string {
+  const latest = s.models.get(name);
+  const v = latest && latestOf(latest);
+  const replicas = v ? placedReplicas(v) : [];
+  return v && replicas.length > 0 ? `${v.server}/${replicas.join(',')}` : 'nowhere';
+}
+
+/** The models outside the plan whose placement the plan changes, as they would be after it. */
+function alsoChanged(
+  s: Models,
+  copy: Models,
+  definitions: readonly ModelDefinition[],
+): Plan['alsoChanged'] {
+  const planned = new Set(definitions.map((d) => d.meta.name));
+  const out: { now: ModelExplanation; before: string }[] = [];
+  for (const name of copy.models.keys()) {
+    if (planned.has(name)) continue;
+    const before = whereIs(s, name);
+    if (whereIs(copy, name) === before) continue;
+    const now = explainModel(copy, name);
+    if (now) out.push({ now, before });
+  }
+  return out.sort((a, b) => (a.now.model < b.now.model ? -1 : 1));
 }
 
 /** The connected replica a declared server's assumed replicas copy: its lowest index. */

@@ -232,6 +232,19 @@ export interface PlanResponse {
   capacity: ReplicaCapacity[];
   /** What the plan assumed beyond the scheduler's state. */
   assumptions: string[];
+  /**
+   * Models not in the plan that it would move too (one waiting for capacity placed on an assumed
+   * replica, say), as they would be afterwards.
+   */
+  alsoChanged: AlsoChanged[];
+}
+
+export interface AlsoChanged {
+  now?:
+    | ModelExplanation
+    | undefined;
+  /** Where the model is now: `server/idx,idx`, or `nowhere`. */
+  before: string;
 }
 
 export interface PlannedModel {
@@ -1502,7 +1515,7 @@ export const PlanRequest: MessageFns<PlanRequest> = {
 };
 
 function createBasePlanResponse(): PlanResponse {
-  return { models: [], capacity: [], assumptions: [] };
+  return { models: [], capacity: [], assumptions: [], alsoChanged: [] };
 }
 
 export const PlanResponse: MessageFns<PlanResponse> = {
@@ -1515,6 +1528,9 @@ export const PlanResponse: MessageFns<PlanResponse> = {
     }
     for (const v of message.assumptions) {
       writer.uint32(26).string(v!);
+    }
+    for (const v of message.alsoChanged) {
+      AlsoChanged.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1556,6 +1572,14 @@ export const PlanResponse: MessageFns<PlanResponse> = {
             message.assumptions.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.alsoChanged.push(AlsoChanged.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1577,6 +1601,11 @@ export const PlanResponse: MessageFns<PlanResponse> = {
       assumptions: globalThis.Array.isArray(object?.assumptions)
         ? object.assumptions.map((e: any) => globalThis.String(e))
         : [],
+      alsoChanged: globalThis.Array.isArray(object?.alsoChanged)
+        ? object.alsoChanged.map((e: any) => AlsoChanged.fromJSON(e))
+        : globalThis.Array.isArray(object?.also_changed)
+        ? object.also_changed.map((e: any) => AlsoChanged.fromJSON(e))
+        : [],
     };
   },
 
@@ -1591,6 +1620,9 @@ export const PlanResponse: MessageFns<PlanResponse> = {
     if (message.assumptions?.length) {
       obj.assumptions = message.assumptions;
     }
+    if (message.alsoChanged?.length) {
+      obj.alsoChanged = message.alsoChanged.map((e) => AlsoChanged.toJSON(e));
+    }
     return obj;
   },
 
@@ -1602,6 +1634,94 @@ export const PlanResponse: MessageFns<PlanResponse> = {
     message.models = object.models?.map((e) => PlannedModel.fromPartial(e)) || [];
     message.capacity = object.capacity?.map((e) => ReplicaCapacity.fromPartial(e)) || [];
     message.assumptions = object.assumptions?.map((e) => e) || [];
+    message.alsoChanged = object.alsoChanged?.map((e) => AlsoChanged.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAlsoChanged(): AlsoChanged {
+  return { now: undefined, before: "" };
+}
+
+export const AlsoChanged: MessageFns<AlsoChanged> = {
+  encode(message: AlsoChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.now !== undefined) {
+      ModelExplanation.encode(message.now, writer.uint32(10).fork()).join();
+    }
+    if (message.before !== "") {
+      writer.uint32(18).string(message.before);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlsoChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlsoChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.now = ModelExplanation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.before = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlsoChanged {
+    return {
+      now: isSet(object.now) ? ModelExplanation.fromJSON(object.now) : undefined,
+      before: isSet(object.before) ? globalThis.String(object.before) : "",
+    };
+  },
+
+  toJSON(message: AlsoChanged): unknown {
+    const obj: any = {};
+    if (message.now !== undefined) {
+      obj.now = ModelExplanation.toJSON(message.now);
+    }
+    if (message.before !== undefined) {
+      obj.before = message.before;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AlsoChanged>): AlsoChanged {
+    return AlsoChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AlsoChanged>): AlsoChanged {
+    const message = createBaseAlsoChanged();
+    message.now = (object.now !== undefined && object.now !== null)
+      ? ModelExplanation.fromPartial(object.now)
+      : undefined;
+    message.before = object.before ?? "";
     return message;
   },
 };
