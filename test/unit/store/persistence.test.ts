@@ -135,7 +135,10 @@ describe('persistence', () => {
     assert.equal(p.pending, 1);
     w.system.loadModel(def('a', { replicas: 0, uri: 'gs://newer' }));
     assert.equal(w.system.model('a', false)?.versions[0]?.version, 2);
-    await new Promise((r) => setTimeout(r, 20));
+    // The retry comes after the back-off: waited for, not assumed within a fixed time.
+    for (let i = 0; i < 200 && store.batches.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const retried = store.batches.at(-1);
     const record = retried?.put.find((r) => r.key === 'model:a')?.value as {
       versions: { version: number }[];
@@ -207,7 +210,10 @@ describe('persistence', () => {
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(store.batches.length, 1, 'no retry while unreachable (back-off of a minute)');
     reachable = true;
-    await new Promise((r) => setTimeout(r, 120));
+    // Polled every 50 ms: retried soon (well before the minute of back-off), waited for here.
+    for (let i = 0; i < 400 && store.batches.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.equal(store.batches.length, 2, 'retried once reachable again');
     assert.deepEqual(store.keys(1), ['model:a']);
     store.settle();
