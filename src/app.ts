@@ -392,11 +392,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           store,
         )
       : undefined;
-    if (leaseStore && ha) {
-      const { lease } = leaseStore;
-      // As the election's watch: surely held until 80% of the period after the last renewal.
-      leaseHeld = () => lease.expires() - ha.leaseMs * 0.2 > Date.now();
-    }
   } catch (e) {
     // A port taken, an unusable token file or Redis refusing the lease: give back what was
     // started, then say why.
@@ -449,6 +444,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         if (stopping === undefined) leaseStore.warm.start();
       },
     });
+    const campaign = election;
+    leaseHeld = () => campaign.holds();
     leaseStore.warm.start();
     election.start();
   }

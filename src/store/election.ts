@@ -120,6 +120,22 @@ export class Election {
   }
 
   /**
+   * Whether the lease surely holds now: until 80% of the period after the last renewal that
+   * succeeded (another may take over once it expires, so the holder stops first); never once it
+   * was taken over. The watch below steps down by it; callers check it at each request too, as
+   * the watch's timer runs late in an event loop busy for a moment.
+   */
+  holds(now = Date.now()): boolean {
+    return now < this.heldUntil();
+  }
+
+  /** When the lease stops counting as held (0: taken over). */
+  private heldUntil(): number {
+    const expires = this.lease.expires();
+    return expires === 0 ? 0 : expires - this.leaseMs * 0.2;
+  }
+
+  /**
    * The leader's watch, four times per period and at the point where the lease may be about to
    * lapse: tells the keeper this process is alive, and stops leading at 80% of the period after
    * the last renewal that succeeded, or at once when one found the lease taken over. `last` is
@@ -130,8 +146,8 @@ export class Election {
     const now = Date.now();
     this.lease.alive();
     const expires = this.lease.expires();
-    const due = expires - this.leaseMs * 0.2;
-    if (expires === 0 || now >= due) {
+    const due = this.heldUntil();
+    if (!this.holds(now)) {
       const stuck = now - last;
       const error = this.lease.renewalError();
       const cause = [
