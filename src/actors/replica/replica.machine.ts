@@ -35,6 +35,7 @@ const toLoadedUnavailable = {
  *
  * Its tags group the states the scheduler asks about:
  * - `placed`: placement keeps the replica (asked to load, loading or loaded);
+ * - `onReplica`: the version is on this replica for now: placed, or draining until it moves;
  * - `loadSent`: its agent has been told to load it (loading or loaded), so it occupies the memory;
  * - `reservesMemory`: memory is promised to a load the agent has not reported yet;
  * - `serving`: it can receive traffic (loaded, or draining while its replacement comes up);
@@ -93,7 +94,7 @@ export const replicaMachine = setup({
       },
     },
     loadRequested: {
-      tags: ['placed', 'reservesMemory'],
+      tags: ['placed', 'onReplica', 'reservesMemory'],
       description: 'Placement chose this replica; memory is reserved until the agent reports.',
       on: {
         'agent.loadSent': {
@@ -131,7 +132,7 @@ export const replicaMachine = setup({
       },
     },
     loading: {
-      tags: ['placed', 'loadSent', 'reservesMemory'],
+      tags: ['placed', 'onReplica', 'loadSent', 'reservesMemory'],
       description: 'The agent was sent LOAD_MODEL.',
       on: {
         'agent.loaded': {
@@ -149,7 +150,7 @@ export const replicaMachine = setup({
       },
     },
     loaded: {
-      tags: ['placed', 'loadSent', 'serving'],
+      tags: ['placed', 'onReplica', 'loadSent', 'serving'],
       description: 'The agent loaded it; waiting for the routing step to make it Available.',
       on: {
         'routing.ready': {
@@ -161,7 +162,7 @@ export const replicaMachine = setup({
       },
     },
     available: {
-      tags: ['placed', 'loadSent', 'serving'],
+      tags: ['placed', 'onReplica', 'loadSent', 'serving'],
       description: 'Loaded and receiving traffic.',
       on: {
         'routing.failed': toLoadedUnavailable,
@@ -169,7 +170,7 @@ export const replicaMachine = setup({
       },
     },
     loadedUnavailable: {
-      tags: ['placed', 'loadSent', 'serving'],
+      tags: ['placed', 'onReplica', 'loadSent', 'serving'],
       description: 'Loaded, but the routing step could not route traffic to it.',
       on: {
         'routing.ready': {
@@ -257,7 +258,7 @@ export const replicaMachine = setup({
       },
     },
     draining: {
-      tags: ['serving'],
+      tags: ['onReplica', 'serving'],
       description: 'Its server replica is draining: it keeps serving until the replica leaves.',
       entry: stampAt,
       on: {

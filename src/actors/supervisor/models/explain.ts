@@ -66,7 +66,7 @@ const detailsOf =
 /** The replicas of `v` on its server that serve, load or are asked to. */
 function placedReplicas(v: VersionEntry): number[] {
   return [...v.replicas]
-    .filter(([, r]) => !r.hasTag('inactive') && !r.hasTag('leaving'))
+    .filter(([, r]) => r.hasTag('onReplica'))
     .map(([idx]) => idx)
     .sort((a, b) => a - b);
 }

@@ -54,9 +54,7 @@ export function schedule(s: Models, name: string): void {
   // After a restart, a version placed on replicas whose agents have not reconnected yet stays as
   // it is until they return or the grace ends (both place it again), unless it has too many.
   const rep = s.servers.get(latest.server)?.replicas;
-  const placed = [...latest.replicas.values()].filter(
-    (r) => !r.hasTag('inactive') && !r.hasTag('leaving'),
-  );
+  const placed = [...latest.replicas.values()].filter((r) => r.hasTag('onReplica'));
   if (
     placed.length <= replicas &&
     [...latest.replicas.keys()].some((idx) => rep?.get(idx)?.awaitingAgent)
