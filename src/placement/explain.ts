@@ -180,17 +180,18 @@ export function explainPlacement(
     const rank = (ranks.get(server) ?? []).indexOf(rep);
     const chosen = server.name === chosenServer && chosenIdxs.has(rep.idx);
     const detail = details(server.name, rep.idx);
+    const holding = holds(server, rep);
     return {
       idx: rep.idx,
       verdict: chosen ? 'chosen' : rejectedBy === undefined ? 'suitable' : 'rejected',
       ...(rejectedBy === undefined ? {} : { rejectedBy }),
-      why: replicaWhy(req, rep, rejectedBy, holds(server, rep)),
+      why: replicaWhy(req, rep, rejectedBy, holding),
       ...(rank >= 0 ? { rank: rank + 1 } : {}),
       availableBytes: rep.availableMemory,
       reservedBytes: rep.reservedMemory,
       freeBytes: freeMemory(rep),
       neededBytes: req.requiredMemory,
-      holdsVersion: holds(server, rep),
+      holdsVersion: holding,
       draining: rep.draining,
       ...(detail
         ? { memoryBytes: detail.memoryBytes, overCommitPercentage: detail.overCommitPercentage }
