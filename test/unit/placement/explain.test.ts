@@ -289,6 +289,26 @@ describe('explainModel and plan through the scheduler', () => {
     assert.equal(w.system.explainModel('waits')?.state, 'scheduleFailed', 'nothing changed');
   });
 
+  it('plan retries the models waiting for capacity in the order they started waiting (regression)', () => {
+    // Found by the plan property: m1 waits before m5's new version; the plan's copy had retried
+    // them in the order of the records (m5 first), so m1 got another replica than applying gives.
+    const w = new TestWorld();
+    const caps = ['sklearn', 'xgboost'];
+    w.join('mlserver', 0, { memory: 100, available: 110, capabilities: caps, shared: false });
+    w.system.loadModel(def('m5', { replicas: 0, memory: 0, server: 'mlserver' }));
+    w.system.loadModel(def('m1', { memory: 0, requirements: ['xgboost'] }));
+    w.system.loadModel(def('m5', { memory: 100, requirements: ['xgboost'], uri: 'gs://m/m5/v2' }));
+    const declared = { name: 'mlserver', expectedReplicas: 2, minReplicas: 0, maxReplicas: 0 };
+    const p = w.system.plan([{ ...declared, shared: true }], [def('m2', { replicas: 0 })]);
+    w.system.serverNotify([{ ...declared, shared: true }]);
+    w.join('mlserver', 1, { memory: 100, available: 110, capabilities: caps });
+    const m1 = p.alsoChanged.find((c) => c.now.model === 'm1')?.now;
+    assert.deepEqual(
+      [m1?.server, m1?.replicas],
+      ['mlserver', w.system.explainModel('m1')?.replicas],
+    );
+  });
+
   it('plan says which LoadModel would be refused, and why', () => {
     const w = new TestWorld();
     w.join('s1', 0);

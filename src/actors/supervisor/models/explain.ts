@@ -193,6 +193,12 @@ export function planModels(
     (server, idx) => s.servers.get(server)?.replicas.get(idx)?.awaitingAgent ?? true,
     copyOf,
   );
+  // Models waiting for capacity are retried in the order they started waiting: the copy keeps the
+  // scheduler's order (a restore indexes them in the order of the records).
+  const waiting = [...s.waiting].filter((name) => copy.waiting.has(name));
+  const rest = [...copy.waiting].filter((name) => !s.waiting.has(name));
+  copy.waiting.clear();
+  for (const name of [...waiting, ...rest]) copy.waiting.add(name);
   const assumptions: string[] = [];
   if (declarations.length > 0) serverNotify(copy, declarations);
   // The replicas the declarations add join in order of server and index, as a test or an
