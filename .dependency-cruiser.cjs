@@ -72,7 +72,7 @@ module.exports = {
       from: { path: '^src/store/' },
       to: {
         path: [
-          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability|http)/',
+          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability|http|ha)/',
           '^src/(app|main)\\.ts$',
         ],
       },
@@ -92,10 +92,28 @@ module.exports = {
       to: { path: '^src/store/(memory|file|redis)/', pathNot: '^src/store/$1/' },
     },
     {
-      name: 'ioredis-only-in-store-redis',
+      name: 'ioredis-only-in-redis-folders',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/store/redis/' },
+      from: { path: '^src/', pathNot: '^src/(store|ha)/redis/' },
       to: { path: '^node_modules/ioredis/' },
+    },
+
+    // ── leadership ───────────────────────────────────────────────────────────────────────────
+    {
+      name: 'ha-builds-on-the-store',
+      comment:
+        "ha/ (election, leases, the standby's mirror) uses the store's ports and its Redis connection, nothing of the core or the edges.",
+      severity: 'error',
+      from: { path: '^src/ha/' },
+      to: {
+        pathNot: [
+          '^src/(ha|domain)/',
+          '^src/store/ports\\.ts$',
+          '^src/store/redis/',
+          '^node_modules/ioredis/',
+        ],
+        dependencyTypesNot: ['core'],
+      },
     },
 
     // ── the edges ────────────────────────────────────────────────────────────────────────────
@@ -133,9 +151,9 @@ module.exports = {
       comment:
         'dashboard/ shows what the system facade reports, over node:http; it changes nothing.',
       severity: 'error',
-      from: { path: '^src/dashboard/' },
+      from: { path: '^src/http/dashboard/' },
       to: {
-        pathNot: ['^src/dashboard/', '^src/domain/', '^src/actors/index\\.ts$'],
+        pathNot: ['^src/http/dashboard/', '^src/domain/', '^src/actors/index\\.ts$'],
         dependencyTypesNot: ['core'],
       },
     },
@@ -146,7 +164,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/http/' },
       to: {
-        pathNot: ['^src/(http|dashboard|config|domain)/', '^src/actors/index\\.ts$'],
+        pathNot: ['^src/(http|config|domain)/', '^src/actors/index\\.ts$'],
         dependencyTypesNot: ['core'],
       },
     },

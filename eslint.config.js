@@ -159,7 +159,7 @@ export default defineConfig(
   },
   {
     // The dashboard's page script runs in the browser as it is, without types or a build step.
-    files: ['src/dashboard/static/**/*.js'],
+    files: ['src/http/dashboard/static/**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: globals.browser, sourceType: 'module' },
   },

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Dashboard } from '../src/dashboard/dashboard.js';
+import { Dashboard } from '../src/http/dashboard/dashboard.js';
 import { fleet, fmt, progress, timed, type Row } from './lib.js';
 import { loadAll, schedulerWithFleet } from './placement.js';
 

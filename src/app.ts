@@ -14,7 +14,7 @@ import { planRequestFromProto } from './api/mappers/placement.js';
 import { createPlacementService } from './api/placement.service.js';
 import { createSchedulerService, schedulerServiceDefinition } from './api/scheduler.service.js';
 import { PlacementService, PlanRequest } from './gen/mlsched/placement/v1/placement.js';
-import { Dashboard } from './dashboard/dashboard.js';
+import { Dashboard } from './http/dashboard/dashboard.js';
 import { unavailable } from './domain/errors.js';
 import type { Config } from './config/config.js';
 import { ServerCertificates } from './config/tls-reload.js';
@@ -31,9 +31,10 @@ import { PACKAGE_DIR } from './package-dir.js';
 import { openFileStore } from './store/file/file-store.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import { Persistence, restorable } from './store/persistence.js';
-import { Election } from './store/election.js';
-import type { KeptLease, SnapshotStore } from './store/ports.js';
-import type { RecordMirror, TakenRecords } from './store/redis/mirror.js';
+import { Election } from './ha/election.js';
+import type { KeptLease } from './ha/ports.js';
+import type { SnapshotStore } from './store/ports.js';
+import type { RecordMirror, TakenRecords } from './ha/redis/mirror.js';
 import type { RedisStore } from './store/redis/redis-store.js';
 
 export interface Ports {
@@ -189,7 +190,7 @@ async function startTerm(
   });
   const dashboard = new Dashboard(system, {
     statechartsDir: new URL('statecharts/', PACKAGE_DIR),
-    staticDir: new URL('src/dashboard/static/', PACKAGE_DIR),
+    staticDir: new URL('src/http/dashboard/static/', PACKAGE_DIR),
   });
   return {
     system,
@@ -497,7 +498,8 @@ async function openLease(
 ): Promise<{ lease: KeptLease; address: string; redis: RedisStore; warm: RecordMirror }> {
   // Loaded only when used, as the Redis store itself.
   const { RedisStore } = await import('./store/redis/redis-store.js');
-  const { KeptRedisLease } = await import('./store/redis/kept-lease.js');
+  const { KeptRedisLease } = await import('./ha/redis/kept-lease.js');
+  const { followChanges } = await import('./ha/redis/mirror.js');
   if (config.store.kind !== 'redis' || !(store instanceof RedisStore)) {
     throw new Error('--ha: high availability needs a redis:// store (--store redis://HOST:PORT)');
   }
@@ -514,7 +516,7 @@ async function openLease(
     address,
     redis: store,
     // What a standby keeps warm: read on the store's connection, which it does not write with.
-    warm: store.mirror(),
+    warm: followChanges(store.changeFeed()),
   };
 }
 

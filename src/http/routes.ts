@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { SchedulerSystem } from '../actors/index.js';
-import type { Dashboard } from '../dashboard/dashboard.js';
+import type { Dashboard } from './dashboard/dashboard.js';
 import { invalidSpec, isSchedulerError } from '../domain/errors.js';
 import type { ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';

@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { KeptRedisLease } from '../../src/store/redis/kept-lease.js';
-import { RedisLease } from '../../src/store/redis/lease.js';
+import { KeptRedisLease } from '../../src/ha/redis/kept-lease.js';
+import { RedisLease } from '../../src/ha/redis/lease.js';
 import { openRedisStore, type RedisStore } from '../../src/store/redis/redis-store.js';
 import { RedisStoreError } from '../../src/store/redis/errors.js';
 import { freePort } from '../support/processes.js';
@@ -158,7 +158,7 @@ describe('KeptRedisLease: the lease kept on its own thread', () => {
         'tsx',
         '--input-type=module',
         '-e',
-        `import { KeptRedisLease } from ${JSON.stringify(new URL('../../src/store/redis/kept-lease.ts', import.meta.url).href)};
+        `import { KeptRedisLease } from ${JSON.stringify(new URL('../../src/ha/redis/kept-lease.ts', import.meta.url).href)};
          const l = await KeptRedisLease.open(${JSON.stringify({ url: redis.url, prefix: p, address: 'a:9004', ttlMs: 500, stallMs: 1000 })});
          await l.acquire();
          l.alive(60000);

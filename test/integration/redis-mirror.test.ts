@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { StoredRecord } from '../../src/store/ports.js';
-import { RedisLease } from '../../src/store/redis/lease.js';
+import { RedisLease } from '../../src/ha/redis/lease.js';
+import { followChanges } from '../../src/ha/redis/mirror.js';
 import { openRedisStore, type RedisStore } from '../../src/store/redis/redis-store.js';
 import { rng } from '../support/processes.js';
 import { deletePrefix, testRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
@@ -79,7 +80,7 @@ describe('a standby keeps the records warm', () => {
   it('follows fenced writes and gives what the store holds, from memory', async () => {
     const { leader, standby } = await pair('mirror');
     await leader.write({ put: [{ key: 'model:old', schema: 1, value: { v: 0 } }], del: [] });
-    const mirror = standby.mirror(5, 20);
+    const mirror = followChanges(standby.changeFeed(), 5, 20);
     mirror.start();
     for (let seed = 1; seed <= 5; seed++) {
       await randomWrites(leader, seed, 40);
@@ -100,7 +101,7 @@ describe('a standby keeps the records warm', () => {
       value: { i },
     }));
     await leader.write({ put: many, del: [] });
-    const mirror = standby.mirror(5, 20);
+    const mirror = followChanges(standby.changeFeed(), 5, 20);
     mirror.start();
     await randomWrites(leader, 7, 30); // racing the first read
     await until('the copy is in step', () => mirror.state().synced);
@@ -112,7 +113,7 @@ describe('a standby keeps the records warm', () => {
   it('entries trimmed before they were read: the store is read whole, with the same result', async () => {
     const { p, leader, standby } = await pair('mirror-gap');
     // Polls rarely: only the first read happens before the gap.
-    const mirror = standby.mirror(60_000);
+    const mirror = followChanges(standby.changeFeed(), 60_000);
     mirror.start();
     await until('the first read is done', () => mirror.state().synced);
     await randomWrites(leader, 3, 20);
@@ -126,7 +127,7 @@ describe('a standby keeps the records warm', () => {
   it('a copy that never finished its first read falls back to the store', async () => {
     const { leader, standby } = await pair('mirror-cold');
     await randomWrites(leader, 5, 10);
-    const mirror = standby.mirror();
+    const mirror = followChanges(standby.changeFeed());
     const taken = await mirror.take(); // never started
     assert.equal(taken.warm, false);
     assert.deepEqual(byKey(taken.records), byKey(await standby.load()));
@@ -134,7 +135,7 @@ describe('a standby keeps the records warm', () => {
 
   it('after a take it follows afresh when started again (a leader standing by)', async () => {
     const { leader, standby } = await pair('mirror-again');
-    const mirror = standby.mirror(5, 20);
+    const mirror = followChanges(standby.changeFeed(), 5, 20);
     mirror.start();
     await randomWrites(leader, 8, 10);
     await mirror.take();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RedisTlsOptions } from '../../src/store/redis/client.js';
 import { RedisStoreError } from '../../src/store/redis/errors.js';
-import { RedisLease } from '../../src/store/redis/lease.js';
+import { RedisLease } from '../../src/ha/redis/lease.js';
 import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis/redis-store.js';
 import { makePki } from '../support/pki.js';
 import {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStoreError } from '../../src/store/redis/errors.js';
-import { RedisLease } from '../../src/store/redis/lease.js';
+import { RedisLease } from '../../src/ha/redis/lease.js';
 import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis/redis-store.js';
 import {
   ask,

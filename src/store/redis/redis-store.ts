@@ -23,12 +23,20 @@ import {
 import { checkKey, decodeRecord, encodeRecord } from './codec.js';
 import { EndpointError, parseRedisEndpoint, redactPassword } from './endpoint.js';
 import { RedisStoreError, fromRedisError, messageOf } from './errors.js';
-import { RecordMirror } from './mirror.js';
 import { decodeKey, encodeKey, isWellFormed, keyRoot, keySpace, type KeySpace } from './keys.js';
 import { NO_REPLICATION, replicated, type Replication } from './replication.js';
-import { SCRIPTS } from './scripts.js';
+import { WRITE_SCRIPT } from './scripts.js';
 
 /** Where the store reports connectivity changes (a pino logger fits). */
+/** What a copy of every record needs to follow the store (RedisStore.changeFeed). */
+export interface ChangeFeed {
+  /** The connection to read with. */
+  readonly client: RedisClient;
+  readonly keys: KeySpace;
+  /** Reads every record (the store's `load`). */
+  readonly loadAll: () => Promise<StoredRecord[]>;
+}
+
 export interface RedisStoreLogger {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
@@ -356,18 +364,12 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * A copy of every record kept in step with the fenced writes of whoever leads (a standby's warm
-   * state, mirror.ts), reading the stream every `pollMs` once started and what it names every
-   * `rereadMs`. It reads on this store's connection: use it while this instance writes nothing.
+   * What a standby's copy of every record follows (the mirror of high availability): this store's
+   * connection, which a standby does not write with, its keys (the change stream each fenced write
+   * appends to), and a full read.
    */
-  mirror(pollMs = 100, rereadMs = 1000): RecordMirror {
-    return new RecordMirror({
-      client: this.client,
-      keys: this.keys,
-      loadAll: () => this.load(),
-      pollMs,
-      rereadMs,
-    });
+  changeFeed(): ChangeFeed {
+    return { client: this.client, keys: this.keys, loadAll: () => this.load() };
   }
 
   /**
@@ -394,7 +396,7 @@ export class RedisStore implements SnapshotStore {
     const token = this.fencingToken === undefined ? '' : String(this.fencingToken);
     const build = (p: ChainableCommander) =>
       p.eval(
-        SCRIPTS.write,
+        WRITE_SCRIPT,
         4 + puts.length + recordKeys.length,
         this.keys.epoch,
         this.keys.index,

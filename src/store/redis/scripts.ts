@@ -1,21 +1,8 @@
 /**
- * The Lua scripts the store and the lease run in Redis, read from ./lua/ (each file's header says
- * its keys, arguments and reply). `npm run build` copies that folder beside the bundle.
+ * The Lua script the store runs in Redis, read from ./lua/ (its header says its keys, arguments
+ * and reply). `npm run build` copies that folder beside the bundle.
  */
 import { readFileSync } from 'node:fs';
 
-const read = (name: string): string =>
-  readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-
-export const SCRIPTS = {
-  /** A batch of puts and deletes, fenced by the epoch when given a token (redis-store.ts). */
-  write: read('write'),
-  /** The lease taken when free, with a new epoch (lease.ts). */
-  acquire: read('acquire'),
-  /** The lease extended while it is still the holder's. */
-  renew: read('renew'),
-  /** The lease given back while it is still the holder's. */
-  release: read('release'),
-  /** The lease's value and time to live. */
-  holder: read('holder'),
-} as const;
+/** A batch of puts and deletes, fenced by the epoch when given a token (redis-store.ts). */
+export const WRITE_SCRIPT = readFileSync(new URL('./lua/write.lua', import.meta.url), 'utf8');

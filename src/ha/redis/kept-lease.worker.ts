@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LeaseKeeper, LeaseSignals } from '../lease-keeper.js';
-import { messageOf, RedisStoreError } from './errors.js';
+import { messageOf, RedisStoreError } from '../../store/redis/errors.js';
 import { RedisLease, type RedisLeaseOptions } from './lease.js';
 import type { KeeperCall, KeeperData, KeeperReply, Wire } from './kept-lease.js';
 

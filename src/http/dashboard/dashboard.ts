@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SchedulerSystem } from '../actors/index.js';
+import type { SchedulerSystem } from '../../actors/index.js';
 import { LifecycleTracker, MACHINE_IDS, type TrackerOptions } from './tracker.js';
 
 export interface DashboardOptions extends TrackerOptions {

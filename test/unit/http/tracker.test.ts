@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SchedulerSystem } from '../../../src/actors/index.js';
-import { LifecycleTracker, MACHINE_IDS } from '../../../src/dashboard/tracker.js';
+import { LifecycleTracker, MACHINE_IDS } from '../../../src/http/dashboard/tracker.js';
 import { def, pipe, TestWorld } from '../../support/system.js';
 
 /** Every actor counted from scratch, by machine and state. */

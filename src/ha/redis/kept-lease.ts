@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { KeptLease, LeaseHolder } from '../ports.js';
 import { LeaseSignals, SignalledLease } from '../lease-keeper.js';
-import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
+import { RedisStoreError, type RedisStoreErrorCode } from '../../store/redis/errors.js';
 import type { RedisLeaseOptions } from './lease.js';
 
 /** An error as it crosses the thread boundary. */

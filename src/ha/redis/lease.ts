@@ -11,12 +11,12 @@ import {
   type RedisClient,
   type RedisTlsOptions,
   type SentinelAccess,
-} from './client.js';
-import { parseRedisEndpoint } from './endpoint.js';
-import { RedisStoreError, messageOf } from './errors.js';
-import { keyRoot, keySpace, type KeySpace } from './keys.js';
-import { NO_REPLICATION, replicated, type Replication } from './replication.js';
-import { SCRIPTS } from './scripts.js';
+} from '../../store/redis/client.js';
+import { parseRedisEndpoint } from '../../store/redis/endpoint.js';
+import { RedisStoreError, messageOf } from '../../store/redis/errors.js';
+import { keyRoot, keySpace, type KeySpace } from '../../store/redis/keys.js';
+import { NO_REPLICATION, replicated, type Replication } from '../../store/redis/replication.js';
+import { LEASE_SCRIPTS } from './scripts.js';
 
 export interface RedisLeaseOptions {
   /** The store's URL (any of endpoint.ts's forms). */
@@ -104,7 +104,7 @@ export class RedisLease implements Lease {
     try {
       [epoch] = (await replicated(
         this.client,
-        (p) => p.eval(SCRIPTS.acquire, 2, leader, counter, this.id, ttl),
+        (p) => p.eval(LEASE_SCRIPTS.acquire, 2, leader, counter, this.id, ttl),
         this.replication,
         'the lease take-over',
       )) as [number | null];
@@ -113,7 +113,9 @@ export class RedisLease implements Lease {
         // Taken on the primary only: not led from. Given back, whoever holds it now.
         const held = await this.client.get(this.keys.leader).catch(() => null);
         if (held?.startsWith(`${this.id}|`)) {
-          await this.client.eval(SCRIPTS.release, 1, this.keys.leader, held).catch(() => undefined);
+          await this.client
+            .eval(LEASE_SCRIPTS.release, 1, this.keys.leader, held)
+            .catch(() => undefined);
         }
       }
       throw e;
@@ -133,7 +135,7 @@ export class RedisLease implements Lease {
     const held = this.held;
     const [ok] = await replicated(
       this.client,
-      (p) => p.eval(SCRIPTS.renew, 1, this.keys.leader, held, ttl),
+      (p) => p.eval(LEASE_SCRIPTS.renew, 1, this.keys.leader, held, ttl),
       this.replication,
       'the lease renewal',
     );
@@ -145,11 +147,11 @@ export class RedisLease implements Lease {
     if (this.held === undefined) return;
     const held = this.held;
     this.held = undefined;
-    await this.client.eval(SCRIPTS.release, 1, this.keys.leader, held);
+    await this.client.eval(LEASE_SCRIPTS.release, 1, this.keys.leader, held);
   }
 
   async holder(): Promise<LeaseHolder | undefined> {
-    const [value, ttl] = (await this.client.eval(SCRIPTS.holder, 1, this.keys.leader)) as [
+    const [value, ttl] = (await this.client.eval(LEASE_SCRIPTS.holder, 1, this.keys.leader)) as [
       string | null,
       number,
     ];

@@ -1,4 +1,4 @@
-import type { Changes, SchedulerSystem } from '../actors/index.js';
+import type { Changes, SchedulerSystem } from '../../actors/index.js';
 
 /** The machines of `statecharts/`, by id. */
 export const MACHINE_IDS = [

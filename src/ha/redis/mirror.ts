@@ -11,22 +11,17 @@
  * with less; or the stream was trimmed past entries not yet read: a gap in the numbers) it is read
  * whole again, and `take` falls back to reading the store.
  */
-import type { StoredRecord } from '../ports.js';
-import type { RedisClient } from './client.js';
-import { decodeRecord } from './codec.js';
-import { decodeKey, type KeySpace } from './keys.js';
+import type { StoredRecord } from '../../store/ports.js';
+import { decodeRecord } from '../../store/redis/codec.js';
+import { decodeKey } from '../../store/redis/keys.js';
+import type { ChangeFeed } from '../../store/redis/redis-store.js';
 
 /** Records per MGET when reading changed records again. */
 const CHUNK = 1000;
 /** Stream entries read per XRANGE. */
 const ENTRIES_PER_READ = 1000;
 
-export interface MirrorOptions {
-  /** The connection to read with (the standby's store connection: it writes nothing meanwhile). */
-  readonly client: RedisClient;
-  readonly keys: KeySpace;
-  /** Reads every record (the store's `load`). */
-  readonly loadAll: () => Promise<StoredRecord[]>;
+export interface MirrorOptions extends ChangeFeed {
   /** How often the stream is read while following (ms). */
   readonly pollMs: number;
   /**
@@ -226,3 +221,10 @@ function fieldsOf(fields: string[]): { seq: number; members: string[] } {
   }
   return { seq, members };
 }
+
+/**
+ * A copy of every record of the store the feed reads, reading its change stream every `pollMs`
+ * once started and what the stream names every `rereadMs`.
+ */
+export const followChanges = (feed: ChangeFeed, pollMs = 100, rereadMs = 1000): RecordMirror =>
+  new RecordMirror({ ...feed, pollMs, rereadMs });

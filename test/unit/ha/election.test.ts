@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { Election } from '../../../src/store/election.js';
-import { LeaseKeeper } from '../../../src/store/lease-keeper.js';
-import type { Lease, LeaseHolder } from '../../../src/store/ports.js';
+import { Election } from '../../../src/ha/election.js';
+import { LeaseKeeper } from '../../../src/ha/lease-keeper.js';
+import type { Lease, LeaseHolder } from '../../../src/ha/ports.js';
 
 const LEASE_MS = 200;
 
