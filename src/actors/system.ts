@@ -1,11 +1,16 @@
 import { unavailable } from '../domain/errors.js';
 import { MAX_VERSION, type ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';
-import type { ExperimentDefinition } from '../domain/experiment.js';
-import type { PipelineDefinition } from '../domain/pipeline.js';
-import type { AgentGateway, Changes, DataflowGateway, DataflowReport } from './gateways.js';
+import type { AgentGateway, Changes, DataflowGateway } from './gateways.js';
 import { createActor } from 'xstate';
-import type { Command, CommandOf, CommandType, ResultOf } from './supervisor/commands.js';
+import {
+  commands,
+  type ArgsOf,
+  type CommandMethods,
+  type CommandName,
+  type ResultOf,
+} from './supervisor/commands.js';
+import { nextDueAt, type Core } from './supervisor/core.js';
 import { audit } from './supervisor/models/audit.js';
 import {
   explainModel,
@@ -46,13 +51,11 @@ import {
   pipeline,
   pipelineVersion,
 } from './supervisor/pipelines/views.js';
-import { nextDueAt, supervisorLogic, type Core } from './supervisor/supervisor.actor.js';
+import { supervisorLogic } from './supervisor/supervisor.actor.js';
 import type {
-  AgentReport,
   ExperimentView,
   ModelView,
   PipelineView,
-  ReplicaJoin,
   ServerStatusView,
 } from './supervisor/views.js';
 
@@ -143,19 +146,12 @@ export interface DrainOutcome {
 }
 
 /**
- * The scheduler's facade: commands in, views and change notifications out. Every command runs the
- * supervisor to a settled state before it returns; listeners hear which models and servers changed.
+ * The scheduler's facade: commands in, views and change notifications out. Its command methods are
+ * the commands of `supervisor/commands.ts`, one method each (declared there, not here); every
+ * command runs the supervisor to a settled state before it returns, and listeners hear what changed.
+ * Reads go straight to the core.
  */
-export interface SchedulerSystem {
-  /** @throws SchedulerError FailedPrecondition while the model is still being deleted. */
-  loadModel(def: ModelDefinition): void;
-  /** @throws SchedulerError FailedPrecondition when the model is unknown. */
-  unloadModel(name: string, kubernetesMeta?: { namespace: string; generation: number }): void;
-  serverNotify(declarations: readonly ServerDeclaration[]): void;
-  replicaJoined(join: ReplicaJoin): void;
-  replicaLeft(server: string, idx: number): void;
-  /** @throws SchedulerError Internal when the report does not match the scheduler's state. */
-  agentEvent(report: AgentReport): void;
+export interface SchedulerSystem extends Omit<CommandMethods, 'startDrain' | 'tick'> {
   /** Drains a replica and resolves once its models are Available elsewhere (or the bound passes). */
   drain(server: string, idx: number): Promise<DrainOutcome>;
   model(name: string, allVersions: boolean): ModelView | undefined;
@@ -173,34 +169,14 @@ export interface SchedulerSystem {
   plan(declarations: readonly ServerDeclaration[], definitions: readonly ModelDefinition[]): Plan;
   /** What each replica of the server can still take; undefined for an unknown server. */
   headroom(server: string): ReplicaHeadroom[] | undefined;
-  /**
-   * LoadPipeline: validates (Seldon's rules and messages), then creates the pipeline or a new version;
-   * an identical spec is a no-op.
-   * @throws SchedulerError FailedPrecondition with Seldon's text when the pipeline is invalid.
-   */
-  loadPipeline(def: PipelineDefinition): void;
-  /** @throws SchedulerError FailedPrecondition when unknown, terminated or still terminating. */
-  unloadPipeline(name: string): void;
   pipeline(name: string, allVersions: boolean): PipelineView | undefined;
   /** One version of a pipeline (status pushes name the version that changed). */
   pipelineVersion(name: string, version: number): PipelineView | undefined;
   listPipelines(allVersions: boolean): PipelineView[];
-  /** @throws SchedulerError FailedPrecondition with Seldon's text when the experiment is invalid. */
-  startExperiment(def: ExperimentDefinition): void;
-  /** @throws SchedulerError FailedPrecondition `Experiment not found <name>`. */
-  stopExperiment(name: string): void;
   experiment(name: string): ExperimentView | undefined;
   listExperiments(): ExperimentView[];
-  /** A dataflow engine subscribed (its stream is registered with the dataflow gateway). */
-  engineJoined(name: string): void;
-  engineLeft(name: string): void;
   /** Connected dataflow engines, in the order they joined. */
   listEngines(): string[];
-  /**
-   * An engine's PipelineUpdateEvent. Stale ones (old timestamp, engine not asked) are ignored.
-   * @throws SchedulerError Internal when the pipeline, version or uid is unknown.
-   */
-  dataflowEvent(report: DataflowReport): void;
   /** The current persisted state of a record key, or undefined when the resource is gone. */
   exportRecord(key: string): unknown;
   /** Every record key that currently has state (for a full write). */
@@ -249,19 +225,27 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
   };
 
   /** Sends one command to the supervisor actor and returns its result (or throws its error). */
-  const run = <K extends CommandType>(command: CommandOf<K> & Command): ResultOf<K> => {
+  const run = <K extends CommandName>(type: K, args: ArgsOf<K>): ResultOf<K> => {
     if (stopped) throw unavailable('the scheduler is shutting down');
     const before = actor.getSnapshot().context.last;
-    actor.send(command);
+    actor.send({ type, args } as never);
     // Each command leaves a new outcome; none means the actor was still busy with another.
     const outcome = actor.getSnapshot().context.last;
     if (!outcome || outcome === before)
-      throw new Error(`supervisor command ${command.type} issued while another was running`);
+      throw new Error(`supervisor command ${type} issued while another was running`);
     publish(outcome.changes);
     armTick();
     if (!outcome.ok) throw outcome.error;
     return outcome.value as ResultOf<K>;
   };
+
+  /** The facade's command methods: each sends the command of its name. */
+  const send = Object.fromEntries(
+    Object.keys(commands).map((type) => [
+      type,
+      (...args: unknown[]) => run(type as CommandName, args as never),
+    ]),
+  ) as CommandMethods;
 
   const armTick = () => {
     if (stopped) return;
@@ -275,21 +259,16 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         : timers.after(Math.max(0, next - timers.now()), () => {
             tickAt = undefined;
             cancelTick = undefined;
-            run({ type: 'clock.tick' });
+            run('tick', []);
           });
   };
   // Restored state may already have something due (the reconnect grace, TTLs, retries).
   armTick();
 
   return {
-    loadModel: (definition) => run({ type: 'model.load', definition }),
-    unloadModel: (name, kubernetesMeta) => run({ type: 'model.unload', name, kubernetesMeta }),
-    serverNotify: (declarations) => run({ type: 'server.notify', declarations }),
-    replicaJoined: (join) => run({ type: 'agent.replicaJoined', join }),
-    replicaLeft: (server, idx) => run({ type: 'agent.replicaLeft', server, idx }),
-    agentEvent: (report) => run({ type: 'agent.event', report }),
+    ...send,
     drain: (server, idx) => {
-      const moving = run({ type: 'agent.drain', server, idx });
+      const moving = send.startDrain(server, idx);
       const unmoved = () =>
         moving.filter((m) => {
           const st = latestStateOf(models, m);
@@ -321,19 +300,12 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
         check();
       });
     },
-    loadPipeline: (definition) => run({ type: 'pipeline.load', definition }),
-    unloadPipeline: (name) => run({ type: 'pipeline.unload', name }),
     pipeline: (name, all) => pipeline(pipelines, name, all),
     pipelineVersion: (name, version) => pipelineVersion(pipelines, name, version),
     listPipelines: (all) => listPipelines(pipelines, all),
-    startExperiment: (definition) => run({ type: 'experiment.start', definition }),
-    stopExperiment: (name) => run({ type: 'experiment.stop', name }),
     experiment: (name) => experiment(pipelines, name),
     listExperiments: () => listExperiments(pipelines),
-    engineJoined: (engine) => run({ type: 'dataflow.engineJoined', engine }),
-    engineLeft: (engine) => run({ type: 'dataflow.engineLeft', engine }),
     listEngines: () => listEngines(pipelines),
-    dataflowEvent: (report) => run({ type: 'dataflow.event', report }),
     exportRecord: (key) => {
       const colon = key.indexOf(':');
       const name = key.slice(colon + 1);

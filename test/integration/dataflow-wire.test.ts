@@ -13,7 +13,12 @@ import {
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
-import type { DataflowOp, DataflowReport, SchedulerSystem } from '../../src/actors/index.js';
+import type {
+  Changes,
+  DataflowOp,
+  DataflowReport,
+  SchedulerSystem,
+} from '../../src/actors/index.js';
 import { ChainerService } from '../../src/dataflow/chainer.service.js';
 import { fromStatusMessage, toUpdateMessage } from '../../src/dataflow/messages.js';
 import { failedPrecondition, unavailable } from '../../src/domain/errors.js';
@@ -83,6 +88,14 @@ const onTheWire = (m: PipelineUpdateMessage) =>
 
 // ── the scheduler's ChainerService ──────────────────────────────────────────────────────────
 
+const NOTHING_CHANGED: Changes = {
+  models: [],
+  servers: [],
+  scaling: [],
+  pipelines: [],
+  experiments: [],
+};
+
 /** A system that records the three calls the Chainer service makes; hooks may throw. */
 function fakeSystem() {
   const calls: string[] = [];
@@ -92,13 +105,16 @@ function fakeSystem() {
     engineJoined: (name) => {
       calls.push(`joined ${name}`);
       hooks.onJoin?.(name);
+      return NOTHING_CHANGED;
     },
     engineLeft: (name) => {
       calls.push(`left ${name}`);
+      return NOTHING_CHANGED;
     },
     dataflowEvent: (report) => {
       hooks.onEvent?.(report);
       reports.push(report);
+      return NOTHING_CHANGED;
     },
   };
   return { calls, reports, hooks, system: partial as SchedulerSystem };
