@@ -16,9 +16,10 @@
  * |                 | listener, access and redaction: it shows what the facade reports)          |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | cli/            | domain/, wire/, gen/, node:*, libraries (a gRPC client of the scheduler:   |
- * |                 | not actors/, api/, agent/, dataflow/, store/, placement/, app.ts, main.ts) |
+ * |                 | not actors/, api/, agent/, dataflow/, store/, placement/, app*, main.ts)   |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
- * | app.ts, main.ts | everything                                                                 |
+ * | app.ts, app/,   | everything (app.ts's startApp is the composition root, its steps in app/;  |
+ * | main.ts         | main.ts the `mlsched` command)                                             |
  *
  * `npx depcruise src --config .dependency-cruiser.cjs --output-type dot | dot -T svg` draws it.
  */
@@ -74,6 +75,7 @@ module.exports = {
         path: [
           '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability|http|ha)/',
           '^src/(app|main)\\.ts$',
+          '^src/app/',
         ],
       },
     },
@@ -141,10 +143,33 @@ module.exports = {
     },
     {
       name: 'wire-is-edge-only',
-      comment: 'wire/ maps proto ⇄ domain for both edges, so it depends on neither.',
+      comment:
+        'wire/ maps proto ⇄ domain for every protocol; it depends on no edge and on nothing of the core.',
       severity: 'error',
       from: { path: '^src/wire/' },
-      to: { path: ['^src/(actors|api|agent|dataflow|sim)/', '^src/(app|main)\\.ts$'] },
+      to: {
+        path: [
+          '^src/(api|agent|dataflow|sim|store|ha|http|placement|app)/',
+          '^src/(app|main)\\.ts$',
+        ],
+      },
+    },
+    {
+      name: 'wire-knows-the-facade-types-only',
+      comment:
+        'wire/ encodes the views the facade returns: it may name their types (actors/index.ts), never call the core.',
+      severity: 'error',
+      from: { path: '^src/wire/' },
+      to: {
+        path: '^src/actors/',
+        pathNot: '^src/actors/index\\.ts$',
+      },
+    },
+    {
+      name: 'wire-imports-the-facade-as-types',
+      severity: 'error',
+      from: { path: '^src/wire/' },
+      to: { path: '^src/actors/index\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'dashboard-reads-the-facade',
@@ -171,9 +196,9 @@ module.exports = {
     {
       name: 'only-the-root-starts-the-http-port',
       comment:
-        'The HTTP port is wired by app.ts; nothing else (not the dashboard) reaches into it.',
+        'The HTTP port is wired by app.ts and app/; nothing else (not the dashboard) reaches into it.',
       severity: 'error',
-      from: { pathNot: ['^src/http/', '^src/app\\.ts$'] },
+      from: { pathNot: ['^src/http/', '^src/app\\.ts$', '^src/app/'] },
       to: { path: '^src/http/' },
     },
     {
@@ -183,7 +208,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/cli/' },
       to: {
-        path: ['^src/(actors|api|agent|dataflow|store|placement)/', '^src/(app|main)\\.ts$'],
+        path: ['^src/(actors|api|agent|dataflow|store|placement|app)/', '^src/(app|main)\\.ts$'],
       },
     },
     {
@@ -214,7 +239,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: ['^src/(api|agent|dataflow|wire|sim|cli|gen)/', '^src/(app|main)\\.ts$'],
+        pathNot: ['^src/(api|agent|dataflow|wire|sim|cli|gen|app)/', '^src/(app|main)\\.ts$'],
       },
       to: { path: '^src/gen/' },
     },

@@ -15,7 +15,7 @@ import {
   type handleServerStreamingCall,
   type handleUnaryCall,
 } from '@grpc/grpc-js';
-import { modelStatusToProto } from '../src/api/mappers/model.js';
+import { modelStatusToProto } from '../src/wire/scheduler/model.js';
 import {
   SchedulerService,
   type ModelStatusResponse,

@@ -1,22 +1,20 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
-import type { AgentGateway, AgentOp, AgentReport, SchedulerSystem } from '../actors/index.js';
-import { invalidSpec } from '../domain/errors.js';
-import { MAX_VERSION } from '../domain/model.js';
-import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
-import type { ReplicaConfig } from '../domain/server.js';
+import type { AgentGateway, ReplicaJoin, SchedulerSystem } from '../actors/index.js';
 import {
   AgentServiceService,
-  ModelEventMessage_Event as AgentEventKind,
   ModelOperationMessage,
-  ModelOperationMessage_Operation as Operation,
   type AgentServiceServer,
   type AgentSubscribeRequest,
   type ModelEventMessage,
 } from '../gen/mlops/agent/agent.js';
 import { toServiceError, type ErrorLogger } from '../wire/errors.js';
 import { encoded, passEncoded, unary } from '../wire/grpc.js';
-import { checkInt64, LIMITS } from '../wire/limits.js';
-import { announcedModelFromProto, modelToProto, runtimeInfoFromProto } from '../wire/model.js';
+import {
+  agentOpToProto,
+  agentReportFromProto,
+  replicaFromProto,
+  replicaJoinFromProto,
+} from '../wire/agent.js';
 
 type OpStream = ServerWritableStream<AgentSubscribeRequest, ModelOperationMessage | Buffer>;
 
@@ -37,8 +35,6 @@ export interface AgentServiceDeps {
 }
 
 const P = '/seldon.mlops.agent.AgentService/';
-/** The largest replica index accepted (a StatefulSet ordinal). */
-const MAX_REPLICA_IDX = 100_000;
 
 /**
  * The AgentService: agents subscribe per server replica and receive load/unload ops on that stream;
@@ -49,7 +45,7 @@ export class AgentService {
   /** The active stream of each server replica (`server/idx`). */
   private readonly active = new Map<string, OpStream>();
   /** Later Subscribe calls for a replica that is still connected wait here, in order. */
-  private readonly waiting = new Map<string, { call: OpStream; req: AgentSubscribeRequest }[]>();
+  private readonly waiting = new Map<string, { call: OpStream; join: ReplicaJoin }[]>();
   private closing = false;
 
   constructor(private readonly deps: AgentServiceDeps) {}
@@ -69,7 +65,7 @@ export class AgentService {
       // Encoded here, so an op that cannot be encoded fails alone instead of the agent's stream.
       let bytes: Buffer;
       try {
-        bytes = encoded(ModelOperationMessage, opToProto(op));
+        bytes = encoded(ModelOperationMessage, agentOpToProto(op));
       } catch (e) {
         const why = `cannot encode ${op.operation} of ${op.definition.meta.name}:${op.version}: ${e instanceof Error ? e.message : String(e)}`;
         this.deps.log.error({ server, idx }, why);
@@ -89,9 +85,8 @@ export class AgentService {
     return {
       subscribe: (call: OpStream) => {
         try {
-          const req = call.request;
-          const key = `${checkServerName('serverName', req.serverName)}/${checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX)}`;
-          decodeConfig(req);
+          const join = replicaJoinFromProto(call.request);
+          const key = `${join.server}/${join.idx}`;
           if (this.closing) {
             call.emit('error', {
               code: status.UNAVAILABLE,
@@ -102,7 +97,7 @@ export class AgentService {
           if (this.active.has(key)) {
             // Seldon parity: a second stream for a connected replica waits until the first ends.
             const queue = this.waiting.get(key) ?? [];
-            queue.push({ call, req });
+            queue.push({ call, join });
             this.waiting.set(key, queue);
             call.on('cancelled', () => {
               this.waiting.set(
@@ -112,18 +107,17 @@ export class AgentService {
             });
             return;
           }
-          this.activate(key, call, req);
+          this.activate(key, call, join);
         } catch (e) {
           call.emit('error', this.toError(e, `${P}Subscribe`));
         }
       },
       agentEvent: unary(`${P}AgentEvent`, this.deps.log, (req: ModelEventMessage) => {
-        this.requireSystem().agentEvent(decodeEvent(req));
+        this.requireSystem().agentEvent(agentReportFromProto(req));
         return {};
       }),
       agentDrain: unary(`${P}AgentDrain`, this.deps.log, async (req) => {
-        const server = checkServerName('serverName', req.serverName);
-        const idx = checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX);
+        const { server, idx } = replicaFromProto(req);
         const outcome = await this.requireSystem().drain(server, idx);
         if (!outcome.success) {
           this.deps.log.warn(
@@ -152,12 +146,8 @@ export class AgentService {
     this.active.clear();
   }
 
-  private activate(key: string, call: OpStream, req: AgentSubscribeRequest): void {
+  private activate(key: string, call: OpStream, join: ReplicaJoin): void {
     const system = this.requireSystem();
-    const loaded = req.loadedModels.map((mv, i) => ({
-      definition: announcedModelFromProto(`loadedModels[${i}].model`, mv.model),
-      version: checkInt(`loadedModels[${i}].version`, mv.version, 1, MAX_VERSION),
-    }));
     this.active.set(key, call);
     let left = false;
     const leave = () => {
@@ -165,33 +155,26 @@ export class AgentService {
       left = true;
       if (this.active.get(key) !== call) return;
       this.active.delete(key);
-      this.deps.log.info({ server: req.serverName, idx: req.replicaIdx }, 'agent disconnected');
+      this.deps.log.info({ server: join.server, idx: join.idx }, 'agent disconnected');
       if (!this.closing) {
         try {
-          system.replicaLeft(req.serverName, req.replicaIdx);
+          system.replicaLeft(join.server, join.idx);
         } catch (e) {
           this.deps.log.error({ err: e }, 'replica removal failed');
         }
         const next = this.waiting.get(key)?.shift();
-        if (next) this.activate(key, next.call, next.req);
+        if (next) this.activate(key, next.call, next.join);
       }
     };
     call.on('cancelled', leave);
     call.on('close', leave);
     call.on('error', leave);
     this.deps.log.info(
-      { server: req.serverName, idx: req.replicaIdx, loaded: loaded.length },
+      { server: join.server, idx: join.idx, loaded: join.loaded.length },
       'agent subscribed',
     );
-    this.deps.announcing?.(loaded.length);
-    system.replicaJoined({
-      server: req.serverName,
-      idx: req.replicaIdx,
-      shared: req.shared,
-      config: decodeConfig(req),
-      availableMemoryBytes: Number(req.availableMemoryBytes),
-      loaded,
-    });
+    this.deps.announcing?.(join.loaded.length);
+    system.replicaJoined(join);
   }
 
   private requireSystem(): SchedulerSystem {
@@ -202,80 +185,4 @@ export class AgentService {
   private toError(e: unknown, path: string) {
     return toServiceError(e, path, this.deps.log);
   }
-}
-
-function decodeConfig(req: AgentSubscribeRequest): ReplicaConfig {
-  const c = req.replicaConfig;
-  if (!c) throw invalidSpec('replicaConfig', 'is required');
-  const memoryBytes = checkInt64(
-    'replicaConfig.memoryBytes',
-    c.memoryBytes,
-    0,
-    LIMITS.agentMemoryBytes,
-  );
-  checkInt64('availableMemoryBytes', req.availableMemoryBytes, 0, LIMITS.agentMemoryBytes);
-  return {
-    inferenceSvc: c.inferenceSvc,
-    inferenceHttpPort: c.inferenceHttpPort,
-    inferenceGrpcPort: c.inferenceGrpcPort,
-    memoryBytes,
-    capabilities: c.capabilities.map((s) => s.trim()).filter((s) => s !== ''),
-    overCommitPercentage: checkInt(
-      'replicaConfig.overCommitPercentage',
-      c.overCommitPercentage,
-      0,
-      1000,
-    ),
-  };
-}
-
-function decodeEvent(req: ModelEventMessage): AgentReport {
-  const report: AgentReport = {
-    server: checkServerName('serverName', req.serverName),
-    idx: checkInt('replicaIdx', req.replicaIdx, 0, MAX_REPLICA_IDX),
-    model: checkModelName('modelName', req.modelName),
-    version: checkInt('modelVersion', req.modelVersion, 1, MAX_VERSION),
-    event: eventKind(req.event),
-    message: req.message.slice(0, LIMITS.stringLength),
-    availableMemoryBytes: checkInt64(
-      'availableMemoryBytes',
-      req.availableMemoryBytes,
-      0,
-      LIMITS.agentMemoryBytes,
-    ),
-  };
-  const info = req.runtimeInfo && runtimeInfoFromProto(req.runtimeInfo);
-  if (info) report.runtimeInfo = info;
-  return report;
-}
-
-function eventKind(e: AgentEventKind): AgentReport['event'] {
-  switch (e) {
-    case AgentEventKind.LOADED:
-      return 'loaded';
-    case AgentEventKind.LOAD_FAILED:
-    case AgentEventKind.LOAD_FAIL_MEMORY:
-      return 'loadFailed';
-    case AgentEventKind.UNLOADED:
-      return 'unloaded';
-    case AgentEventKind.UNLOAD_FAILED:
-      return 'unloadFailed';
-    case AgentEventKind.UNKNOWN_EVENT:
-    case AgentEventKind.REMOVED:
-    case AgentEventKind.REMOVE_FAILED:
-    case AgentEventKind.RSYNC:
-      return 'other';
-    case AgentEventKind.UNRECOGNIZED:
-    default:
-      // The binary decoder passes numbers outside the enum through as they are.
-      throw invalidSpec('event', `unknown event value ${String(e)}`);
-  }
-}
-
-function opToProto(op: AgentOp): ModelOperationMessage {
-  return {
-    operation: op.operation === 'load' ? Operation.LOAD_MODEL : Operation.UNLOAD_MODEL,
-    modelVersion: { model: modelToProto(op.definition), version: op.version },
-    autoscalingEnabled: op.autoscalingEnabled,
-  };
 }

@@ -4,7 +4,7 @@ import { checkModelName } from '../domain/names.js';
 import type { PlacementServer } from '../gen/mlsched/placement/v1/placement.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { unary } from '../wire/grpc.js';
-import { modelExplanationToProto, planRequestFromProto, planToProto } from './mappers/placement.js';
+import { modelExplanationToProto, planRequestFromProto, planToProto } from '../wire/placement.js';
 
 const P = '/mlsched.placement.v1.Placement/';
 

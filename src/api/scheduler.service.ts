@@ -1,6 +1,6 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { SchedulerSystem } from '../actors/index.js';
-import { failedPrecondition, invalidSpec } from '../domain/errors.js';
+import { failedPrecondition } from '../domain/errors.js';
 import { checkModelName, checkServerName } from '../domain/names.js';
 import {
   ControlPlaneResponse_Event,
@@ -11,20 +11,21 @@ import {
   ServerStatusResponse,
   type SchedulerServer,
 } from '../gen/mlops/scheduler/scheduler.js';
-import { experimentFromProto } from '../wire/experiment.js';
-import { kubernetesMetaFromProto } from '../wire/limits.js';
-import { modelFromProto } from '../wire/model.js';
-import { pipelineFromProto } from '../wire/pipeline.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { encoded, passEncoded, serverStream, unary, type Encoder } from '../wire/grpc.js';
-import { experimentStatusToProto } from './mappers/experiment.js';
-import { modelStatusToProto } from './mappers/model.js';
-import { pipelineStatusToProto } from './mappers/pipeline.js';
+import { requiredName } from '../wire/limits.js';
+import { experimentFromProto, experimentStatusToProto } from '../wire/scheduler/experiment.js';
+import {
+  modelFromProto,
+  modelStatusToProto,
+  unloadModelFromProto,
+} from '../wire/scheduler/model.js';
+import { pipelineFromProto, pipelineStatusToProto } from '../wire/scheduler/pipeline.js';
 import {
   scalingRequestToProto,
   serverNotifyFromProto,
   serverStatusToProto,
-} from './mappers/server.js';
+} from '../wire/scheduler/server.js';
 import { DEFAULT_STREAM_LIMITS, StatusSubscriber, type StreamLimits } from './streams.js';
 
 export interface SchedulerServiceDeps {
@@ -46,12 +47,6 @@ const P = '/seldon.mlops.scheduler.Scheduler/';
  * all their subscribers, which its response serializers pass through as they are.
  */
 export const schedulerServiceDefinition = passEncoded(SchedulerService);
-
-/** A name a request must carry (unload, status); its syntax is checked where resources are created. */
-const requireName = (field: string, name: string | undefined): string => {
-  if (!name) throw invalidSpec(field, 'must not be empty');
-  return name;
-};
 
 /**
  * The Scheduler gRPC service: each handler decodes, calls the system facade and encodes. Returns the
@@ -206,11 +201,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return {};
     }),
     unloadModel: unary(`${P}UnloadModel`, log, async (req) => {
-      const name = checkModelName('model.name', req.model?.name);
-      system.unloadModel(
-        name,
-        req.kubernetesMeta && kubernetesMetaFromProto('kubernetesMeta', req.kubernetesMeta),
-      );
+      const { name, kubernetesMeta } = unloadModelFromProto(req);
+      system.unloadModel(name, kubernetesMeta);
       await durable();
       return {};
     }),
@@ -270,7 +262,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return {};
     }),
     unloadPipeline: unary(`${P}UnloadPipeline`, log, async (req) => {
-      system.unloadPipeline(requireName('name', req.name));
+      system.unloadPipeline(requiredName('name', req.name));
       await durable();
       return {};
     }),
@@ -282,7 +274,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       };
       const pipelines =
         req.name !== undefined
-          ? one(requireName('name', req.name))
+          ? one(requiredName('name', req.name))
           : system.listPipelines(req.allVersions);
       list(
         call,
@@ -313,7 +305,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
       return {};
     }),
     stopExperiment: unary(`${P}StopExperiment`, log, async (req) => {
-      system.stopExperiment(requireName('name', req.name));
+      system.stopExperiment(requiredName('name', req.name));
       await durable();
       return {};
     }),
@@ -324,7 +316,7 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         return [e];
       };
       const experiments =
-        req.name !== undefined ? one(requireName('name', req.name)) : system.listExperiments();
+        req.name !== undefined ? one(requiredName('name', req.name)) : system.listExperiments();
       list(
         call,
         ExperimentStatusResponse,

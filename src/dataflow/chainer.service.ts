@@ -1,6 +1,5 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { DataflowGateway, SchedulerSystem } from '../actors/index.js';
-import { invalidSpec } from '../domain/errors.js';
 import type {
   ChainerServer,
   PipelineSubscriptionRequest,
@@ -9,7 +8,7 @@ import type {
 } from '../gen/mlops/chainer/chainer.js';
 import { toServiceError, type ErrorLogger } from '../wire/errors.js';
 import { unary } from '../wire/grpc.js';
-import { fromStatusMessage, toUpdateMessage } from './messages.js';
+import { engineNameFromProto, fromStatusMessage, toUpdateMessage } from '../wire/chainer.js';
 
 type UpdateStream = ServerWritableStream<PipelineSubscriptionRequest, PipelineUpdateMessage>;
 
@@ -64,8 +63,7 @@ export class ChainerService {
     return {
       subscribePipelineUpdates: (call: UpdateStream) => {
         try {
-          const name = call.request.name;
-          if (name === '') throw invalidSpec('name', 'the dataflow engine name must not be empty');
+          const name = engineNameFromProto(call.request);
           if (this.closing) {
             call.emit('error', { code: status.UNAVAILABLE, details: 'scheduler is shutting down' });
             return;

@@ -28,6 +28,15 @@ export function checkText<T extends string | undefined>(field: string, v: T): T 
   return v;
 }
 
+/**
+ * A name a request must carry (unload, status); its syntax is checked where resources are created.
+ * @throws SchedulerError InvalidSpec naming `field` when it is empty.
+ */
+export function requiredName(field: string, name: string | undefined): string {
+  if (!name) throw invalidSpec(field, 'must not be empty');
+  return name;
+}
+
 /** A list within {@link LIMITS}. @throws SchedulerError InvalidSpec naming `field`. */
 export function checkList<T>(field: string, v: readonly T[]): readonly T[] {
   if (v.length > LIMITS.listLength) {

@@ -20,7 +20,7 @@ import type {
   SchedulerSystem,
 } from '../../src/actors/index.js';
 import { ChainerService } from '../../src/dataflow/chainer.service.js';
-import { fromStatusMessage, toUpdateMessage } from '../../src/dataflow/messages.js';
+import { fromStatusMessage, toUpdateMessage } from '../../src/wire/chainer.js';
 import { failedPrecondition, unavailable } from '../../src/domain/errors.js';
 import type { PipelineDefinition } from '../../src/domain/pipeline.js';
 import {

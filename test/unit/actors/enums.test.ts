@@ -7,8 +7,8 @@ import {
   pipelineVersionMachine,
   replicaMachine,
 } from '../../../src/actors/index.js';
-import { modelStateToProto, replicaStateToProto } from '../../../src/api/mappers/model.js';
-import { pipelineStateToProto } from '../../../src/api/mappers/pipeline.js';
+import { modelStateToProto, replicaStateToProto } from '../../../src/wire/scheduler/model.js';
+import { pipelineStateToProto } from '../../../src/wire/scheduler/pipeline.js';
 import { PIPELINE_STATES } from '../../../src/domain/pipeline.js';
 import { MODEL_STATES, REPLICA_STATES } from '../../../src/domain/model.js';
 import {

@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import { isSchedulerError } from '../../../src/domain/errors.js';
 import { checkExperiment } from '../../../src/domain/experiment.js';
 import { preparePipeline, type PipelineDefinition } from '../../../src/domain/pipeline.js';
-import { experimentFromProto } from '../../../src/wire/experiment.js';
-import { pipelineFromProto } from '../../../src/wire/pipeline.js';
+import { experimentFromProto } from '../../../src/wire/scheduler/experiment.js';
+import { pipelineFromProto } from '../../../src/wire/scheduler/pipeline.js';
 import { experimentManifest, ManifestError, pipelineManifest } from '../../support/manifests.js';
 import {
   EXPERIMENT_FAILURES,

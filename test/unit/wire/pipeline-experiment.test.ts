@@ -7,8 +7,8 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExperimentView, PipelineView } from '../../../src/actors/index.js';
-import { experimentStatusToProto } from '../../../src/api/mappers/experiment.js';
-import { pipelineStateToProto, pipelineStatusToProto } from '../../../src/api/mappers/pipeline.js';
+import { experimentStatusToProto } from '../../../src/wire/scheduler/experiment.js';
+import { pipelineStateToProto, pipelineStatusToProto } from '../../../src/wire/scheduler/pipeline.js';
 import { isSchedulerError } from '../../../src/domain/errors.js';
 import { PIPELINE_STATES, preparePipeline } from '../../../src/domain/pipeline.js';
 import {
@@ -21,9 +21,9 @@ import {
   ResourceType,
   type Pipeline,
 } from '../../../src/gen/mlops/scheduler/scheduler.js';
-import { experimentFromProto } from '../../../src/wire/experiment.js';
+import { experimentFromProto } from '../../../src/wire/scheduler/experiment.js';
 import { LIMITS } from '../../../src/wire/limits.js';
-import { pipelineFromProto, pipelineToProto } from '../../../src/wire/pipeline.js';
+import { pipelineFromProto, pipelineToProto } from '../../../src/wire/scheduler/pipeline.js';
 
 const protoStep = (name: string, more: Partial<PipelineStep> = {}): PipelineStep => ({
   name,

@@ -3,33 +3,39 @@
  * small limit checks the experiment mapping shares. Only the shape is checked here; Seldon's
  * pipeline rules (normalisation, references, cycles) are domain/pipeline.ts `preparePipeline`.
  */
-import { invalidSpec } from '../domain/errors.js';
-import { checkModelName, checkPipelineName } from '../domain/names.js';
+import { invalidSpec } from '../../domain/errors.js';
+import { checkModelName, checkPipelineName } from '../../domain/names.js';
 import type {
   BatchSpec,
   JoinType,
   PipelineDefinition,
   PipelineInputDef,
   PipelineOutputDef,
+  PipelineState,
   PipelineStepDef,
-} from '../domain/pipeline.js';
+} from '../../domain/pipeline.js';
 import {
   PipelineInput_JoinOp,
   PipelineOutput_JoinOp,
   PipelineStep_JoinOp,
+  PipelineVersionState_PipelineStatus as ProtoPipelineStatus,
   type Batch,
   type Pipeline,
   type PipelineInput,
   type PipelineOutput,
+  type PipelineStatusResponse,
   type PipelineStep,
-} from '../gen/mlops/scheduler/scheduler.js';
+  type PipelineVersionState,
+  type PipelineWithState,
+} from '../../gen/mlops/scheduler/scheduler.js';
 import {
   checkList,
   checkText,
   checkUint32,
   kubernetesMetaFromProto,
   kubernetesMetaToProto,
-} from './limits.js';
+} from '../limits.js';
+import type { PipelineVersionView, PipelineView } from '../../actors/index.js';
 
 // ── Pipeline ───────────────────────────────────────────────────────────────────────────────────
 
@@ -185,4 +191,45 @@ export function pipelineToProto(def: PipelineDefinition, version: number, uid: s
   if (def.output) p.output = outputToProto(def.output);
   if (def.kubernetesMeta) p.kubernetesMeta = kubernetesMetaToProto(def.kubernetesMeta);
   return p;
+}
+
+/** The one place pipeline states become proto enum values. */
+export function pipelineStateToProto(s: PipelineState): ProtoPipelineStatus {
+  switch (s) {
+    case 'create':
+      return ProtoPipelineStatus.PipelineCreate;
+    case 'creating':
+      return ProtoPipelineStatus.PipelineCreating;
+    case 'ready':
+      return ProtoPipelineStatus.PipelineReady;
+    case 'failed':
+      return ProtoPipelineStatus.PipelineFailed;
+    case 'terminate':
+      return ProtoPipelineStatus.PipelineTerminate;
+    case 'terminating':
+      return ProtoPipelineStatus.PipelineTerminating;
+    case 'terminated':
+      return ProtoPipelineStatus.PipelineTerminated;
+  }
+}
+
+function stateToProto(v: PipelineVersionView): PipelineVersionState {
+  const state: PipelineVersionState = {
+    pipelineVersion: v.version,
+    status: pipelineStateToProto(v.state),
+    reason: v.reason,
+    modelsReady: v.modelsReady,
+  };
+  if (v.lastChangeAt > 0) state.lastChangeTimestamp = new Date(v.lastChangeAt);
+  return state;
+}
+
+const versionToProto = (v: PipelineVersionView): PipelineWithState => ({
+  pipeline: pipelineToProto(v.definition, v.version, v.uid),
+  state: stateToProto(v),
+});
+
+/** One PipelineStatus message: the view's versions in the view's order (ascending). */
+export function pipelineStatusToProto(view: PipelineView): PipelineStatusResponse {
+  return { pipelineName: view.name, versions: view.versions.map(versionToProto) };
 }

@@ -22,9 +22,10 @@ import {
   type PipelineTensorMapping,
   type PipelineTopic,
   type PipelineUpdateMessage,
+  type PipelineSubscriptionRequest,
   type PipelineUpdateStatusMessage,
 } from '../gen/mlops/chainer/chainer.js';
-import { checkInt64, int64, LIMITS } from '../wire/limits.js';
+import { checkInt64, int64, LIMITS } from './limits.js';
 
 /** The first part of every topic name (Seldon's default `--kafka-topic-prefix`). */
 const TOPIC_PREFIX = 'seldon';
@@ -319,4 +320,13 @@ export function fromStatusMessage(msg: PipelineUpdateStatusMessage): DataflowRep
     success: msg.success,
     reason: msg.reason.slice(0, LIMITS.stringLength),
   };
+}
+
+/**
+ * The name a dataflow engine subscribes with (SubscribePipelineUpdates).
+ * @throws SchedulerError InvalidSpec when it is empty.
+ */
+export function engineNameFromProto(req: PipelineSubscriptionRequest): string {
+  if (req.name === '') throw invalidSpec('name', 'the dataflow engine name must not be empty');
+  return req.name;
 }

@@ -2,10 +2,10 @@
  * The Placement service's messages (mlsched.placement.v1): plan requests decoded and checked as
  * LoadModel and ServerNotify check theirs, and explanations and plans encoded.
  */
-import type { ModelExplanation, Plan } from '../../actors/index.js';
-import { invalidSpec } from '../../domain/errors.js';
-import type { ModelDefinition } from '../../domain/model.js';
-import type { ServerDeclaration } from '../../domain/server.js';
+import type { ModelExplanation, Plan } from '../actors/index.js';
+import { invalidSpec } from '../domain/errors.js';
+import type { ModelDefinition } from '../domain/model.js';
+import type { ServerDeclaration } from '../domain/server.js';
 import {
   PlannedModel_Outcome,
   ReplicaExplanation_Verdict,
@@ -13,11 +13,10 @@ import {
   type ModelExplanation as ProtoModelExplanation,
   type PlanRequest,
   type PlanResponse,
-} from '../../gen/mlsched/placement/v1/placement.js';
-import { int64, LIMITS } from '../../wire/limits.js';
-import { modelFromProto } from '../../wire/model.js';
-import { modelStateToProto } from './model.js';
-import { serverNotifyFromProto } from './server.js';
+} from '../gen/mlsched/placement/v1/placement.js';
+import { int64, LIMITS } from './limits.js';
+import { modelFromProto, modelStateToProto } from './scheduler/model.js';
+import { serverNotifyFromProto } from './scheduler/server.js';
 
 /**
  * The declarations and models of a plan, each checked as ServerNotify and LoadModel check theirs.

@@ -2,20 +2,28 @@
  * Proto ↔ domain mapping of Seldon's `Model` message, shared by the Scheduler adapter (LoadModel,
  * ModelStatus) and the agent adapter (LOAD_MODEL ops, re-announced models).
  */
-import { invalidSpec } from '../domain/errors.js';
+import { invalidSpec } from '../../domain/errors.js';
 import {
   DEFAULT_DEPLOYMENT,
   type DeploymentSpec,
+  type KubernetesMeta,
   type ModelDefinition,
   type ModelSpec,
+  type ModelState,
+  type ReplicaState,
   type RuntimeInfo,
-} from '../domain/model.js';
-import { checkInt, checkModelName, checkServerName } from '../domain/names.js';
-import type {
-  Model,
-  ModelRuntimeInfo,
-  ModelSpec as ProtoModelSpec,
-} from '../gen/mlops/scheduler/scheduler.js';
+} from '../../domain/model.js';
+import { checkInt, checkModelName, checkServerName } from '../../domain/names.js';
+import {
+  ModelReplicaStatus_ModelReplicaState as ProtoReplicaState,
+  ModelStatus_ModelState as ProtoModelState,
+  type Model,
+  type ModelRuntimeInfo,
+  type ModelSpec as ProtoModelSpec,
+  type ModelStatusResponse,
+  type ModelVersionStatus,
+  type UnloadModelRequest,
+} from '../../gen/mlops/scheduler/scheduler.js';
 import {
   checkInt64,
   checkList,
@@ -25,7 +33,23 @@ import {
   kubernetesMetaFromProto,
   kubernetesMetaToProto,
   LIMITS,
-} from './limits.js';
+} from '../limits.js';
+import type { ModelView, VersionView } from '../../actors/index.js';
+
+/**
+ * An UnloadModel request: the model's name, and the Kubernetes generation that asked.
+ * @throws SchedulerError InvalidSpec naming the bad field.
+ */
+export function unloadModelFromProto(req: UnloadModelRequest): {
+  name: string;
+  kubernetesMeta: KubernetesMeta | undefined;
+} {
+  return {
+    name: checkModelName('model.name', req.model?.name),
+    kubernetesMeta:
+      req.kubernetesMeta && kubernetesMetaFromProto('kubernetesMeta', req.kubernetesMeta),
+  };
+}
 
 /**
  * Decodes and validates a `Model` from a client (LoadModel).
@@ -182,4 +206,89 @@ export function announcedModelFromProto(field: string, model: Model | undefined)
       deployment: { ...DEFAULT_DEPLOYMENT },
     };
   }
+}
+
+/** The one place model states become proto enum values. */
+export function modelStateToProto(s: ModelState): ProtoModelState {
+  switch (s) {
+    case 'unknown':
+      return ProtoModelState.ModelStateUnknown;
+    case 'progressing':
+      return ProtoModelState.ModelProgressing;
+    case 'available':
+      return ProtoModelState.ModelAvailable;
+    case 'failed':
+      return ProtoModelState.ModelFailed;
+    case 'terminating':
+      return ProtoModelState.ModelTerminating;
+    case 'terminated':
+      return ProtoModelState.ModelTerminated;
+    case 'terminateFailed':
+      return ProtoModelState.ModelTerminateFailed;
+    case 'scheduleFailed':
+      return ProtoModelState.ScheduleFailed;
+  }
+}
+
+/** The one place replica states become proto enum values. */
+export function replicaStateToProto(s: ReplicaState): ProtoReplicaState {
+  switch (s) {
+    case 'unknown':
+      return ProtoReplicaState.ModelReplicaStateUnknown;
+    case 'loadRequested':
+      return ProtoReplicaState.LoadRequested;
+    case 'loading':
+      return ProtoReplicaState.Loading;
+    case 'loaded':
+      return ProtoReplicaState.Loaded;
+    case 'loadFailed':
+      return ProtoReplicaState.LoadFailed;
+    case 'unloadRequested':
+      return ProtoReplicaState.UnloadRequested;
+    case 'unloading':
+      return ProtoReplicaState.Unloading;
+    case 'unloaded':
+      return ProtoReplicaState.Unloaded;
+    case 'unloadFailed':
+      return ProtoReplicaState.UnloadFailed;
+    case 'available':
+      return ProtoReplicaState.Available;
+    case 'loadedUnavailable':
+      return ProtoReplicaState.LoadedUnavailable;
+    case 'unloadEnvoyRequested':
+      return ProtoReplicaState.UnloadEnvoyRequested;
+    case 'draining':
+      return ProtoReplicaState.Draining;
+  }
+}
+
+const timestamp = (at: number): { lastChangeTimestamp?: Date } =>
+  at > 0 ? { lastChangeTimestamp: new Date(at) } : {};
+
+function versionToProto(v: VersionView): ModelVersionStatus {
+  const out: ModelVersionStatus = {
+    version: v.version,
+    serverName: v.server,
+    modelReplicaState: Object.fromEntries(
+      v.replicas.map((r) => [
+        r.idx,
+        { state: replicaStateToProto(r.state), reason: r.reason, ...timestamp(r.at) },
+      ]),
+    ),
+    state: {
+      state: modelStateToProto(v.state),
+      reason: v.reason,
+      availableReplicas: v.availableReplicas,
+      unavailableReplicas: v.unavailableReplicas,
+      ...timestamp(v.at),
+    },
+    modelDefn: modelToProto(v.definition),
+  };
+  const k8s = v.definition.meta.kubernetesMeta;
+  if (k8s) out.kubernetesMeta = kubernetesMetaToProto(k8s);
+  return out;
+}
+
+export function modelStatusToProto(m: ModelView): ModelStatusResponse {
+  return { modelName: m.name, versions: m.versions.map(versionToProto), deleted: m.deleted };
 }

@@ -13,7 +13,7 @@ import {
   kubernetesMetaFromProto,
   kubernetesMetaToProto,
   LIMITS,
-} from '../../wire/limits.js';
+} from '../limits.js';
 
 /**
  * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.

@@ -1,15 +1,27 @@
 /**
- * Proto → domain mapping of Seldon's `Experiment` message (StartExperiment). Only the shape is
+ * Proto ↔ domain mapping of Seldon's `Experiment` message (StartExperiment, ExperimentStatus). Only the shape is
  * checked here; Seldon's experiment rules are domain/experiment.ts `checkExperiment`.
  */
-import { invalidSpec } from '../domain/errors.js';
-import type { ExperimentDefinition, ResourceType } from '../domain/experiment.js';
-import { checkModelName, checkPipelineName, isDnsLabel, MAX_NAME_LENGTH } from '../domain/names.js';
+import { invalidSpec } from '../../domain/errors.js';
+import type { ExperimentDefinition, ResourceType } from '../../domain/experiment.js';
+import {
+  checkModelName,
+  checkPipelineName,
+  isDnsLabel,
+  MAX_NAME_LENGTH,
+} from '../../domain/names.js';
 import {
   ResourceType as ProtoResourceType,
   type Experiment,
-} from '../gen/mlops/scheduler/scheduler.js';
-import { checkList, checkUint32, kubernetesMetaFromProto } from './limits.js';
+  type ExperimentStatusResponse,
+} from '../../gen/mlops/scheduler/scheduler.js';
+import {
+  checkList,
+  checkUint32,
+  kubernetesMetaFromProto,
+  kubernetesMetaToProto,
+} from '../limits.js';
+import type { ExperimentView } from '../../actors/index.js';
 
 /**
  * Checks an experiment name: a DNS label, like model and pipeline names (the reference accepts any
@@ -68,4 +80,18 @@ export function experimentFromProto(
     def.kubernetesMeta = kubernetesMetaFromProto(`${prefix}.kubernetesMeta`, e.kubernetesMeta);
   }
   return def;
+}
+
+/** One ExperimentStatus message (stopped experiments report `active: false`). */
+export function experimentStatusToProto(view: ExperimentView): ExperimentStatusResponse {
+  const out: ExperimentStatusResponse = {
+    experimentName: view.definition.name,
+    active: view.active,
+    candidatesReady: view.candidatesReady,
+    mirrorReady: view.mirrorReady,
+    statusDescription: view.statusDescription,
+  };
+  const k8s = view.definition.kubernetesMeta;
+  if (k8s) out.kubernetesMeta = kubernetesMetaToProto(k8s);
+  return out;
 }

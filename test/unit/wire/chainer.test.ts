@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { DataflowOp } from '../../../src/actors/index.js';
-import { fromStatusMessage, toUpdateMessage } from '../../../src/dataflow/messages.js';
+import { fromStatusMessage, toUpdateMessage } from '../../../src/wire/chainer.js';
 import { isSchedulerError } from '../../../src/domain/errors.js';
 import type { PipelineDefinition, PipelineStepDef } from '../../../src/domain/pipeline.js';
 import {
