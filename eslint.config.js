@@ -22,6 +22,7 @@ const GEN_ALLOWED = [
   'src/sim/**',
   'src/cli/**',
   'src/app.ts',
+  'src/app/**',
   'src/main.ts',
   'test/**',
   'bench/**',
