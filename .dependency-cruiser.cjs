@@ -9,14 +9,14 @@
  * | actors/         | domain/, placement/, xstate                                                |
  * | store/          | domain/, its own ports.ts, actors/index.ts (only store/redis: ioredis)     |
  * | api/, agent/    | domain/, actors/index.ts, wire/, gen/, @grpc/* (not each other)            |
- * | dataflow/       | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
+ * | chainer/        | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
  * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
  * | dashboard/      | domain/, actors/index.ts, node:* (the page and its JSON API on the HTTP port) |
  * | http/           | domain/, actors/index.ts, dashboard/, config/, node:* (the HTTP port's     |
  * |                 | listener, access and redaction: it shows what the facade reports)          |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | cli/            | domain/, wire/, gen/, node:*, libraries (a gRPC client of the scheduler:   |
- * |                 | not actors/, api/, agent/, dataflow/, store/, placement/, app*, main.ts)   |
+ * |                 | not actors/, api/, agent/, chainer/, store/, placement/, app*, main.ts)   |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
  * | app.ts, app/,   | everything (app.ts's startApp is the composition root, its steps in app/;  |
  * | main.ts         | main.ts the `mlsched` command)                                             |
@@ -73,7 +73,7 @@ module.exports = {
       from: { path: '^src/store/' },
       to: {
         path: [
-          '^src/(api|agent|dataflow|wire|gen|sim|placement|config|observability|http|ha)/',
+          '^src/(api|agent|chainer|wire|gen|sim|placement|config|observability|http|ha)/',
           '^src/(app|main)\\.ts$',
           '^src/app/',
         ],
@@ -121,24 +121,23 @@ module.exports = {
     // ── the edges ────────────────────────────────────────────────────────────────────────────
     {
       name: 'edges-use-the-facade',
-      comment: 'api/, agent/ and dataflow/ reach the core only through actors/index.ts.',
+      comment: 'api/, agent/ and chainer/ reach the core only through actors/index.ts.',
       severity: 'error',
-      from: { path: '^src/(api|agent|dataflow)/' },
+      from: { path: '^src/(api|agent|chainer)/' },
       to: { path: '^src/actors/', pathNot: '^src/actors/index\\.ts$' },
     },
     {
       name: 'edges-not-each-other',
-      comment:
-        'api/, agent/ and dataflow/ are independent adapters; shared mapping lives in wire/.',
+      comment: 'api/, agent/ and chainer/ are independent adapters; shared mapping lives in wire/.',
       severity: 'error',
-      from: { path: '^src/(api|agent|dataflow)/' },
-      to: { path: '^src/(api|agent|dataflow)/', pathNot: '^src/$1/' },
+      from: { path: '^src/(api|agent|chainer)/' },
+      to: { path: '^src/(api|agent|chainer)/', pathNot: '^src/$1/' },
     },
     {
       name: 'edges-not-placement-or-store-impls',
       comment: 'The edges do not place models or persist them: they send commands to the system.',
       severity: 'error',
-      from: { path: '^src/(api|agent|dataflow|wire)/' },
+      from: { path: '^src/(api|agent|chainer|wire)/' },
       to: { path: ['^src/placement/', '^src/store/'], pathNot: '^src/store/ports\\.ts$' },
     },
     {
@@ -149,7 +148,7 @@ module.exports = {
       from: { path: '^src/wire/' },
       to: {
         path: [
-          '^src/(api|agent|dataflow|sim|store|ha|http|placement|app)/',
+          '^src/(api|agent|chainer|sim|store|ha|http|placement|app)/',
           '^src/(app|main)\\.ts$',
         ],
       },
@@ -208,7 +207,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/cli/' },
       to: {
-        path: ['^src/(actors|api|agent|dataflow|store|placement|app)/', '^src/(app|main)\\.ts$'],
+        path: ['^src/(actors|api|agent|chainer|store|placement|app)/', '^src/(app|main)\\.ts$'],
       },
     },
     {
@@ -239,7 +238,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: ['^src/(api|agent|dataflow|wire|sim|cli|gen|app)/', '^src/(app|main)\\.ts$'],
+        pathNot: ['^src/(api|agent|chainer|wire|sim|cli|gen|app)/', '^src/(app|main)\\.ts$'],
       },
       to: { path: '^src/gen/' },
     },

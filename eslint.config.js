@@ -17,7 +17,7 @@ import globals from 'globals';
 const GEN_ALLOWED = [
   'src/api/**',
   'src/agent/**',
-  'src/dataflow/**',
+  'src/chainer/**',
   'src/wire/**',
   'src/sim/**',
   'src/cli/**',

@@ -89,7 +89,7 @@ const implementation: SchedulerServer = {
   subscribeControlPlane: endAtOnce,
 };
 
-// The same options as the real app's servers (src/app.ts grpcServer).
+// The same options as the real app's servers (src/app/grpc.ts grpcServer).
 const server = new Server({
   'grpc.max_concurrent_streams': 1_000_000,
   'grpc.keepalive_permit_without_calls': 1,

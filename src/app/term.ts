@@ -10,7 +10,7 @@ import { AgentService } from '../agent/agent.service.js';
 import { createPlacementService } from '../api/placement.service.js';
 import { createSchedulerService } from '../api/scheduler.service.js';
 import type { Config } from '../config/config.js';
-import { ChainerService } from '../dataflow/chainer.service.js';
+import { ChainerService } from '../chainer/chainer.service.js';
 import { unavailable } from '../domain/errors.js';
 import type { TakenRecords } from '../ha/redis/mirror.js';
 import { Dashboard } from '../http/dashboard/dashboard.js';

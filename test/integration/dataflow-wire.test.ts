@@ -19,7 +19,7 @@ import type {
   DataflowReport,
   SchedulerSystem,
 } from '../../src/actors/index.js';
-import { ChainerService } from '../../src/dataflow/chainer.service.js';
+import { ChainerService } from '../../src/chainer/chainer.service.js';
 import { fromStatusMessage, toUpdateMessage } from '../../src/wire/chainer.js';
 import { failedPrecondition, unavailable } from '../../src/domain/errors.js';
 import type { PipelineDefinition } from '../../src/domain/pipeline.js';

@@ -53,8 +53,10 @@ describe('the npm package, installed into an empty folder', () => {
     const pkg = join(dir, 'app', 'node_modules', 'mlsched');
     assert.ok(existsSync(join(pkg, 'dist', 'main.js')));
     assert.ok(existsSync(join(pkg, 'proto', 'mlops', 'scheduler', 'scheduler.proto')));
-    assert.ok(existsSync(join(pkg, 'src', 'dashboard', 'static', 'index.html')));
-    assert.deepEqual(readdirSync(join(pkg, 'src')), ['dashboard']);
+    assert.ok(existsSync(join(pkg, 'src', 'http', 'dashboard', 'static', 'index.html')));
+    assert.deepEqual(readdirSync(join(pkg, 'src')), ['http']);
+    assert.deepEqual(readdirSync(join(pkg, 'src', 'http')), ['dashboard']);
+    assert.deepEqual(readdirSync(join(pkg, 'src', 'http', 'dashboard')), ['static']);
     assert.ok(!existsSync(join(pkg, 'test')));
     assert.ok(!existsSync(join(dir, 'app', 'node_modules', 'tsx')), 'tsx is not installed');
   });

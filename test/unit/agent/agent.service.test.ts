@@ -1,7 +1,7 @@
 /**
  * The agent service's announcement hook: before an agent's re-announcement is taken in (a call that
  * keeps the process busy in proportion to the models announced), it says how many models come,
- * so that with `--ha` the leader keeps its lease through it (app.ts).
+ * so that with `--ha` the leader keeps its lease through it (src/app/term.ts).
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExperimentView, PipelineView } from '../../../src/actors/index.js';
 import { experimentStatusToProto } from '../../../src/wire/scheduler/experiment.js';
-import { pipelineStateToProto, pipelineStatusToProto } from '../../../src/wire/scheduler/pipeline.js';
+import {
+  pipelineStateToProto,
+  pipelineStatusToProto,
+} from '../../../src/wire/scheduler/pipeline.js';
 import { isSchedulerError } from '../../../src/domain/errors.js';
 import { PIPELINE_STATES, preparePipeline } from '../../../src/domain/pipeline.js';
 import {
