@@ -1,10 +1,14 @@
 import type { SchedulerSystem } from '../actors/index.js';
 import { SchedulerError } from '../domain/errors.js';
-import { checkModelName } from '../domain/names.js';
 import type { PlacementServer } from '../gen/mlsched/placement/v1/placement.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { unary } from '../wire/grpc.js';
-import { modelExplanationToProto, planRequestFromProto, planToProto } from '../wire/placement.js';
+import {
+  explainModelFromProto,
+  modelExplanationToProto,
+  planRequestFromProto,
+  planToProto,
+} from '../wire/placement.js';
 
 const P = '/mlsched.placement.v1.Placement/';
 
@@ -19,7 +23,7 @@ export function createPlacementService(deps: {
   const { system, log } = deps;
   return {
     explainModel: unary(`${P}ExplainModel`, log, (req) => {
-      const name = checkModelName('name', req.name);
+      const name = explainModelFromProto(req);
       const e = system.explainModel(name);
       if (!e) throw new SchedulerError('NotFound', `model ${name} not found`, { model: name });
       return modelExplanationToProto(e);

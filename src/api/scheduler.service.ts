@@ -1,7 +1,6 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { SchedulerSystem } from '../actors/index.js';
 import { failedPrecondition } from '../domain/errors.js';
-import { checkModelName, checkServerName } from '../domain/names.js';
 import {
   ControlPlaneResponse_Event,
   ExperimentStatusResponse,
@@ -17,6 +16,7 @@ import { requiredName } from '../wire/limits.js';
 import { experimentFromProto, experimentStatusToProto } from '../wire/scheduler/experiment.js';
 import {
   modelFromProto,
+  modelStatusFromProto,
   modelStatusToProto,
   unloadModelFromProto,
 } from '../wire/scheduler/model.js';
@@ -24,6 +24,7 @@ import { pipelineFromProto, pipelineStatusToProto } from '../wire/scheduler/pipe
 import {
   scalingRequestToProto,
   serverNotifyFromProto,
+  serverStatusFromProto,
   serverStatusToProto,
 } from '../wire/scheduler/server.js';
 import { DEFAULT_STREAM_LIMITS, StatusSubscriber, type StreamLimits } from './streams.js';
@@ -212,9 +213,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         if (!m) throw failedPrecondition(`Failed to find model ${name}`, { model: name });
         return [m];
       };
-      const models = req.model
-        ? one(checkModelName('model.name', req.model.name))
-        : system.listModels(req.allVersions);
+      const name = modelStatusFromProto(req);
+      const models = name !== undefined ? one(name) : system.listModels(req.allVersions);
       list(call, ModelStatusResponse, models, (m) => `model ${m.name}`, modelStatusToProto);
     }),
     serverStatus: serverStream(`${P}ServerStatus`, log, (req, call) => {
@@ -223,8 +223,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         if (!s) throw failedPrecondition(`Server [${name}] not found`, { server: name });
         return [s];
       };
-      const servers =
-        req.name !== undefined ? one(checkServerName('name', req.name)) : system.listServers();
+      const name = serverStatusFromProto(req);
+      const servers = name !== undefined ? one(name) : system.listServers();
       list(call, ServerStatusResponse, servers, (s) => `server ${s.name}`, serverStatusToProto);
     }),
     schedulerStatus: unary(`${P}SchedulerStatus`, log, () => ({

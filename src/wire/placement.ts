@@ -4,12 +4,14 @@
  */
 import type { ModelExplanation, Plan } from '../actors/index.js';
 import { invalidSpec } from '../domain/errors.js';
+import { checkModelName } from '../domain/names.js';
 import type { ModelDefinition } from '../domain/model.js';
 import type { ServerDeclaration } from '../domain/server.js';
 import {
   PlannedModel_Outcome,
   ReplicaExplanation_Verdict,
   ServerExplanation_Verdict,
+  type ExplainModelRequest,
   type ModelExplanation as ProtoModelExplanation,
   type PlanRequest,
   type PlanResponse,
@@ -17,6 +19,10 @@ import {
 import { int64, LIMITS } from './limits.js';
 import { modelFromProto, modelStateToProto } from './scheduler/model.js';
 import { serverNotifyFromProto } from './scheduler/server.js';
+
+/** The model an ExplainModel request names. @throws SchedulerError InvalidSpec naming `name`. */
+export const explainModelFromProto = (req: ExplainModelRequest): string =>
+  checkModelName('name', req.name);
 
 /**
  * The declarations and models of a plan, each checked as ServerNotify and LoadModel check theirs.

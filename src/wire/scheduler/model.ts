@@ -20,6 +20,7 @@ import {
   type Model,
   type ModelRuntimeInfo,
   type ModelSpec as ProtoModelSpec,
+  type ModelStatusRequest,
   type ModelStatusResponse,
   type ModelVersionStatus,
   type UnloadModelRequest,
@@ -35,6 +36,13 @@ import {
   LIMITS,
 } from '../limits.js';
 import type { ModelView, VersionView } from '../../actors/index.js';
+
+/**
+ * The model a ModelStatus request names, or undefined for every model.
+ * @throws SchedulerError InvalidSpec naming `model.name`.
+ */
+export const modelStatusFromProto = (req: ModelStatusRequest): string | undefined =>
+  req.model && checkModelName('model.name', req.model.name);
 
 /**
  * An UnloadModel request: the model's name, and the Kubernetes generation that asked.

@@ -5,6 +5,7 @@ import type { ServerDeclaration } from '../../domain/server.js';
 import {
   ServerStatusResponse_Type,
   type ServerNotifyRequest,
+  type ServerStatusRequest,
   type ServerStatusResponse,
 } from '../../gen/mlops/scheduler/scheduler.js';
 import {
@@ -14,6 +15,13 @@ import {
   kubernetesMetaToProto,
   LIMITS,
 } from '../limits.js';
+
+/**
+ * The server a ServerStatus request names, or undefined for every server.
+ * @throws SchedulerError InvalidSpec naming `name`.
+ */
+export const serverStatusFromProto = (req: ServerStatusRequest): string | undefined =>
+  req.name === undefined ? undefined : checkServerName('name', req.name);
 
 /**
  * Decodes and validates a ServerNotify request; nothing is applied unless every entry is valid.
