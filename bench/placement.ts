@@ -13,6 +13,7 @@
  * combination whose estimate exceeds S seconds (the growth between the two previous sizes carried
  * on; linear from a single size).
  */
+import { Cell } from '../src/actors/cell.js';
 import {
   createSchedulerSystem,
   type AgentGateway,
@@ -166,6 +167,9 @@ interface Measured {
   unloadUs?: number;
 }
 
+/** The model count at which the machines' own share is measured (once per fleet size). */
+const MACHINES_ALONE_AT = 10_000;
+
 /** How many of the loaded models are then unloaded, at most. */
 const UNLOADS = 1000;
 
@@ -202,6 +206,60 @@ async function measureBaseline(n: number, servers: readonly FleetServer[]): Prom
   if (plain.placed.size !== n) throw new Error('baseline lost models');
   const heapBytes = (await heapAfterGc()) - heap0;
   return { wallMs, cpuMs, heapBytes };
+}
+
+/** One cell's life as the scheduler drove it: its machine, how it began, the events it took. */
+interface CellLife {
+  machine: Parameters<typeof Cell.of>[0];
+  from: Parameters<typeof Cell.of>[1];
+  events: unknown[];
+}
+
+/**
+ * The XState work alone of loading n models: the scheduler's run is recorded (every cell created
+ * and every event sent, as placement and settling drove them), then the same cells are created
+ * and stepped with the same events, by the same machines, with nothing of the scheduler around
+ * them. Its CPU per model is the floor under the scheduler's while every state change is an XState
+ * transition (what issue-style targets must be measured against). The recording wraps Cell.of and
+ * Cell.prototype.send for the recorded run only.
+ */
+async function measureMachinesAlone(
+  n: number,
+  servers: readonly FleetServer[],
+): Promise<{ cpuMs: number; transitions: number; created: number }> {
+  const lives: CellLife[] = [];
+  const lifeOf = new WeakMap<object, CellLife>();
+  const of = Cell.of.bind(Cell);
+  // Restored as it was after the recorded run; called with `.call(this)` meanwhile.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const send = Cell.prototype.send;
+  Cell.of = (machine, from) => {
+    const cell = of(machine, from);
+    const life: CellLife = { machine, from, events: [] };
+    lives.push(life);
+    lifeOf.set(cell, life);
+    return cell;
+  };
+  Cell.prototype.send = function (this: Cell<never>, event) {
+    lifeOf.get(this)?.events.push(event);
+    return send.call(this, event);
+  };
+  try {
+    const { system, agents } = schedulerWithFleet(servers);
+    loadAll(system, agents, n);
+    system.stop();
+  } finally {
+    Cell.of = of;
+    Cell.prototype.send = send;
+  }
+  const transitions = lives.reduce((sum, l) => sum + l.events.length, 0);
+  const { cpuMs } = await timed(() => {
+    for (const life of lives) {
+      const cell = Cell.of(life.machine, life.from);
+      for (const event of life.events) cell.send(event);
+    }
+  });
+  return { cpuMs, transitions, created: lives.length };
 }
 
 /**
@@ -259,6 +317,17 @@ export async function placementSection(o: PlacementOptions): Promise<Row[]> {
       done.push({ n, sched, base });
       const what = `${n} models on ${r} replicas`;
       const detail = { models: n, replicas: r, scheduler: sched, baseline: base };
+      if (n === MACHINES_ALONE_AT) {
+        const alone = await measureMachinesAlone(n, servers);
+        rows.push({
+          section,
+          figure: `${what}: the machines alone, CPU per model (the same ${fmt(alone.created / n)} cells created and ${fmt(alone.transitions / n)} transitions per model, replayed without the scheduler)`,
+          value: (alone.cpuMs * 1000) / n,
+          unit: 'µs',
+          baseline: (base.cpuMs * 1000) / n,
+          baselineName: 'plain placement',
+        });
+      }
       rows.push(
         {
           section,
