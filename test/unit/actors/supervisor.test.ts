@@ -146,6 +146,29 @@ describe('supervisor: scheduling outcomes (scenarios 11-27)', () => {
     assert.equal(w.latest('m1').reason, NO_MATCHING_SERVERS);
   });
 
+  it('#21b a model serving all it wants on a server declared with 0 replicas stays Available, loaded again or not', () => {
+    // The property found it: the first LoadModel that scaled it down left it Available, the same
+    // LoadModel repeated made it ScheduleFailed.
+    const w = new TestWorld();
+    w.system.loadModel(def('m2', { replicas: 2, minReplicas: 1 }));
+    w.join('s1', 1);
+    w.join('s1', 0);
+    w.ackAll();
+    w.system.serverNotify([
+      { name: 's1', expectedReplicas: 0, minReplicas: 0, maxReplicas: 0, shared: true },
+    ]);
+    assert.equal(w.latest('m2').state, 'available');
+    w.system.loadModel(def('m2', { replicas: 1 }));
+    assert.deepEqual(w.agents.take(), ['unload m2:1@s1/1']);
+    assert.equal(w.latest('m2').state, 'available');
+    w.system.loadModel(def('m2', { replicas: 1 }));
+    assert.deepEqual(w.agents.take(), []);
+    const v = w.latest('m2');
+    assert.equal(v.state, 'available');
+    assert.equal(v.reason, '');
+    assert.equal(v.availableReplicas, 1);
+  });
+
   it('#22 memory reserved for a pending load is not given away twice', () => {
     const w = new TestWorld();
     w.join('s1', 0, { memory: 1000 });

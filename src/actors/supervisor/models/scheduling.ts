@@ -70,9 +70,18 @@ export function schedule(s: Models, name: string): void {
     // came back announcing its copy would otherwise serve beside its replacement).
     unloadSurplus(s, m, latest, replicas, at);
     const states = [...latest.replicas.values()].map((r) => replicaStateOf(r));
-    let assigned = states.filter(
+    const serving = states.filter(
       (st) => st === 'loaded' || st === 'available' || st === 'loadedUnavailable',
     ).length;
+    if (replicas > 0 && serving >= replicas) {
+      // It already serves every replica it wants, none of them draining: no room for it elsewhere
+      // changes nothing about it (its server declared with 0 replicas, or no longer shared, keeps
+      // it until its replicas go, as that declaration itself did). Its state follows its replicas,
+      // so placing it again, or an identical LoadModel, leaves it as it is.
+      recompute(s, m, latest);
+      return;
+    }
+    let assigned = serving;
     if (assigned === 0) assigned = states.filter((st) => st === 'draining').length;
     // Several draining replicas may still serve one wanted replica: never report more than wanted.
     assigned = Math.min(assigned, replicas);
