@@ -8,15 +8,17 @@
  * | placement/      | domain/                                                                    |
  * | actors/         | domain/, placement/, xstate                                                |
  * | store/          | domain/, its own ports.ts, actors/index.ts (only store/redis: ioredis)     |
+ * | ha/             | domain/, store/ports.ts, store/redis/ (its connection), ioredis, node:*    |
  * | api/, agent/    | domain/, actors/index.ts, wire/, gen/, @grpc/* (not each other)            |
  * | chainer/        | the same as agent/ (the Chainer edge; not api/, agent/ or store impls)     |
- * | wire/           | domain/, gen/, @grpc/* (the proto <-> domain mapping both edges share)     |
- * | dashboard/      | domain/, actors/index.ts, node:* (the page and its JSON API on the HTTP port) |
- * | http/           | domain/, actors/index.ts, dashboard/, config/, node:* (the HTTP port's     |
- * |                 | listener, access and redaction: it shows what the facade reports)          |
+ * | wire/           | domain/, gen/, @grpc/*, and the facade's types (type-only imports of       |
+ * |                 | actors/index.ts): every protocol's proto <-> domain mapping                |
+ * | http/           | domain/, actors/index.ts, config/, node:* (the HTTP port's listener,       |
+ * |                 | access and redaction: it shows what the facade reports)                    |
+ * | http/dashboard/ | domain/, actors/index.ts, node:* (the page and its JSON API)               |
  * | sim/            | domain/, gen/, @grpc/grpc-js, node:* (simulated agents speak the protocol) |
  * | cli/            | domain/, wire/, gen/, node:*, libraries (a gRPC client of the scheduler:   |
- * |                 | not actors/, api/, agent/, chainer/, store/, placement/, app*, main.ts)   |
+ * |                 | not actors/, api/, agent/, chainer/, store/, placement/, app*, main.ts)    |
  * | gen/            | @bufbuild/protobuf, @grpc/grpc-js                                          |
  * | app.ts, app/,   | everything (app.ts's startApp is the composition root, its steps in app/;  |
  * | main.ts         | main.ts the `mlsched` command)                                             |

@@ -228,7 +228,9 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
   const run = <K extends CommandName>(type: K, args: ArgsOf<K>): ResultOf<K> => {
     if (stopped) throw unavailable('the scheduler is shutting down');
     const before = actor.getSnapshot().context.last;
-    actor.send({ type, args } as never);
+    // The actor takes any event with a type (XState's own too) and runs it only if it is a command.
+    const command: { readonly type: string; readonly args: readonly unknown[] } = { type, args };
+    actor.send(command);
     // Each command leaves a new outcome; none means the actor was still busy with another.
     const outcome = actor.getSnapshot().context.last;
     if (!outcome || outcome === before)
@@ -239,13 +241,18 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
     return outcome.value as ResultOf<K>;
   };
 
-  /** The facade's command methods: each sends the command of its name. */
+  /**
+   * The facade's command methods: each sends the command of its name. (The cast: TypeScript cannot
+   * relate a mapped object built from the table's keys to each key's own signature.)
+   */
   const send = Object.fromEntries(
     Object.keys(commands).map((type) => [
       type,
-      (...args: unknown[]) => run(type as CommandName, args as never),
+      (...args: unknown[]) => run(type as CommandName, args as ArgsOf<CommandName>),
     ]),
   ) as CommandMethods;
+  // Both are sent by the facade itself: startDrain by drain(), tick by its timer.
+  const { startDrain, tick: _tick, ...methods } = send;
 
   const armTick = () => {
     if (stopped) return;
@@ -266,9 +273,9 @@ export function createSchedulerSystem(deps: SchedulerSystemDeps): SchedulerSyste
   armTick();
 
   return {
-    ...send,
+    ...methods,
     drain: (server, idx) => {
-      const moving = send.startDrain(server, idx);
+      const moving = startDrain(server, idx);
       const unmoved = () =>
         moving.filter((m) => {
           const st = latestStateOf(models, m);

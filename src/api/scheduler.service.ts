@@ -12,7 +12,7 @@ import {
 } from '../gen/mlops/scheduler/scheduler.js';
 import type { ErrorLogger } from '../wire/errors.js';
 import { encoded, passEncoded, serverStream, unary, type Encoder } from '../wire/grpc.js';
-import { requiredName } from '../wire/limits.js';
+import { optionalName, requiredName } from '../wire/limits.js';
 import { experimentFromProto, experimentStatusToProto } from '../wire/scheduler/experiment.js';
 import {
   modelFromProto,
@@ -272,10 +272,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         if (!p) throw failedPrecondition(`pipeline ${name} not found`, { pipeline: name });
         return [p];
       };
-      const pipelines =
-        req.name !== undefined
-          ? one(requiredName('name', req.name))
-          : system.listPipelines(req.allVersions);
+      const name = optionalName('name', req.name);
+      const pipelines = name !== undefined ? one(name) : system.listPipelines(req.allVersions);
       list(
         call,
         PipelineStatusResponse,
@@ -315,8 +313,8 @@ export function createSchedulerService(deps: SchedulerServiceDeps): {
         if (!e) throw failedPrecondition(`Experiment not found ${name}`, { experiment: name });
         return [e];
       };
-      const experiments =
-        req.name !== undefined ? one(requiredName('name', req.name)) : system.listExperiments();
+      const name = optionalName('name', req.name);
+      const experiments = name !== undefined ? one(name) : system.listExperiments();
       list(
         call,
         ExperimentStatusResponse,

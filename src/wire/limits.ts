@@ -37,6 +37,13 @@ export function requiredName(field: string, name: string | undefined): string {
   return name;
 }
 
+/**
+ * A name a status request may carry (undefined: every resource of its kind).
+ * @throws SchedulerError InvalidSpec naming `field` when it is given empty.
+ */
+export const optionalName = (field: string, name: string | undefined): string | undefined =>
+  name === undefined ? undefined : requiredName(field, name);
+
 /** A list within {@link LIMITS}. @throws SchedulerError InvalidSpec naming `field`. */
 export function checkList<T>(field: string, v: readonly T[]): readonly T[] {
   if (v.length > LIMITS.listLength) {

@@ -1,5 +1,5 @@
 import type { ExperimentDefinition } from '../../domain/experiment.js';
-import type { ModelDefinition } from '../../domain/model.js';
+import type { KubernetesMeta, ModelDefinition } from '../../domain/model.js';
 import type { PipelineDefinition } from '../../domain/pipeline.js';
 import type { ServerDeclaration } from '../../domain/server.js';
 import type { Changes, DataflowReport } from '../gateways.js';
@@ -43,11 +43,8 @@ export const commands = {
   loadModel: (core: Core, definition: ModelDefinition) =>
     changed(followModels(core, loadModel(core.models, definition))),
   /** @throws SchedulerError FailedPrecondition when the model is unknown. */
-  unloadModel: (
-    core: Core,
-    name: string,
-    kubernetesMeta?: { namespace: string; generation: number },
-  ) => changed(followModels(core, unloadModel(core.models, name, kubernetesMeta))),
+  unloadModel: (core: Core, name: string, kubernetesMeta?: KubernetesMeta) =>
+    changed(followModels(core, unloadModel(core.models, name, kubernetesMeta))),
   serverNotify: (core: Core, declarations: readonly ServerDeclaration[]) =>
     changed(followModels(core, serverNotify(core.models, declarations))),
   replicaJoined: (core: Core, join: ReplicaJoin) =>

@@ -57,7 +57,7 @@ export class Dashboard {
     opts: DashboardOptions = {},
   ) {
     this.tracker = new LifecycleTracker(system, opts);
-    this.statechartsDir = opts.statechartsDir ?? new URL('../../statecharts/', import.meta.url);
+    this.statechartsDir = opts.statechartsDir ?? new URL('../../../statecharts/', import.meta.url);
     this.staticDir = opts.staticDir ?? new URL('./static/', import.meta.url);
     this.unsubscribe = system.subscribe((c) => {
       if (this.clients.size === 0) return;

@@ -3,9 +3,9 @@
  *
  * - `P:r:<encoded key>`: one string per record, the JSON envelope `{"schema":N,"value":...}`;
  * - `P:keys`: a set of the encoded keys of every record, so `load` needs no SCAN of the keyspace;
- * - `P:leader` and `P:epoch`: the leader lease and the fencing token (high availability, lease.ts);
+ * - `P:leader` and `P:epoch`: the leader lease and the fencing token (high availability, src/ha/redis/lease.ts);
  * - `P:changes` and `P:seq`: the stream of which records each fenced write changed, numbered, which
- *   standbys follow to keep the records warm (mirror.ts).
+ *   standbys follow to keep the records warm (src/ha/redis/mirror.ts).
  *
  * Record keys are opaque strings, and Redis keys are bytes: a JS string is sent as UTF-8, which
  * cannot represent a lone surrogate (it would become U+FFFD and two keys could collide). Keys are

@@ -27,7 +27,6 @@ import { decodeKey, encodeKey, isWellFormed, keyRoot, keySpace, type KeySpace } 
 import { NO_REPLICATION, replicated, type Replication } from './replication.js';
 import { WRITE_SCRIPT } from './scripts.js';
 
-/** Where the store reports connectivity changes (a pino logger fits). */
 /** What a copy of every record needs to follow the store (RedisStore.changeFeed). */
 export interface ChangeFeed {
   /** The connection to read with. */
@@ -37,6 +36,7 @@ export interface ChangeFeed {
   readonly loadAll: () => Promise<StoredRecord[]>;
 }
 
+/** Where the store reports connectivity changes (a pino logger fits). */
 export interface RedisStoreLogger {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
@@ -191,7 +191,7 @@ export class RedisStore implements SnapshotStore {
   private handshook = false;
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
-  /** With high availability: the fencing token every write must still hold (lease.ts). */
+  /** With high availability: the fencing token every write must still hold (src/ha/redis/lease.ts). */
   private fencingToken: number | undefined;
 
   /**

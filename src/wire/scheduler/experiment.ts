@@ -1,6 +1,7 @@
 /**
- * Proto ↔ domain mapping of Seldon's `Experiment` message (StartExperiment, ExperimentStatus). Only the shape is
- * checked here; Seldon's experiment rules are domain/experiment.ts `checkExperiment`.
+ * Proto ↔ domain mapping of Seldon's `Experiment` message (StartExperiment, ExperimentStatus).
+ * Only the shape is checked here; Seldon's experiment rules are domain/experiment.ts
+ * `checkExperiment`.
  */
 import { invalidSpec } from '../../domain/errors.js';
 import type { ExperimentDefinition, ResourceType } from '../../domain/experiment.js';

@@ -1,6 +1,7 @@
 /**
- * Proto ↔ domain mapping of Seldon's `Model` message, shared by the Scheduler adapter (LoadModel,
- * ModelStatus) and the agent adapter (LOAD_MODEL ops, re-announced models).
+ * Proto ↔ domain mapping of Seldon's `Model` message and the Scheduler's model requests and
+ * replies (LoadModel, UnloadModel, ModelStatus); wire/agent.ts maps the agents' ops and
+ * re-announced models with the same `Model` mapping.
  */
 import { invalidSpec } from '../../domain/errors.js';
 import {

@@ -7,11 +7,6 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExperimentView, PipelineView } from '../../../src/actors/index.js';
-import { experimentStatusToProto } from '../../../src/wire/scheduler/experiment.js';
-import {
-  pipelineStateToProto,
-  pipelineStatusToProto,
-} from '../../../src/wire/scheduler/pipeline.js';
 import { isSchedulerError } from '../../../src/domain/errors.js';
 import { PIPELINE_STATES, preparePipeline } from '../../../src/domain/pipeline.js';
 import {
@@ -24,9 +19,17 @@ import {
   ResourceType,
   type Pipeline,
 } from '../../../src/gen/mlops/scheduler/scheduler.js';
-import { experimentFromProto } from '../../../src/wire/scheduler/experiment.js';
+import {
+  experimentFromProto,
+  experimentStatusToProto,
+} from '../../../src/wire/scheduler/experiment.js';
 import { LIMITS } from '../../../src/wire/limits.js';
-import { pipelineFromProto, pipelineToProto } from '../../../src/wire/scheduler/pipeline.js';
+import {
+  pipelineFromProto,
+  pipelineStateToProto,
+  pipelineStatusToProto,
+  pipelineToProto,
+} from '../../../src/wire/scheduler/pipeline.js';
 
 const protoStep = (name: string, more: Partial<PipelineStep> = {}): PipelineStep => ({
   name,
