@@ -2,6 +2,7 @@
  * Explanations and plans (the Placement service's replies) as text for people: what
  * `mlsched model explain` and `mlsched plan` print unless asked for JSON (`-o json`).
  */
+import { formatBytes } from '../domain/quantity.js';
 import { modelStatus_ModelStateToJSON } from '../gen/mlops/scheduler/scheduler.js';
 import {
   PlannedModel_Outcome,
@@ -14,18 +15,10 @@ import {
   type ServerExplanation,
 } from '../gen/mlsched/placement/v1/placement.js';
 
-const MiB = 1024 * 1024;
-
 const sorted = (idxs: readonly number[]): string => [...idxs].sort((a, b) => a - b).join(', ');
 
-/** Bytes for people: MiB (GiB from 10 GiB) with up to one decimal, or bytes below 1 MiB. */
-export function bytes(n: bigint | number): string {
-  const v = Number(n);
-  if (Math.abs(v) < MiB) return `${v} B`;
-  const [unit, size] = Math.abs(v) >= 10 * 1024 * MiB ? ['GiB', 1024 * MiB] : ['MiB', MiB];
-  const x = v / size;
-  return `${Number.isInteger(x) ? x : x.toFixed(1)} ${unit}`;
-}
+/** Bytes for people, as the wire carries them (int64). */
+const bytes = (n: bigint | number): string => formatBytes(Number(n), { gib: true });
 
 const SERVER_VERDICT: Record<ServerExplanation_Verdict, string> = {
   [ServerExplanation_Verdict.VERDICT_UNSPECIFIED]: '',

@@ -36,3 +36,16 @@ export function parseMemoryQuantity(q: string): number {
   if (!Number.isSafeInteger(bytes)) throw new Error(`memory quantity '${q}' is too large`);
   return bytes;
 }
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/**
+ * Bytes for people: MiB with up to one decimal (GiB from 10 GiB with `gib`), or bytes below 1 MiB.
+ */
+export function formatBytes(bytes: number, { gib = false } = {}): string {
+  if (Math.abs(bytes) < MiB) return `${bytes} B`;
+  const [unit, size] = gib && Math.abs(bytes) >= 10 * GiB ? ['GiB', GiB] : ['MiB', MiB];
+  const x = bytes / size;
+  return `${Number.isInteger(x) ? x : x.toFixed(1)} ${unit}`;
+}

@@ -10,6 +10,10 @@ export interface ReplicaConfig {
   overCommitPercentage: number;
 }
 
+/** The most a replica can hold: its memory plus the over-commit on top (whole bytes). */
+export const replicaCapacity = (c: Pick<ReplicaConfig, 'memoryBytes' | 'overCommitPercentage'>) =>
+  Math.floor(c.memoryBytes * (1 + c.overCommitPercentage / 100));
+
 /** What the Kubernetes operator declares of a server through ServerNotify. */
 export interface ServerDeclaration {
   name: string;

@@ -3,6 +3,8 @@
  * same filters and sorters, never a copy), with the numbers behind every verdict and, when a model
  * cannot be placed (or only partly), the smallest changes that would let it.
  */
+import { formatBytes } from '../domain/quantity.js';
+import { replicaCapacity } from '../domain/server.js';
 import { freeMemory } from './filters.js';
 import { plan, type PlacementObserver } from './plan.js';
 import type {
@@ -69,15 +71,6 @@ export interface PlacementExplanation {
   readonly servers: readonly ServerExplanation[];
   /** The smallest changes that would place the model (fully), when it is not. */
   readonly suggestions: readonly string[];
-}
-
-const MiB = 1024 * 1024;
-
-/** Bytes for people: MiB with up to one decimal, or bytes below 1 MiB. */
-export function formatBytes(bytes: number): string {
-  if (Math.abs(bytes) < MiB) return `${bytes} B`;
-  const mib = bytes / MiB;
-  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
 }
 
 const quote = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
@@ -305,8 +298,7 @@ function suggest(
       .slice(0, missing);
     for (const { rep, short: bytes } of short) {
       const detail = details(server.name, rep.idx);
-      const most =
-        detail && Math.floor(detail.memoryBytes * (1 + detail.overCommitPercentage / 100));
+      const most = detail && replicaCapacity(detail);
       fixes.push(
         most !== undefined && req.requiredMemory > most
           ? `replica ${server.name}/${rep.idx} holds at most ${formatBytes(most)} in all ` +

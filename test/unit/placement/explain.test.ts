@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainPlacement, formatBytes } from '../../../src/placement/explain.js';
+import { formatBytes } from '../../../src/domain/quantity.js';
+import { explainPlacement } from '../../../src/placement/explain.js';
 import { plan } from '../../../src/placement/plan.js';
 import {
   NO_MATCHING_SERVERS,
@@ -178,6 +179,9 @@ describe('explainPlacement', () => {
     assert.equal(formatBytes(512), '512 B');
     assert.equal(formatBytes(120 * MiB), '120 MiB');
     assert.equal(formatBytes(1.5 * MiB), '1.5 MiB');
+    assert.equal(formatBytes(12 * 1024 * MiB), '12288 MiB');
+    assert.equal(formatBytes(12 * 1024 * MiB, { gib: true }), '12 GiB');
+    assert.equal(formatBytes(9 * 1024 * MiB, { gib: true }), '9216 MiB');
   });
 });
 

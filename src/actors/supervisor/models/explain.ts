@@ -1,7 +1,7 @@
 // Why a model is where it is (or nowhere), and where models would go: placement's own decision,
 // observed, on the state as it is or on a copy of it.
 import type { ModelDefinition, ModelState } from '../../../domain/model.js';
-import type { ServerDeclaration } from '../../../domain/server.js';
+import { replicaCapacity, type ServerDeclaration } from '../../../domain/server.js';
 import {
   explainPlacement,
   type PlacementExplanation,
@@ -62,6 +62,10 @@ const detailsOf =
       },
     };
   };
+
+/** Server replicas in order: by server name, then index. */
+const byReplica = (a: { server: string; idx: number }, b: { server: string; idx: number }) =>
+  a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx;
 
 /** The replicas of `v` on its server that serve, load or are asked to. */
 function placedReplicas(v: VersionEntry): number[] {
@@ -203,9 +207,7 @@ export function planModels(
   if (declarations.length > 0) serverNotify(copy, declarations);
   // The replicas the declarations add join in order of server and index, as a test or an
   // operator applying the same can repeat.
-  const joins = declarations
-    .flatMap((d) => assumedJoins(copy, d))
-    .sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx));
+  const joins = declarations.flatMap((d) => assumedJoins(copy, d)).sort(byReplica);
   for (const { join, like } of joins.map((j) => ({
     join: j,
     like: joinTemplateIdx(copy, j.server),
@@ -266,7 +268,7 @@ export function planModels(
         assumed: assumed.has(`${server}/${idx}`),
       };
     })
-    .sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.idx - b.idx));
+    .sort(byReplica);
   return { models, capacity, assumptions, alsoChanged: alsoChanged(s, copy, definitions) };
 }
 
@@ -318,9 +320,7 @@ function assumedJoins(s: Models, d: ServerDeclaration) {
       shared: d.shared,
       config,
       // What an empty agent announces: its memory and the over-commit on top.
-      availableMemoryBytes: Math.floor(
-        config.memoryBytes * (1 + config.overCommitPercentage / 100),
-      ),
+      availableMemoryBytes: replicaCapacity(config),
       loaded: [],
     });
   }
@@ -354,7 +354,7 @@ export function headroom(s: Models, name: string): ReplicaHeadroom[] | undefined
       const { idx, config } = rep.actor.context;
       return {
         idx,
-        capacityBytes: Math.floor(config.memoryBytes * (1 + config.overCommitPercentage / 100)),
+        capacityBytes: replicaCapacity(config),
         memoryBytes: config.memoryBytes,
         overCommitPercentage: config.overCommitPercentage,
         availableBytes: rep.availableMemory,
